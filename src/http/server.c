@@ -1,0 +1,415 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <microhttpd.h>
+
+#include "wharf/http.h"
+
+struct wharf_http_server {
+	struct MHD_Daemon *daemon;
+	wharf_http_dispatch_fn dispatch;
+	void *app;
+	bool access_log;
+	struct wharf_metrics *metrics;
+	uint16_t port;
+};
+
+struct wharf_http_request {
+	struct wharf_http_server *server;
+	struct MHD_Connection *conn;
+	const char *method;
+	char *path;
+	const char *route;
+	uint64_t start_us;
+	unsigned status;
+	uint64_t bytes_in;
+	uint64_t bytes_out;
+	bool responded;
+	bool dispatched;
+	bool body_expected;
+	bool body_done;
+	bool sink_stopped;
+	wharf_http_body_fn body_fn;
+	wharf_http_done_fn done_fn;
+	wharf_http_abort_fn abort_fn;
+	void *state;
+	void (*state_free)(void *);
+	struct wharf_buf log_fields;
+};
+
+struct wharf_http_response {
+	struct MHD_Response *mhd;
+	unsigned status;
+	uint64_t len;
+};
+
+const char *wharf_http_method(const struct wharf_http_request *req)
+{
+	return req->method;
+}
+
+const char *wharf_http_path(const struct wharf_http_request *req)
+{
+	return req->path;
+}
+
+const char *wharf_http_header(const struct wharf_http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, name);
+}
+
+struct join_ctx {
+	const char *name;
+	struct wharf_buf buf;
+	bool found;
+};
+
+static enum MHD_Result join_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	struct join_ctx *j = cls;
+	if (value && strcasecmp(key, j->name) == 0) {
+		if (j->found)
+			wharf_buf_puts(&j->buf, ", ");
+		wharf_buf_puts(&j->buf, value);
+		j->found = true;
+	}
+	return MHD_YES;
+}
+
+char *wharf_http_header_joined(const struct wharf_http_request *req, const char *name)
+{
+	struct join_ctx j = {.name = name};
+	wharf_buf_init(&j.buf);
+	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, join_header, &j);
+	if (!j.found) {
+		wharf_buf_free(&j.buf);
+		return NULL;
+	}
+	return wharf_buf_steal(&j.buf);
+}
+
+const char *wharf_http_query(const struct wharf_http_request *req, const char *name)
+{
+	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+bool wharf_http_content_length(const struct wharf_http_request *req, uint64_t *out)
+{
+	const char *v = wharf_http_header(req, "Content-Length");
+	return v && wharf_parse_u64(v, strlen(v), out);
+}
+
+bool wharf_http_is_head(const struct wharf_http_request *req)
+{
+	return strcmp(req->method, "HEAD") == 0;
+}
+
+void wharf_http_set_route(struct wharf_http_request *req, const char *route)
+{
+	req->route = route;
+}
+
+void wharf_http_set_state(struct wharf_http_request *req, void *state, void (*free_fn)(void *))
+{
+	req->state = state;
+	req->state_free = free_fn;
+}
+
+void *wharf_http_state(const struct wharf_http_request *req)
+{
+	return req->state;
+}
+
+void wharf_http_expect_body(struct wharf_http_request *req, wharf_http_body_fn body,
+			    wharf_http_done_fn done, wharf_http_abort_fn abort_fn)
+{
+	req->body_expected = true;
+	req->body_fn = body;
+	req->done_fn = done;
+	req->abort_fn = abort_fn;
+}
+
+void wharf_http_log_field(struct wharf_http_request *req, const char *key, const char *value)
+{
+	wharf_buf_puts(&req->log_fields, ",");
+	wharf_buf_json_string(&req->log_fields, key);
+	wharf_buf_puts(&req->log_fields, ":");
+	wharf_buf_json_string(&req->log_fields, value);
+}
+
+static struct wharf_http_response *response_wrap(struct MHD_Response *mhd, unsigned status, uint64_t len)
+{
+	if (!mhd)
+		abort();
+	struct wharf_http_response *r = wharf_xcalloc(1, sizeof(*r));
+	r->mhd = mhd;
+	r->status = status;
+	r->len = len;
+	MHD_add_response_header(mhd, "Docker-Distribution-API-Version", "registry/2.0");
+	return r;
+}
+
+struct wharf_http_response *wharf_http_response_buffer(unsigned status, const void *data, size_t len)
+{
+	return response_wrap(MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY),
+			     status, len);
+}
+
+struct wharf_http_response *wharf_http_response_owned(unsigned status, char *data, size_t len)
+{
+	return response_wrap(MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE), status,
+			     len);
+}
+
+struct wharf_http_response *wharf_http_response_fd(unsigned status, int fd, uint64_t offset, uint64_t len)
+{
+	return response_wrap(MHD_create_response_from_fd_at_offset64(len, fd, offset), status, len);
+}
+
+void wharf_http_response_header(struct wharf_http_response *resp, const char *name, const char *value)
+{
+	MHD_add_response_header(resp->mhd, name, value);
+}
+
+void wharf_http_response_headerf(struct wharf_http_response *resp, const char *name, const char *fmt, ...)
+{
+	char value[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(value, sizeof(value), fmt, ap);
+	va_end(ap);
+	MHD_add_response_header(resp->mhd, name, value);
+}
+
+void wharf_http_respond(struct wharf_http_request *req, struct wharf_http_response *resp)
+{
+	if (req->responded) {
+		wharf_log(WHARF_LOG_ERROR, "internal: second response to %s %s", req->method, req->path);
+	} else {
+		req->responded = true;
+		req->status = resp->status;
+		req->bytes_out = wharf_http_is_head(req) ? 0 : resp->len;
+		if (MHD_queue_response(req->conn, resp->status, resp->mhd) != MHD_YES)
+			wharf_log(WHARF_LOG_WARN, "could not queue response to %s %s", req->method, req->path);
+	}
+	MHD_destroy_response(resp->mhd);
+	free(resp);
+}
+
+bool wharf_http_responded(const struct wharf_http_request *req)
+{
+	return req->responded;
+}
+
+static void respond_plain(struct wharf_http_request *req, unsigned status, const char *body)
+{
+	struct wharf_http_response *r = wharf_http_response_buffer(status, body, strlen(body));
+	wharf_http_response_header(r, "Content-Type", "application/json");
+	wharf_http_respond(req, r);
+}
+
+static struct wharf_http_request *request_new(struct wharf_http_server *s, struct MHD_Connection *c,
+					      const char *url, const char *method)
+{
+	struct wharf_http_request *req = wharf_xcalloc(1, sizeof(*req));
+	req->server = s;
+	req->conn = c;
+	req->method = method;
+	req->path = wharf_xstrdup(url);
+	req->route = "other";
+	req->start_us = wharf_monotonic_us();
+	wharf_buf_init(&req->log_fields);
+	return req;
+}
+
+static void feed_body(struct wharf_http_request *req, const char *data, size_t len)
+{
+	req->bytes_in += len;
+	if (req->sink_stopped || !req->body_fn)
+		return;
+	if (req->body_fn(req, data, len) < 0)
+		req->sink_stopped = true;
+}
+
+static void respond_missing(struct wharf_http_request *req)
+{
+	/* A handler that neither answered nor asked for the body is a bug: say so. */
+	respond_plain(req, 500, "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"handler gave no response\"}]}");
+}
+
+/* libmicrohttpd calls this first with the headers only, then with body chunks, then once
+ * with no data. Dispatch waits for the second call: a response queued during the first call
+ * makes libmicrohttpd close the connection, which would end keep-alive for every GET. */
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
+				  const char *method, const char *version, const char *upload_data,
+				  size_t *upload_data_size, void **con_cls)
+{
+	(void)version;
+	struct wharf_http_server *s = cls;
+	struct wharf_http_request *req = *con_cls;
+	if (!req) {
+		*con_cls = request_new(s, c, url, method);
+		return MHD_YES;
+	}
+	if (!req->dispatched) {
+		req->dispatched = true;
+		s->dispatch(s->app, req);
+		if (!req->responded && !req->body_expected)
+			respond_missing(req);
+	}
+	if (*upload_data_size > 0) {
+		if (!req->responded)
+			feed_body(req, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (!req->responded && req->body_expected && !req->body_done) {
+		req->body_done = true;
+		req->done_fn(req);
+		if (!req->responded)
+			respond_missing(req);
+	}
+	return MHD_YES;
+}
+
+static void access_log(struct wharf_http_request *req, uint64_t micros, bool completed)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	char addr[INET6_ADDRSTRLEN] = "-";
+	if (ci && ci->client_addr) {
+		const struct sockaddr *sa = ci->client_addr;
+		if (sa->sa_family == AF_INET)
+			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof(addr));
+		else if (sa->sa_family == AF_INET6)
+			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof(addr));
+	}
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char when[40];
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	struct wharf_buf b;
+	wharf_buf_init(&b);
+	wharf_buf_printf(&b, "{\"time\":\"%s.%03ldZ\",\"type\":\"access\",\"remote\":\"%s\",\"method\":", when,
+			 ts.tv_nsec / 1000000, addr);
+	wharf_buf_json_string(&b, req->method);
+	wharf_buf_puts(&b, ",\"path\":");
+	wharf_buf_json_string(&b, req->path);
+	wharf_buf_printf(&b, ",\"route\":\"%s\",\"status\":%u,\"bytes_in\":%llu,\"bytes_out\":%llu,"
+			     "\"micros\":%llu,\"completed\":%s",
+			 req->route, req->status, (unsigned long long)req->bytes_in,
+			 (unsigned long long)req->bytes_out, (unsigned long long)micros,
+			 completed ? "true" : "false");
+	if (req->log_fields.len)
+		wharf_buf_append(&b, req->log_fields.data, req->log_fields.len);
+	wharf_buf_puts(&b, "}");
+	wharf_log_json_line(b.data, b.len);
+	wharf_buf_free(&b);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	(void)c;
+	struct wharf_http_server *s = cls;
+	struct wharf_http_request *req = *con_cls;
+	if (!req)
+		return;
+	bool completed = toe == MHD_REQUEST_TERMINATED_COMPLETED_OK;
+	if (req->body_expected && !req->body_done && req->abort_fn)
+		req->abort_fn(req);
+	uint64_t micros = wharf_monotonic_us() - req->start_us;
+	if (!completed && !req->responded)
+		req->status = 499; /* client closed the connection first, as nginx counts it */
+	if (s->metrics)
+		wharf_metrics_observe(s->metrics, req->route, req->status, req->bytes_in,
+				      completed ? req->bytes_out : 0, micros);
+	if (s->access_log)
+		access_log(req, micros, completed);
+	if (req->state_free)
+		req->state_free(req->state);
+	wharf_buf_free(&req->log_fields);
+	free(req->path);
+	free(req);
+	*con_cls = NULL;
+}
+
+static int resolve_listen(const char *host, uint16_t port, struct sockaddr_storage *ss, struct wharf_error *err)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV};
+	struct addrinfo *res = NULL;
+	char portstr[8];
+	snprintf(portstr, sizeof(portstr), "%u", port);
+	int r = getaddrinfo(host, portstr, &hints, &res);
+	if (r != 0 || !res)
+		return wharf_error_set(err, WHARF_EINVAL, "listen address '%s': %s", host, gai_strerror(r));
+	memcpy(ss, res->ai_addr, res->ai_addrlen);
+	freeaddrinfo(res);
+	return 0;
+}
+
+static void mhd_panic(void *cls, const char *file, unsigned int line, const char *reason)
+{
+	(void)cls;
+	wharf_log(WHARF_LOG_ERROR, "libmicrohttpd panic at %s:%u: %s", file, line, reason ? reason : "");
+	abort();
+}
+
+int wharf_http_server_start(struct wharf_http_server **out, const struct wharf_http_options *opts,
+			    wharf_http_dispatch_fn dispatch, void *app, struct wharf_error *err)
+{
+	struct sockaddr_storage ss;
+	int r = resolve_listen(opts->host, opts->port, &ss, err);
+	if (r < 0)
+		return r;
+	struct wharf_http_server *s = wharf_xcalloc(1, sizeof(*s));
+	s->dispatch = dispatch;
+	s->app = app;
+	s->access_log = opts->access_log;
+	s->metrics = opts->metrics;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	unsigned threads = opts->threads ? opts->threads : (unsigned)(ncpu > 0 ? 2 * ncpu : 2);
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	if (ss.ss_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	MHD_set_panic_func(mhd_panic, NULL);
+	s->daemon = MHD_start_daemon(flags, opts->port, NULL, NULL, on_request, s,
+		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+		MHD_OPTION_THREAD_POOL_SIZE, threads,
+		MHD_OPTION_CONNECTION_LIMIT, opts->max_connections ? opts->max_connections : 16384u,
+		MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout ? opts->idle_timeout : 120u,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+		MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_END);
+	if (!s->daemon) {
+		free(s);
+		return wharf_error_set(err, WHARF_EIO, "cannot listen on %s:%u (in use, or not an address of this machine)",
+				       opts->host, opts->port);
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di ? di->port : opts->port;
+	*out = s;
+	return 0;
+}
+
+uint16_t wharf_http_server_port(const struct wharf_http_server *s)
+{
+	return s->port;
+}
+
+void wharf_http_server_stop(struct wharf_http_server *s)
+{
+	if (!s)
+		return;
+	MHD_stop_daemon(s->daemon);
+	free(s);
+}

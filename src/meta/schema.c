@@ -1,0 +1,26 @@
+#include "wharf/meta.h"
+
+/* Migration i brings the database from user_version i to i+1. Append, never edit. */
+const char *const wharf_meta_schema[] = {
+	"CREATE TABLE repos(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, created INTEGER NOT NULL);"
+	"CREATE TABLE blobs(digest TEXT PRIMARY KEY, size INTEGER NOT NULL, last_used INTEGER NOT NULL) WITHOUT ROWID;"
+	"CREATE TABLE repo_blobs(repo_id INTEGER NOT NULL, digest TEXT NOT NULL,"
+	"  PRIMARY KEY(repo_id, digest)) WITHOUT ROWID;"
+	"CREATE INDEX repo_blobs_digest ON repo_blobs(digest);"
+	"CREATE TABLE manifests(repo_id INTEGER NOT NULL, digest TEXT NOT NULL, media_type TEXT NOT NULL,"
+	"  size INTEGER NOT NULL, artifact_type TEXT, subject TEXT, annotations TEXT, created INTEGER NOT NULL,"
+	"  PRIMARY KEY(repo_id, digest)) WITHOUT ROWID;"
+	"CREATE INDEX manifests_subject ON manifests(repo_id, subject) WHERE subject IS NOT NULL;"
+	"CREATE INDEX manifests_digest ON manifests(digest);"
+	"CREATE TABLE manifest_refs(repo_id INTEGER NOT NULL, manifest TEXT NOT NULL, child TEXT NOT NULL,"
+	"  PRIMARY KEY(repo_id, manifest, child)) WITHOUT ROWID;"
+	"CREATE INDEX manifest_refs_child ON manifest_refs(child);"
+	"CREATE TABLE tags(repo_id INTEGER NOT NULL, name TEXT NOT NULL, digest TEXT NOT NULL,"
+	"  updated INTEGER NOT NULL, PRIMARY KEY(repo_id, name)) WITHOUT ROWID;"
+	"CREATE INDEX tags_digest ON tags(repo_id, digest);"
+	"CREATE TABLE uploads(id TEXT PRIMARY KEY, repo_id INTEGER NOT NULL, started INTEGER NOT NULL,"
+	"  updated INTEGER NOT NULL, offset INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+	NULL,
+};
+
+const int wharf_meta_schema_version = 1;

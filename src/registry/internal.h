@@ -1,0 +1,81 @@
+/* Shared between the registry's handler files; not part of libwharf's public interface. */
+#ifndef WHARF_REGISTRY_INTERNAL_H
+#define WHARF_REGISTRY_INTERNAL_H
+
+#include <pthread.h>
+
+#include "wharf/auth.h"
+#include "wharf/registry.h"
+
+#define DIGEST_LOCKS 64
+#define UPLOAD_BUCKETS 256
+
+/* The running hash of an upload, so each PATCH hashes only its own bytes. */
+struct upload_state {
+	char id[33];
+	struct wharf_hasher *hasher;
+	uint64_t offset; /* bytes hashed */
+	bool busy;       /* a request is writing to it */
+	struct upload_state *next;
+};
+
+struct wharf_registry {
+	struct wharf_config cfg;
+	struct wharf_store *store;
+	struct wharf_meta *meta;
+	struct wharf_metrics *metrics;
+	struct wharf_auth *auth;
+	pthread_mutex_t digest_locks[DIGEST_LOCKS];
+	pthread_mutex_t uploads_lock;
+	struct upload_state *uploads[UPLOAD_BUCKETS];
+	pthread_mutex_t gc_lock; /* one collection at a time */
+	pthread_t gc_thread;
+	bool gc_thread_started;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
+	bool stopping;
+};
+
+/* Errors in the distribution spec's JSON shape. */
+void reg_error(struct wharf_http_request *req, unsigned status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Answer with the error a libwharf failure maps to; client mistakes never become 500. */
+void reg_error_from(struct wharf_http_request *req, const struct wharf_error *err, const char *notfound_code);
+void reg_respond_json(struct wharf_http_request *req, unsigned status, const char *content_type,
+		      char *body, size_t len);
+
+/* Serialize store + metadata changes of one digest against the collector. */
+void reg_lock_digest(struct wharf_registry *reg, const char *digest);
+void reg_unlock_digest(struct wharf_registry *reg, const char *digest);
+
+void reg_blob_get(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
+		  const char *digest);
+void reg_blob_delete(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
+		     const char *digest);
+void reg_upload_start(struct wharf_registry *reg, struct wharf_http_request *req, const char *name);
+void reg_upload_patch(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
+		      const char *id);
+void reg_upload_put(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
+		    const char *id);
+void reg_upload_status(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
+		       const char *id);
+void reg_upload_cancel(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
+		       const char *id);
+void reg_upload_forget(struct wharf_registry *reg, const char *id);
+void reg_manifest_get(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
+		      const char *ref);
+void reg_manifest_put(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
+		      const char *ref);
+void reg_manifest_delete(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
+			 const char *ref);
+void reg_tags_list(struct wharf_registry *reg, struct wharf_http_request *req, const char *name);
+void reg_catalog(struct wharf_registry *reg, struct wharf_http_request *req);
+void reg_referrers(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
+		   const char *digest);
+void reg_metrics(struct wharf_registry *reg, struct wharf_http_request *req);
+void reg_admin_gc(struct wharf_registry *reg, struct wharf_http_request *req);
+
+/* Parse "?n=" and "?last=" for the paginated lists: false (and answered) when n is bad. */
+bool reg_pagination(struct wharf_http_request *req, uint64_t *n, bool *has_n, const char **last);
+
+#endif

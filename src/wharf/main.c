@@ -1,0 +1,46 @@
+/* wharf: the command line client. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "wharf-config.h"
+
+static void usage(FILE *out)
+{
+	fputs("Usage: wharf [--help] [--version] COMMAND [ARGS]\n"
+	      "\n"
+	      "The wharf client. Client state (keys, trust data, content, vulnerability database,\n"
+	      "containers) lives under $WHARF_HOME, by default ~/.wharf.\n"
+	      "\n"
+	      "Commands:\n"
+	      "  admin gc     collect unreferenced blobs and abandoned uploads of a registry\n"
+	      "  home         print the client state directory\n"
+	      "  version      print the version\n"
+	      "\n"
+	      "Run 'wharf COMMAND --help' for the options of a command.\n"
+	      "Exit status: 0 success, 1 failure, 2 bad usage, 3 resource busy.\n",
+	      out);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+		usage(stdout);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "--version") || !strcmp(cmd, "-V") || !strcmp(cmd, "version")) {
+		printf("wharf %s\n", WHARF_VERSION);
+		return EXIT_OK;
+	}
+	if (!strcmp(cmd, "admin"))
+		return wharf_cli_cmd_admin(argc - 1, argv + 1);
+	if (!strcmp(cmd, "home"))
+		return wharf_cli_cmd_home(argc - 1, argv + 1);
+	fprintf(stderr, "wharf: unknown command '%s' (see wharf --help)\n", cmd);
+	return EXIT_USAGE;
+}

@@ -1,0 +1,191 @@
+/* wharfd: the wharf registry server. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+
+#include "wharf-config.h"
+#include "wharf/registry.h"
+
+static void usage(FILE *out)
+{
+	fputs("Usage: wharfd [OPTIONS]\n"
+	      "\n"
+	      "Run the wharf registry: an OCI Distribution Spec v1.1 registry that keeps blobs as\n"
+	      "content-addressed files and metadata in SQLite, both under one data directory.\n"
+	      "With no options it serves 127.0.0.1:5000 from ./data.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -l, --listen HOST:PORT   address to serve (default 127.0.0.1:5000; [::1]:5000 for IPv6)\n"
+	      "  -d, --data DIR           data directory: blobs/, uploads/, wharf.db (default ./data)\n"
+	      "  -c, --config FILE        JSON configuration file; options given here override it\n"
+	      "                           (keys are described in docs/configuration.md)\n"
+	      "      --threads N          HTTP worker threads (default: two per CPU)\n"
+	      "      --gc-interval DUR    run garbage collection online every DUR (e.g. 1h; default off)\n"
+	      "      --gc-grace DUR       never collect a blob used within DUR (default 1h)\n"
+	      "      --upload-ttl DUR     abandon uploads idle for DUR (default 24h)\n"
+	      "      --no-access-log      do not write a JSON access log line per request\n"
+	      "      --log-level LEVEL    debug, info, warn or error (default info)\n"
+	      "  -h, --help               show this help and exit\n"
+	      "  -V, --version            show the version and exit\n"
+	      "\n"
+	      "Logs are JSON lines on stderr. Stop with SIGINT or SIGTERM.\n"
+	      "Exit status: 0 after a clean stop, 1 on a runtime failure, 2 on bad usage.\n",
+	      out);
+}
+
+enum { OPT_THREADS = 256, OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_UPLOAD_TTL, OPT_NO_ACCESS_LOG, OPT_LOG_LEVEL };
+
+static int set_log_level(const char *name)
+{
+	static const char *names[] = {"debug", "info", "warn", "error"};
+	for (int i = 0; i < 4; i++)
+		if (!strcmp(name, names[i])) {
+			wharf_log_set_level((enum wharf_log_level)i);
+			return 0;
+		}
+	return -1;
+}
+
+/* Options given on the command line win over the config file, so apply the file first. */
+static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wharf_error *err)
+{
+	static const struct option opts[] = {
+		{"listen", required_argument, NULL, 'l'},   {"data", required_argument, NULL, 'd'},
+		{"config", required_argument, NULL, 'c'},   {"threads", required_argument, NULL, OPT_THREADS},
+		{"gc-interval", required_argument, NULL, OPT_GC_INTERVAL},
+		{"gc-grace", required_argument, NULL, OPT_GC_GRACE},
+		{"upload-ttl", required_argument, NULL, OPT_UPLOAD_TTL},
+		{"no-access-log", no_argument, NULL, OPT_NO_ACCESS_LOG},
+		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		{"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	for (int pass = 0; pass < 2; pass++) {
+		optind = 1;
+		int c;
+		while ((c = getopt_long(argc, argv, "l:d:c:hV", opts, NULL)) != -1) {
+			int r = 0;
+			uint64_t n;
+			if (c == '?')
+				return wharf_error_set(err, WHARF_EINVAL, "unknown option (see wharfd --help)");
+			if (c == 'h') {
+				usage(stdout);
+				exit(0);
+			}
+			if (c == 'V') {
+				printf("wharfd %s\n", WHARF_VERSION);
+				exit(0);
+			}
+			if ((pass == 0) != (c == 'c'))
+				continue;
+			switch (c) {
+			case 'c': r = wharf_config_load(cfg, optarg, err); break;
+			case 'l': r = wharf_config_set_listen(cfg, optarg, err); break;
+			case 'd':
+				free(cfg->data_dir);
+				cfg->data_dir = wharf_xstrdup(optarg);
+				break;
+			case OPT_THREADS:
+				if (!wharf_parse_u64(optarg, strlen(optarg), &n) || n == 0 || n > 1024)
+					r = wharf_error_set(err, WHARF_EINVAL, "--threads '%s' must be 1 to 1024", optarg);
+				else
+					cfg->threads = (unsigned)n;
+				break;
+			case OPT_GC_INTERVAL: r = wharf_parse_duration(optarg, &cfg->gc_interval, err); break;
+			case OPT_GC_GRACE: r = wharf_parse_duration(optarg, &cfg->gc_grace, err); break;
+			case OPT_UPLOAD_TTL: r = wharf_parse_duration(optarg, &cfg->upload_ttl, err); break;
+			case OPT_NO_ACCESS_LOG: cfg->access_log = false; break;
+			case OPT_LOG_LEVEL:
+				free(cfg->log_level);
+				cfg->log_level = wharf_xstrdup(optarg);
+				break;
+			}
+			if (r < 0)
+				return r;
+		}
+	}
+	if (optind < argc)
+		return wharf_error_set(err, WHARF_EINVAL, "unexpected argument '%s' (see wharfd --help)", argv[optind]);
+	if (set_log_level(cfg->log_level) < 0)
+		return wharf_error_set(err, WHARF_EINVAL, "log level '%s' is not debug, info, warn or error", cfg->log_level);
+	return 0;
+}
+
+/* Thousands of idle clients need thousands of descriptors. */
+static void raise_fd_limit(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
+
+static int serve(struct wharf_config *cfg)
+{
+	struct wharf_error err;
+	int lock_fd = -1;
+	if (wharf_registry_lock_data(cfg->data_dir, &lock_fd, &err) < 0) {
+		wharf_log(WHARF_LOG_ERROR, "%s", err.message);
+		return 1;
+	}
+	struct wharf_metrics *metrics = wharf_metrics_new();
+	struct wharf_registry *reg = NULL;
+	if (wharf_registry_open(&reg, cfg, metrics, &err) < 0) {
+		wharf_log(WHARF_LOG_ERROR, "cannot open data directory %s: %s", cfg->data_dir, err.message);
+		return 1;
+	}
+	struct wharf_http_options hopts = {
+		.host = cfg->listen_host, .port = cfg->listen_port, .threads = cfg->threads,
+		.max_connections = cfg->max_connections, .idle_timeout = cfg->idle_timeout,
+		.access_log = cfg->access_log, .metrics = metrics,
+	};
+	struct wharf_http_server *srv = NULL;
+	if (wharf_http_server_start(&srv, &hopts, wharf_registry_dispatch, reg, &err) < 0) {
+		wharf_log(WHARF_LOG_ERROR, "%s", err.message);
+		wharf_registry_close(reg);
+		return 1;
+	}
+	wharf_registry_start_gc_thread(reg);
+	wharf_log(WHARF_LOG_INFO, "wharfd %s listening on %s:%u, data in %s", WHARF_VERSION, cfg->listen_host,
+		  wharf_http_server_port(srv), cfg->data_dir);
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	int sig = 0;
+	sigwait(&set, &sig);
+	wharf_log(WHARF_LOG_INFO, "signal %d: stopping", sig);
+	wharf_http_server_stop(srv);
+	wharf_registry_close(reg);
+	wharf_metrics_free(metrics);
+	close(lock_fd);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	/* Block the stop signals before any thread starts, so only sigwait sees them. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	raise_fd_limit();
+
+	struct wharf_config cfg;
+	wharf_config_init(&cfg);
+	struct wharf_error err;
+	if (parse_args(argc, argv, &cfg, &err) < 0) {
+		fprintf(stderr, "wharfd: %s\n", err.message);
+		wharf_config_free(&cfg);
+		return 2;
+	}
+	int rc = serve(&cfg);
+	wharf_config_free(&cfg);
+	return rc;
+}
