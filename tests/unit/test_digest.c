@@ -4,6 +4,34 @@
 #include "wharf_test.h"
 #include "wharf/digest.h"
 
+/* One temp directory for the whole program, removed by the group teardown even when a test
+ * fails half way; each test works in its own subdirectory of it. */
+static char *group_dir;
+
+static int group_setup(void **state)
+{
+	(void)state;
+	group_dir = test_mkdtemp();
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	test_rmtree(group_dir);
+	group_dir = NULL;
+	return 0;
+}
+
+static char *test_subdir(void)
+{
+	static int n;
+	char *dir = wharf_xasprintf("%s/t%d", group_dir, ++n);
+	if (mkdir(dir, 0700) != 0)
+		fail_msg("cannot create %s", dir);
+	return dir;
+}
+
 /* FIPS 180-2 test vectors for the message "abc". */
 #define SHA256_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define SHA512_ABC                                                                      \
@@ -202,7 +230,7 @@ static void hasher_dup_forks_a_running_hash(void **state)
 static void digest_fd_hashes_the_first_len_bytes(void **state)
 {
 	(void)state;
-	char *dir = test_mkdtemp();
+	char *dir = test_subdir();
 	char *path = wharf_xasprintf("%s/blob", dir);
 	/* Several MiB so the hashing crosses its read chunks. */
 	size_t size = 3 * 1024 * 1024 + 17;
@@ -239,7 +267,7 @@ static void digest_fd_hashes_the_first_len_bytes(void **state)
 
 	free(data);
 	free(path);
-	test_rmtree(dir);
+	free(dir);
 }
 
 int main(void)
@@ -258,5 +286,5 @@ int main(void)
 		cmocka_unit_test(hasher_dup_forks_a_running_hash),
 		cmocka_unit_test(digest_fd_hashes_the_first_len_bytes),
 	};
-	return cmocka_run_group_tests_name("digest", tests, NULL, NULL);
+	return cmocka_run_group_tests_name("digest", tests, group_setup, group_teardown);
 }

@@ -876,13 +876,13 @@ static void newer_schema_is_refused(void **state)
 	struct wharf_error err = {0};
 	struct wharf_meta *m = NULL;
 	int r = wharf_meta_open(&m, path, &err);
+	free(sql);
+	free(path);
 	/* A database written by a newer wharfd is not ours to touch; the caller hears why. */
 	assert_wharf_err(r, err, WHARF_EUNSUPPORTED);
 	char ver[16];
 	snprintf(ver, sizeof(ver), "%d", wharf_meta_schema_version + 1);
 	assert_contains(err.message, ver);
-	free(sql);
-	free(path);
 }
 
 static void open_in_missing_directory_fails(void **state)
