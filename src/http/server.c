@@ -32,6 +32,8 @@ struct wharf_http_request {
 	uint64_t bytes_out;
 	bool responded;
 	bool dispatched;
+	bool defer_responses;                 /* dispatching while a body is still to come */
+	struct wharf_http_response *deferred; /* answered early: sent once the body is drained */
 	bool body_expected;
 	bool body_done;
 	bool sink_stopped;
@@ -188,19 +190,31 @@ void wharf_http_response_headerf(struct wharf_http_response *resp, const char *n
 	MHD_add_response_header(resp->mhd, name, value);
 }
 
+static void queue_response(struct wharf_http_request *req, struct wharf_http_response *resp)
+{
+	if (MHD_queue_response(req->conn, resp->status, resp->mhd) != MHD_YES)
+		wharf_log(WHARF_LOG_WARN, "could not queue response to %s %s", req->method, req->path);
+	MHD_destroy_response(resp->mhd);
+	free(resp);
+}
+
 void wharf_http_respond(struct wharf_http_request *req, struct wharf_http_response *resp)
 {
 	if (req->responded) {
 		wharf_log(WHARF_LOG_ERROR, "internal: second response to %s %s", req->method, req->path);
-	} else {
-		req->responded = true;
-		req->status = resp->status;
-		req->bytes_out = wharf_http_is_head(req) ? 0 : resp->len;
-		if (MHD_queue_response(req->conn, resp->status, resp->mhd) != MHD_YES)
-			wharf_log(WHARF_LOG_WARN, "could not queue response to %s %s", req->method, req->path);
+		MHD_destroy_response(resp->mhd);
+		free(resp);
+		return;
 	}
-	MHD_destroy_response(resp->mhd);
-	free(resp);
+	req->responded = true;
+	req->status = resp->status;
+	req->bytes_out = wharf_http_is_head(req) ? 0 : resp->len;
+	if (req->defer_responses) {
+		req->deferred = resp;
+		req->sink_stopped = true;
+		return;
+	}
+	queue_response(req, resp);
 }
 
 bool wharf_http_responded(const struct wharf_http_request *req)
@@ -232,7 +246,7 @@ static struct wharf_http_request *request_new(struct wharf_http_server *s, struc
 static void feed_body(struct wharf_http_request *req, const char *data, size_t len)
 {
 	req->bytes_in += len;
-	if (req->sink_stopped || !req->body_fn)
+	if (req->sink_stopped || req->responded || !req->body_fn)
 		return;
 	if (req->body_fn(req, data, len) < 0)
 		req->sink_stopped = true;
@@ -244,9 +258,37 @@ static void respond_missing(struct wharf_http_request *req)
 	respond_plain(req, 500, "{\"errors\":[{\"code\":\"UNKNOWN\",\"message\":\"handler gave no response\"}]}");
 }
 
+/* Up to this size, a body the handler does not want is read and dropped so the answer can
+ * go out on a connection that stays open; above it, the answer goes at once and the
+ * connection closes. */
+#define DRAIN_LIMIT (64ull * 1024 * 1024)
+
+static bool request_has_body(struct MHD_Connection *c, bool *small)
+{
+	const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+	const char *te = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Transfer-Encoding");
+	uint64_t n = 0;
+	if (cl && wharf_parse_u64(cl, strlen(cl), &n) && n > 0) {
+		*small = n <= DRAIN_LIMIT;
+		return true;
+	}
+	*small = true;
+	return te != NULL;
+}
+
+static void dispatch_request(struct wharf_http_server *s, struct wharf_http_request *req)
+{
+	req->dispatched = true;
+	s->dispatch(s->app, req);
+	if (!req->responded && !req->body_expected)
+		respond_missing(req);
+}
+
 /* libmicrohttpd calls this first with the headers only, then with body chunks, then once
- * with no data. Dispatch waits for the second call: a response queued during the first call
- * makes libmicrohttpd close the connection, which would end keep-alive for every GET. */
+ * with no data, and accepts a response only in the first and the last call. A response
+ * queued in the first call closes the connection, so requests without a body are dispatched
+ * in the last call (keep-alive for every GET); requests with a body are dispatched in the
+ * first, and an early answer waits until the body is drained. */
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const char *url,
 				  const char *method, const char *version, const char *upload_data,
 				  size_t *upload_data_size, void **con_cls)
@@ -255,22 +297,29 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	struct wharf_http_server *s = cls;
 	struct wharf_http_request *req = *con_cls;
 	if (!req) {
-		*con_cls = request_new(s, c, url, method);
+		req = request_new(s, c, url, method);
+		*con_cls = req;
+		bool small;
+		if (request_has_body(c, &small)) {
+			req->defer_responses = small;
+			dispatch_request(s, req);
+			req->defer_responses = false;
+		}
 		return MHD_YES;
 	}
-	if (!req->dispatched) {
-		req->dispatched = true;
-		s->dispatch(s->app, req);
-		if (!req->responded && !req->body_expected)
-			respond_missing(req);
-	}
 	if (*upload_data_size > 0) {
-		if (!req->responded)
-			feed_body(req, upload_data, *upload_data_size);
+		if (!req->dispatched)
+			dispatch_request(s, req);
+		feed_body(req, upload_data, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
-	if (!req->responded && req->body_expected && !req->body_done) {
+	if (!req->dispatched)
+		dispatch_request(s, req);
+	if (req->deferred) {
+		queue_response(req, req->deferred);
+		req->deferred = NULL;
+	} else if (!req->responded && req->body_expected && !req->body_done) {
 		req->body_done = true;
 		req->done_fn(req);
 		if (!req->responded)
@@ -334,6 +383,10 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 				      completed ? req->bytes_out : 0, micros);
 	if (s->access_log)
 		access_log(req, micros, completed);
+	if (req->deferred) {
+		MHD_destroy_response(req->deferred->mhd);
+		free(req->deferred);
+	}
 	if (req->state_free)
 		req->state_free(req->state);
 	wharf_buf_free(&req->log_fields);

@@ -217,7 +217,17 @@ static bool body_complete(struct wharf_http_request *req, struct upload_req *u)
 	return true;
 }
 
-static void on_patch_done(struct wharf_http_request *req)
+/* Give the upload back before the answer leaves: the client may send its next request on
+ * this upload as soon as it reads the answer, before this request's cleanup runs. */
+static void release_claim(struct upload_req *u)
+{
+	if (u->state) {
+		state_release(u->reg, u->state);
+		u->state = NULL;
+	}
+}
+
+static void patch_done(struct wharf_http_request *req)
 {
 	struct upload_req *u = wharf_http_state(req);
 	if (!body_complete(req, u))
@@ -259,7 +269,13 @@ static int commit_blob(struct upload_req *u, uint64_t size, struct wharf_error *
 	return r;
 }
 
-static void on_finish_done(struct wharf_http_request *req)
+static void on_patch_done(struct wharf_http_request *req)
+{
+	patch_done(req);
+	release_claim(wharf_http_state(req));
+}
+
+static void finish_done(struct wharf_http_request *req)
 {
 	struct upload_req *u = wharf_http_state(req);
 	if (!body_complete(req, u)) {
@@ -354,6 +370,12 @@ static struct upload_req *begin_existing(struct wharf_registry *reg, struct whar
 	}
 	u->hasher = wharf_hasher_dup(u->state->hasher);
 	return u;
+}
+
+static void on_finish_done(struct wharf_http_request *req)
+{
+	finish_done(req);
+	release_claim(wharf_http_state(req));
 }
 
 void reg_upload_patch(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
