@@ -58,8 +58,11 @@ int wharf_http_parse_content_range(const char *header, uint64_t *start, uint64_t
 	const char *dash = strchr(s, '-');
 	const char *slash = strchr(s, '/');
 	size_t end_len = slash ? (size_t)(slash - dash - 1) : (dash ? strlen(dash + 1) : 0);
-	if (!dash || (slash && slash < dash) || !parse_num(s, (size_t)(dash - s), start) ||
-	    !parse_num(dash + 1, end_len, end) || *end < *start)
+	uint64_t total;
+	bool total_ok = !slash || strcmp(slash + 1, "*") == 0 ||
+			(parse_num(slash + 1, strlen(slash + 1), &total) && dash && slash > dash);
+	if (!dash || (slash && slash < dash) || !total_ok || !parse_num(s, (size_t)(dash - s), start) ||
+	    !parse_num(dash + 1, end_len, end) || *end < *start || (slash && strcmp(slash + 1, "*") && *end >= total))
 		return wharf_error_set(err, WHARF_EINVAL,
 				       "Content-Range '%.64s' is not of the form <start>-<end> with start <= end",
 				       header);

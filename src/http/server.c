@@ -430,7 +430,7 @@ int wharf_http_server_start(struct wharf_http_server **out, const struct wharf_h
 	s->metrics = opts->metrics;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = opts->threads ? opts->threads : (unsigned)(ncpu > 0 ? 2 * ncpu : 2);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
 	if (ss.ss_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	MHD_set_panic_func(mhd_panic, NULL);

@@ -203,11 +203,12 @@ int wharf_meta_open(struct wharf_meta **out, const char *path, struct wharf_erro
 	m->path = wharf_xstrdup(path);
 	pthread_mutex_init(&m->lock, NULL);
 	struct conn *c = conn_open(m, err);
-	if (!c || migrate(c, err) < 0) {
+	int r = c ? migrate(c, err) : -WHARF_EIO;
+	if (r < 0) {
 		if (c)
 			conn_close(c);
 		wharf_meta_close(m);
-		return -WHARF_EIO;
+		return r;
 	}
 	conn_put(c);
 	*out = m;

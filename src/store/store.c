@@ -164,6 +164,8 @@ int wharf_store_upload_commit(struct wharf_store *s, const char *id, int fd, uin
 			      const struct wharf_digest *d, struct wharf_error *err)
 {
 	char from[PATH_MAX], to[PATH_MAX];
+	if (!wharf_store_valid_upload_id(id))
+		return wharf_error_set(err, WHARF_EINVAL, "upload id '%.40s' is not 32 hex characters", id);
 	snprintf(from, sizeof(from), "%s/%s", s->uploads, id);
 	blob_path(s, d, to, sizeof(to));
 	if (access(to, F_OK) == 0) {

@@ -25,6 +25,11 @@ int wharf_mkdir_p(const char *path, unsigned mode, struct wharf_error *err)
 	}
 	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
 		return wharf_error_sys(err, "cannot create directory %s", tmp);
+	struct stat st;
+	if (stat(tmp, &st) < 0)
+		return wharf_error_sys(err, "cannot stat %s", tmp);
+	if (!S_ISDIR(st.st_mode))
+		return wharf_error_set(err, WHARF_EEXIST, "%s exists and is not a directory", tmp);
 	return 0;
 }
 

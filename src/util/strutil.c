@@ -19,7 +19,7 @@ bool wharf_str_has_suffix(const char *s, const char *suffix)
 
 bool wharf_parse_u64(const char *s, size_t len, uint64_t *out)
 {
-	if (len == 0 || len > 20)
+	if (len == 0)
 		return false;
 	uint64_t v = 0;
 	for (size_t i = 0; i < len; i++) {

@@ -95,6 +95,7 @@ class Server:
         self.extra_args = list(extra_args)
         self.proc = None
         self.log_path = os.path.join(self.tmp, "wharfd.log")
+        self.bad_exits = []  # exit codes of stops that were not clean (sanitizer reports, crashes)
 
     @property
     def addr(self):
@@ -130,6 +131,8 @@ class Server:
                 self.proc.wait()
         rc = self.proc.returncode if self.proc else None
         self.proc = None
+        if rc not in (None, 0):
+            self.bad_exits.append(rc)
         return rc
 
     def kill9(self):
@@ -209,6 +212,10 @@ def run_tests(wharfd, selected=None, quick=False, tests=None):
             else:
                 srv = Server(wharfd)
             t(srv)
+            if not t.shared:
+                srv.stop()
+            if srv.bad_exits:
+                raise Failure(f"wharfd exited with status {srv.bad_exits} (a crash or a sanitizer report)")
             print(f"ok {i} - {name} ({time.time() - start:.1f}s)", flush=True)
             passed += 1
         except Exception as e:  # noqa: BLE001 - a test failure of any kind
@@ -225,6 +232,9 @@ def run_tests(wharfd, selected=None, quick=False, tests=None):
     if shared is not None:
         rc = shared.stop()
         if rc not in (0, None):
-            print(f"# shared wharfd exited with {rc} on SIGTERM", flush=True)
+            failed += 1
+            print(f"not ok {len(todo) + 1} - shared wharfd stops cleanly (exit status {rc})", flush=True)
+            for line in shared.log_text().splitlines()[-30:]:
+                print(f"#   wharfd: {line[:300]}", flush=True)
         shared.cleanup()
     return passed, failed
