@@ -16,7 +16,8 @@ target and PASS/FAIL.
 Workload (defaults):
   push, monolithic  POST /v2/<repo>/blobs/uploads/, then one PUT ?digest= carrying the
                     whole 256 MiB random file (curl -T); fresh data each time, median of 3
-  push, chunked     POST, 16 MiB PATCHes with Content-Range, final PUT ?digest=; median of 3
+  push, chunked     POST, 16 MiB PATCHes with Content-Range, final PUT ?digest=, all on one
+                    keep-alive connection (bench/chunked_push.py); fresh data, median of 3
   pull              GET of the 256 MiB blob to /dev/null, median of 3
   manifest GET      wrk -t2 -d10s at 1, 8, 32 and 128 connections on /v2/<repo>/manifests/<tag>
                     with an OCI manifest Accept header (a real 2-blob OCI image is pushed first)
@@ -36,6 +37,10 @@ Options:
   --build-dir DIR     meson build directory for the release build (default build-bench)
   --wharfd PATH       use this wharfd binary instead of building one
   --strict            exit with status 3 when any target fails (default: 0 once all ran)
+  --wait-idle SECS    before starting, wait up to SECS for the machine to be quiet (other
+                      processes below 10% of all CPUs over one second); default 0: just report
+  --nice N            run servers and load tools at this nice level (e.g. -10; negative needs
+                      root), so other jobs on a shared machine disturb the figures less
   --keep              keep the temporary directory (data, logs, raw tool output)
   -h, --help          show this help and exit
 
@@ -58,6 +63,8 @@ BUILD_DIR=build-bench
 WHARFD=
 STRICT=0
 KEEP=0
+WAIT_IDLE=0
+NICE=
 AB_N=20000
 AB_C=32
 
@@ -79,6 +86,9 @@ while (($#)); do
 	--wharfd) [[ -n ${2-} ]] || die "--wharfd needs a path"; WHARFD=$2; shift 2 ;;
 	--strict) STRICT=1; shift ;;
 	--keep) KEEP=1; shift ;;
+	--nice) [[ ${2-} =~ ^-?[0-9]+$ ]] || die "--nice '${2-}' must be a whole number"; NICE=$2; shift 2 ;;
+	--wait-idle) [[ ${2-} =~ ^[0-9]+$ ]] || die "--wait-idle '${2-}' must be a number of seconds"
+		WAIT_IDLE=$2; shift 2 ;;
 	*) echo "registry.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
 	esac
 done
@@ -94,7 +104,6 @@ need ab apache2-utils
 need curl curl
 need python3 python3
 need sha256sum coreutils
-need split coreutils
 need tar tar
 need gzip gzip
 if [[ -z $WHARFD ]]; then
@@ -147,6 +156,26 @@ trap 'exit 143' TERM
 log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 # --- small helpers -----------------------------------------------------------------------
+cpu_jiffies() { # -> "busy total" over all CPUs since boot, in clock ticks
+	awk '$1 == "cpu" { busy = $2 + $3 + $4 + $7 + $8 + $9; print busy, busy + $5 + $6; exit }' /proc/stat
+}
+
+busy_pct() { # seconds -> percent of all CPUs busy over that interval
+	local b0 t0 b1 t1
+	read -r b0 t0 < <(cpu_jiffies)
+	sleep "$1"
+	read -r b1 t1 < <(cpu_jiffies)
+	awk -v b=$((b1 - b0)) -v t=$((t1 - t0)) 'BEGIN { printf "%.0f", (t > 0 ? 100 * b / t : 0) }'
+}
+
+proc_ticks() { # pid -> utime + stime in clock ticks
+	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
+}
+
+children_secs() { # CPU seconds of waited-for descendants of this shell (from `times`)
+	times | awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%.2f", t }'
+}
+
 now_us() { local t=${EPOCHREALTIME/[.,]/}; echo "${t#0}"; }
 
 free_port() {
@@ -208,6 +237,21 @@ fail_request() { # what status body-file
 	exit 1
 }
 
+# --- other load on the machine -----------------------------------------------------------
+LOAD_BEFORE=$(busy_pct 1)
+for ((waited = 1; waited < WAIT_IDLE && LOAD_BEFORE >= 10; waited++)); do
+	LOAD_BEFORE=$(busy_pct 1)
+done
+if ((LOAD_BEFORE >= 10)); then
+	log "warning: other processes keep ${LOAD_BEFORE}% of all CPUs busy; figures will be low and noisy"
+	ps -eo pcpu=,pid=,comm= --sort=-pcpu | awk 'NR <= 5 { print "    " $0 }' >&2
+fi
+
+if [[ -n $NICE ]]; then
+	# Children inherit it: both servers, curl, wrk and ab get the same priority.
+	renice -n "$NICE" -p $$ >/dev/null || die "cannot renice to $NICE (negative levels need root)"
+fi
+
 # --- build -------------------------------------------------------------------------------
 if [[ -z $WHARFD ]]; then
 	# -Dwerror=false: the project defaults to werror=true, and GCC 12 at -O3 reports a
@@ -240,6 +284,8 @@ wait_ready() { # name pid base logfile
 	die "$1 did not answer 200 on $3/v2/ within 10 s"
 }
 
+read -r RUN_BUSY0 RUN_TOTAL0 < <(cpu_jiffies)
+RUN_CHILD0=$(children_secs)
 DR_PORT=$(free_port)
 mkdir -p "$TMP/dr-data" "$TMP/wharf-data"
 # Debian's shipped config also enables the in-memory blob descriptor cache: keep it, so the
@@ -306,24 +352,10 @@ push_monolithic() { # base repo file digest -> microseconds
 	echo $(($(now_us) - t0))
 }
 
-push_chunked() { # base repo digest chunk-files... -> microseconds
-	local base=$1 repo=$2 digest=$3 t0 loc code off=0 size f
-	shift 3
-	t0=$(now_us)
-	loc=$(upload_start "$base" "$repo")
-	for f in "$@"; do
-		size=$(stat -c %s "$f")
-		code=$(curl -s -D "$TMP/h" -o "$TMP/b" -w '%{http_code}' -X PATCH -H 'Expect:' \
-			-H 'Content-Type: application/octet-stream' -H "Content-Range: $off-$((off + size - 1))" \
-			-T "$f" "$loc")
-		[[ $code == 202 ]] || fail_request "PATCH $off-$((off + size - 1)) to $base" "$code" "$TMP/b"
-		loc=$(absolute "$base" "$(header_value "$TMP/h" Location)")
-		off=$((off + size))
-	done
-	code=$(curl -s -o "$TMP/b" -w '%{http_code}' -X PUT -H 'Content-Length: 0' \
-		"$(with_query "$loc" "digest=$digest")")
-	[[ $code == 201 ]] || fail_request "final chunked PUT to $base" "$code" "$TMP/b"
-	echo $(($(now_us) - t0))
+push_chunked() { # base repo file digest -> microseconds
+	# One keep-alive connection for POST, the PATCHes and the PUT, as real clients do;
+	# a curl process per PATCH would add fork and connect time that is not the server's.
+	python3 "$ROOT/bench/chunked_push.py" "$1" "$2" "$3" $((CHUNK_MIB * 1048576)) "$4"
 }
 
 pull_blob() { # base repo digest size -> microseconds
@@ -343,7 +375,11 @@ sha() { sha256sum "$1" | cut -d' ' -f1; }
 # --- pushes and pulls --------------------------------------------------------------------
 SIZE=$((SIZE_MIB * 1048576))
 declare -A T # T[metric,server] = space-separated list of microseconds
-for s in "${SERVERS[@]}"; do T[push_mono,$s]=; T[push_chunk,$s]=; T[pull,$s]=; done
+declare -A C # C[metric,server] = space-separated list of server CPU clock ticks
+for s in "${SERVERS[@]}"; do
+	for m in push_mono push_chunk pull; do T[$m,$s]=; C[$m,$s]=; done
+done
+HZ=$(getconf CLK_TCK)
 PULL_DIGEST=
 
 for ((rep = 1; rep <= REPS; rep++)); do
@@ -352,29 +388,32 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	d=sha256:$(sha "$TMP/blob")
 	if [[ -z $PULL_DIGEST ]]; then PULL_DIGEST=$d; fi
 	for s in "${SERVERS[@]}"; do
+		c0=$(proc_ticks "${PID[$s]}")
 		us=$(push_monolithic "${BASE[$s]}" bench/big "$TMP/blob" "$d")
 		T[push_mono,$s]+=" $us"
+		C[push_mono,$s]+=" $(($(proc_ticks "${PID[$s]}") - c0))"
 		log "  monolithic ${NAME[$s]}: $(mbps "$SIZE" "$us") MB/s"
 	done
 	rm -f "$TMP/blob"
 
 	make_random "$TMP/blob" "$SIZE"
 	d=sha256:$(sha "$TMP/blob")
-	rm -rf "$TMP/chunks" && mkdir "$TMP/chunks"
-	split -a 4 -d -b "${CHUNK_MIB}M" "$TMP/blob" "$TMP/chunks/c"
-	rm -f "$TMP/blob"
 	for s in "${SERVERS[@]}"; do
-		us=$(push_chunked "${BASE[$s]}" bench/big "$d" "$TMP"/chunks/c*)
+		c0=$(proc_ticks "${PID[$s]}")
+		us=$(push_chunked "${BASE[$s]}" bench/big "$TMP/blob" "$d")
 		T[push_chunk,$s]+=" $us"
+		C[push_chunk,$s]+=" $(($(proc_ticks "${PID[$s]}") - c0))"
 		log "  chunked ${NAME[$s]}: $(mbps "$SIZE" "$us") MB/s"
 	done
-	rm -rf "$TMP/chunks"
+	rm -f "$TMP/blob"
 done
 
 for ((rep = 1; rep <= REPS; rep++)); do
 	for s in "${SERVERS[@]}"; do
+		c0=$(proc_ticks "${PID[$s]}")
 		us=$(pull_blob "${BASE[$s]}" bench/big "$PULL_DIGEST" "$SIZE")
 		T[pull,$s]+=" $us"
+		C[pull,$s]+=" $(($(proc_ticks "${PID[$s]}") - c0))"
 		log "pull rep $rep ${NAME[$s]}: $(mbps "$SIZE" "$us") MB/s"
 	done
 done
@@ -385,6 +424,9 @@ for m in push_mono push_chunk pull; do
 		for us in ${T[$m,$s]}; do rates+=("$(mbps "$SIZE" "$us")"); done
 		R[$m,$s]=$(median "${rates[@]}")
 		R[$m,$s,all]="${rates[*]}"
+		# server CPU seconds per GB (10^9 bytes) moved
+		R[cpu_$m,$s]=$(awk -v t="$(median ${C[$m,$s]})" -v hz="$HZ" -v b="$SIZE" \
+			'BEGIN { printf "%.2f", t / hz / (b / 1e9) }')
 	done
 done
 
@@ -441,8 +483,12 @@ wrk_run() { # server connections
 		sampler=$!
 		PIDS+=("$sampler")
 	fi
+	local c0
+	c0=$(proc_ticks "${PID[$s]}")
 	wrk -t"$threads" -c"$c" -d"$WRK_DURATION" --latency -H "Accept: $OCI_MANIFEST" \
 		"${BASE[$s]}/v2/$REPO/manifests/$TAG" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+	R[cpu_get_c$c,$s]=$(awk -v t=$(($(proc_ticks "${PID[$s]}") - c0)) -v hz="$HZ" \
+		'/ requests in / { n = $1 } END { printf "%.0f", (n > 0 ? t / hz * 1e6 / n : 0) }' "$out")
 	if [[ -n $sampler ]]; then
 		stop_pid "$sampler"
 		peak=$(sort -n "$TMP/rss-$s.txt" | tail -1)
@@ -466,9 +512,12 @@ done
 # --- blob HEAD with ab -------------------------------------------------------------------
 for s in "${SERVERS[@]}"; do
 	out=$TMP/ab-$s.txt
+	c0=$(proc_ticks "${PID[$s]}")
 	ab -q -i -k -n "$AB_N" -c "$AB_C" "${BASE[$s]}/v2/$REPO/blobs/$LAYER_DIGEST" >"$out" 2>&1 ||
 		{ cat "$out" >&2; die "ab failed against ${NAME[$s]}"; }
 	R[head,$s]=$(awk '/^Requests per second:/ { printf "%.0f", $4 }' "$out")
+	R[cpu_head,$s]=$(awk -v t=$(($(proc_ticks "${PID[$s]}") - c0)) -v hz="$HZ" \
+		'/^Complete requests:/ { n = $3 } END { printf "%.0f", (n > 0 ? t / hz * 1e6 / n : 0) }' "$out")
 	R[head,$s,bad]=$(awk '/^Failed requests:/ { n += $3 } /^Non-2xx responses:/ { n += $3 } END { print n + 0 }' "$out")
 	R[head,$s,ka]=$(awk '/^Keep-Alive requests:/ { print $3 }' "$out")
 	log "blob HEAD ${NAME[$s]}: ${R[head,$s]} req/s (failed ${R[head,$s,bad]}, keep-alive ${R[head,$s,ka]:-0})"
@@ -478,6 +527,12 @@ for s in "${SERVERS[@]}"; do
 	kill -0 "${PID[$s]}" 2>/dev/null || die "${NAME[$s]} died during the run (log: $(tail -5 "$TMP/$s.log"))"
 	R[hwm,$s]=$(mib "$(status_field_kib "${PID[$s]}" VmHWM)")
 done
+# CPU used by processes outside this run (tools, servers, this shell) while it ran
+read -r RUN_BUSY1 RUN_TOTAL1 < <(cpu_jiffies)
+OURS_TICKS=$(awk -v a="$(proc_ticks "$DR_PID")" -v b="$(proc_ticks "$WH_PID")" -v c="$(children_secs)" \
+	-v c0="$RUN_CHILD0" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", a + b + (c - c0) * hz }')
+LOAD_DURING=$(awk -v b=$((RUN_BUSY1 - RUN_BUSY0)) -v t=$((RUN_TOTAL1 - RUN_TOTAL0)) -v o="$OURS_TICKS" \
+	'BEGIN { f = (t > 0 ? 100 * (b - o) / t : 0); printf "%.0f", (f < 0 ? 0 : f) }')
 
 # --- report ------------------------------------------------------------------------------
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0 || a == "nan") print "nan"; else printf "%.2f", a / b }'; }
@@ -505,6 +560,7 @@ row() { # label unit metric op target
 echo
 echo "wharf benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, kernel $(uname -r)"
 echo "wharfd $("$WHARFD" --version | awk '{ print $2 }') ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- src include meson.build 2>/dev/null || echo ', src modified')), $(docker-registry --version 2>&1 | head -1)"
+echo "other processes: ${LOAD_BEFORE}% of all CPUs busy before the run, about ${LOAD_DURING}% during it"
 echo "blob $SIZE_MIB MiB, chunks $CHUNK_MIB MiB, median of $REPS; wrk $WRK_DURATION per point; ab -n $AB_N -c $AB_C"
 echo
 printf '| %-32s | %-6s | %15s | %10s | %6s | %8s | %-6s |\n' metric unit docker-registry wharf ratio target result
@@ -521,6 +577,24 @@ row "blob HEAD (ab -c $AB_C)" req/s head "" ""
 row "RSS idle" MiB rss_idle "<=" 0.25
 row "RSS peak (wrk $MAXC conn)" MiB rss_peak "<=" 0.25
 row "VmHWM at end (incl. pushes)" MiB hwm "" ""
+echo
+echo "Server CPU cost (user+system time of the server process; lower is better; less sensitive"
+echo "to other load than the rates above):"
+echo
+printf '| %-32s | %-9s | %15s | %10s | %6s |\n' metric unit docker-registry wharf ratio
+printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..34})" "$(printf -- '-%.0s' {1..11})" \
+	"$(printf -- '-%.0s' {1..16}):" "$(printf -- '-%.0s' {1..11}):" "$(printf -- '-%.0s' {1..7}):"
+cpu_row() { # label unit metric
+	printf '| %-32s | %-9s | %15s | %10s | %6s |\n' "$1" "$2" "${R[$3,dr]}" "${R[$3,wh]}" \
+		"$(ratio "${R[$3,wh]}" "${R[$3,dr]}")"
+}
+cpu_row "push, monolithic" "CPU s/GB" cpu_push_mono
+cpu_row "push, chunked" "CPU s/GB" cpu_push_chunk
+cpu_row "pull" "CPU s/GB" cpu_pull
+for c in "${CONNS[@]}"; do
+	cpu_row "manifest GET, $c conn" "CPU us/req" "cpu_get_c$c"
+done
+cpu_row "blob HEAD" "CPU us/req" cpu_head
 echo
 echo "all push/pull samples (MB/s):"
 for m in push_mono push_chunk pull; do
