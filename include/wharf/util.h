@@ -134,5 +134,7 @@ bool wharf_log_enabled(enum wharf_log_level level);
 void wharf_log(enum wharf_log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Write one preformatted JSON object (without newline) as a log line. */
 void wharf_log_json_line(const char *json, size_t len);
+/* Append {"time":"<RFC 3339 UTC with milliseconds>" to b: the start of every log line. */
+void wharf_log_begin_line(struct wharf_buf *b);
 
 #endif

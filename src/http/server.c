@@ -339,16 +339,10 @@ static void access_log(struct wharf_http_request *req, uint64_t micros, bool com
 		else if (sa->sa_family == AF_INET6)
 			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof(addr));
 	}
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char when[40];
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
 	struct wharf_buf b;
 	wharf_buf_init(&b);
-	wharf_buf_printf(&b, "{\"time\":\"%s.%03ldZ\",\"type\":\"access\",\"remote\":\"%s\",\"method\":", when,
-			 ts.tv_nsec / 1000000, addr);
+	wharf_log_begin_line(&b);
+	wharf_buf_printf(&b, ",\"type\":\"access\",\"remote\":\"%s\",\"method\":", addr);
 	wharf_buf_json_string(&b, req->method);
 	wharf_buf_puts(&b, ",\"path\":");
 	wharf_buf_json_string(&b, req->path);

@@ -260,12 +260,10 @@ static int repo_find(struct conn *c, const char *repo, int64_t *id, struct wharf
 	return 0;
 }
 
-int wharf_meta_blob_in_repo(struct wharf_meta *m, const char *repo, const char *digest,
-			    uint64_t *size, struct wharf_error *err)
+/* The size of a blob as seen in repo; WHARF_ENOTFOUND when the repository does not have it. */
+static int blob_size_in_repo(struct conn *c, const char *repo, const char *digest, uint64_t *size,
+			     struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
-	if (!c)
-		return -WHARF_EIO;
 	_cleanup_stmt_ sqlite3_stmt *st = prep(c,
 		"SELECT b.size FROM repos r JOIN repo_blobs rb ON rb.repo_id = r.id "
 		"JOIN blobs b ON b.digest = rb.digest WHERE r.name = ? AND rb.digest = ?", err);
@@ -281,6 +279,15 @@ int wharf_meta_blob_in_repo(struct wharf_meta *m, const char *repo, const char *
 	if (size)
 		*size = (uint64_t)sqlite3_column_int64(st, 0);
 	return 0;
+}
+
+int wharf_meta_blob_in_repo(struct wharf_meta *m, const char *repo, const char *digest,
+			    uint64_t *size, struct wharf_error *err)
+{
+	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	if (!c)
+		return -WHARF_EIO;
+	return blob_size_in_repo(c, repo, digest, size, err);
 }
 
 static int link_blob(struct conn *c, int64_t repo_id, const char *digest, struct wharf_error *err)
@@ -320,26 +327,12 @@ int wharf_meta_blob_mount(struct wharf_meta *m, const char *repo, const char *fr
 	_cleanup_conn_ struct conn *c = conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
-	int r = tx_begin(c, err);
-	if (r < 0)
-		return r;
-	{
-		_cleanup_stmt_ sqlite3_stmt *st = prep(c,
-			"SELECT b.size FROM repos r JOIN repo_blobs rb ON rb.repo_id = r.id "
-			"JOIN blobs b ON b.digest = rb.digest WHERE r.name = ? AND rb.digest = ?", err);
-		if (!st)
-			return -WHARF_EIO;
-		bind_text(st, 1, from);
-		bind_text(st, 2, digest);
-		int rc = sqlite3_step(st);
-		if (rc == SQLITE_DONE)
-			return wharf_error_set(err, WHARF_ENOTFOUND, "blob %s is not in repository %s", digest, from);
-		if (rc != SQLITE_ROW)
-			return db_error(err, c->db, "find blob to mount");
-		*size = (uint64_t)sqlite3_column_int64(st, 0);
-	}
 	int64_t repo_id;
-	r = repo_ensure(c, repo, &repo_id, err);
+	int r = tx_begin(c, err);
+	if (r == 0)
+		r = blob_size_in_repo(c, from, digest, size, err);
+	if (r == 0)
+		r = repo_ensure(c, repo, &repo_id, err);
 	if (r == 0)
 		r = link_blob(c, repo_id, digest, err);
 	if (r == 0)

@@ -344,16 +344,28 @@ static bool check_content_range(struct wharf_http_request *req, struct upload_re
 	return true;
 }
 
+/* The upload's offset; answers 404 and returns false when id is no upload of repository name. */
+static bool find_upload(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
+			const char *id, uint64_t *offset)
+{
+	struct wharf_error err;
+	int r = wharf_store_valid_upload_id(id) ? wharf_meta_upload_get(reg->meta, name, id, offset, &err)
+						: -WHARF_ENOTFOUND;
+	if (r == -WHARF_ENOTFOUND)
+		reg_error(req, 404, "BLOB_UPLOAD_UNKNOWN", "upload %.40s is not an upload of repository %s", id, name);
+	else if (r < 0)
+		reg_error_from(req, &err, "BLOB_UPLOAD_UNKNOWN");
+	return r == 0;
+}
+
 /* Common start of PATCH and PUT: find the upload, claim it, check the range, open the file. */
 static struct upload_req *begin_existing(struct wharf_registry *reg, struct wharf_http_request *req,
 					 enum upload_kind kind, const char *name, const char *id)
 {
 	struct wharf_error err;
 	uint64_t offset;
-	if (!wharf_store_valid_upload_id(id) || wharf_meta_upload_get(reg->meta, name, id, &offset, &err) < 0) {
-		reg_error(req, 404, "BLOB_UPLOAD_UNKNOWN", "upload %.40s is not an upload of repository %s", id, name);
+	if (!find_upload(reg, req, name, id, &offset))
 		return NULL;
-	}
 	struct upload_req *u = upload_req_new(reg, kind, name);
 	snprintf(u->id, sizeof(u->id), "%s", id);
 	u->base = offset;
@@ -495,11 +507,8 @@ void reg_upload_status(struct wharf_registry *reg, struct wharf_http_request *re
 		       const char *id)
 {
 	uint64_t offset;
-	struct wharf_error err;
-	if (!wharf_store_valid_upload_id(id) || wharf_meta_upload_get(reg->meta, name, id, &offset, &err) < 0) {
-		reg_error(req, 404, "BLOB_UPLOAD_UNKNOWN", "upload %.40s is not an upload of repository %s", id, name);
+	if (!find_upload(reg, req, name, id, &offset))
 		return;
-	}
 	respond_upload_progress(req, 204, name, id, offset);
 }
 
@@ -508,10 +517,8 @@ void reg_upload_cancel(struct wharf_registry *reg, struct wharf_http_request *re
 {
 	uint64_t offset;
 	struct wharf_error err;
-	if (!wharf_store_valid_upload_id(id) || wharf_meta_upload_get(reg->meta, name, id, &offset, &err) < 0) {
-		reg_error(req, 404, "BLOB_UPLOAD_UNKNOWN", "upload %.40s is not an upload of repository %s", id, name);
+	if (!find_upload(reg, req, name, id, &offset))
 		return;
-	}
 	reg_upload_forget(reg, id);
 	wharf_store_upload_remove(reg->store, id);
 	if (wharf_meta_upload_remove(reg->meta, id, &err) < 0) {

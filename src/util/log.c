@@ -40,6 +40,17 @@ void wharf_log_json_line(const char *json, size_t len)
 	(void)r;
 }
 
+void wharf_log_begin_line(struct wharf_buf *b)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	gmtime_r(&ts.tv_sec, &tm);
+	char when[40];
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
+	wharf_buf_printf(b, "{\"time\":\"%s.%03ldZ\"", when, ts.tv_nsec / 1000000);
+}
+
 void wharf_log(enum wharf_log_level level, const char *fmt, ...)
 {
 	static const char *names[] = {"debug", "info", "warn", "error"};
@@ -51,17 +62,10 @@ void wharf_log(enum wharf_log_level level, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	struct tm tm;
-	gmtime_r(&ts.tv_sec, &tm);
-	char when[40];
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-
 	struct wharf_buf b;
 	wharf_buf_init(&b);
-	wharf_buf_printf(&b, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\",\"msg\":", when,
-			 ts.tv_nsec / 1000000, names[level]);
+	wharf_log_begin_line(&b);
+	wharf_buf_printf(&b, ",\"level\":\"%s\",\"msg\":", names[level]);
 	wharf_buf_json_string(&b, msg);
 	wharf_buf_puts(&b, "}");
 	wharf_log_json_line(b.data, b.len);
