@@ -137,6 +137,10 @@ static void content_range_rejects_junk_total(void **state)
 	expect_content_range_error("bytes 0-99/abc");
 	expect_content_range_error("bytes 0-99/100junk");
 	expect_content_range_error("0-99/");
+	/* A total that the range does not fit in is inconsistent. */
+	expect_content_range_error("bytes 0-99/99");
+	expect_content_range_error("bytes 0-99/0");
+	expect_content_range("bytes 0-99/1000", 0, 99);
 }
 
 /* ---- metrics ------------------------------------------------------------------------------ */
