@@ -52,6 +52,7 @@ max_len() {
 	digest) echo 300 ;;
 	reference) echo 4200 ;;
 	range) echo 256 ;;
+	route) echo 1024 ;;
 	*) echo 4096 ;;
 	esac
 }
