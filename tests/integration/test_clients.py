@@ -62,8 +62,25 @@ class Containers:
     def __init__(self, work):
         self.work = work
         self.cache = os.path.join(work, "blob-info-cache")
+        self.mounted = False
+
+    # vfs stores hold a full copy of the root filesystem per layer: tens of thousands of
+    # files that take minutes to unlink on a disk mounted with discard. A tmpfs goes at once.
+    def __enter__(self):
+        os.makedirs(self.work, exist_ok=True)
+        run(["mount", "-t", "tmpfs", "-o", "size=8g,mode=0700", "wharf-test-containers", self.work],
+            what="mount tmpfs")
+        self.mounted = True
         os.makedirs(self.cache, exist_ok=True)
         os.makedirs(self.CACHE, exist_ok=True)
+        return self
+
+    def __exit__(self, *exc):
+        if self.mounted:
+            if subprocess.run(["umount", self.work], stderr=subprocess.DEVNULL).returncode != 0:
+                subprocess.run(["umount", "--lazy", self.work])
+            self.mounted = False
+        return False
 
     def _wrap(self, argv):
         return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
@@ -235,52 +252,52 @@ def compare_layouts(got, want, what):
 def skopeo_debian_roundtrip(srv):
     image = Layout(image_layout(), TAG)
     srv.start()
-    tools = Containers(os.path.join(srv.tmp, "containers"))
-    dest = push_debian(srv, tools, image)
+    with Containers(os.path.join(srv.tmp, "containers")) as tools:
+        dest = push_debian(srv, tools, image)
 
-    raw = tools.skopeo("inspect", "--tls-verify=false", "--raw", dest).stdout
-    eq(sha256(raw), image.digest, "digest of the manifest skopeo reads back")
-    eq(raw, image.raw, "manifest bytes skopeo reads back")
-    eq(get_manifest(srv, "debian/base", TAG), image.raw, "manifest bytes wharfd serves")
-    check_blobs_served(srv, "debian/base", image.raw, layout=image)
+        raw = tools.skopeo("inspect", "--tls-verify=false", "--raw", dest).stdout
+        eq(sha256(raw), image.digest, "digest of the manifest skopeo reads back")
+        eq(raw, image.raw, "manifest bytes skopeo reads back")
+        eq(get_manifest(srv, "debian/base", TAG), image.raw, "manifest bytes wharfd serves")
+        check_blobs_served(srv, "debian/base", image.raw, layout=image)
 
-    back = os.path.join(srv.tmp, "back")
-    tools.skopeo("copy", "--src-tls-verify=false", dest, f"oci:{back}:{TAG}")
-    compare_layouts(Layout(back, TAG), image, "copy back from wharfd")
+        back = os.path.join(srv.tmp, "back")
+        tools.skopeo("copy", "--src-tls-verify=false", dest, f"oci:{back}:{TAG}")
+        compare_layouts(Layout(back, TAG), image, "copy back from wharfd")
 
-    remote = json.loads(tools.skopeo("inspect", "--tls-verify=false", dest).stdout)
-    local = json.loads(tools.skopeo("inspect", f"oci:{image.path}:{TAG}").stdout)
-    eq(remote["Digest"], image.digest, "skopeo inspect Digest")
-    eq(remote["Layers"], image.layers, "skopeo inspect Layers")
-    for key in ("Architecture", "Os", "Created", "Env"):
-        eq(remote.get(key), local.get(key), f"skopeo inspect {key} (registry vs layout)")
+        remote = json.loads(tools.skopeo("inspect", "--tls-verify=false", dest).stdout)
+        local = json.loads(tools.skopeo("inspect", f"oci:{image.path}:{TAG}").stdout)
+        eq(remote["Digest"], image.digest, "skopeo inspect Digest")
+        eq(remote["Layers"], image.layers, "skopeo inspect Layers")
+        for key in ("Architecture", "Os", "Created", "Env"):
+            eq(remote.get(key), local.get(key), f"skopeo inspect {key} (registry vs layout)")
 
-    # Registry to registry: a second tag in the same repository and a copy into another
-    # repository (skopeo tries a cross-repository mount first).
-    tools.skopeo("copy", "--src-tls-verify=false", "--dest-tls-verify=false", dest,
-                 f"docker://{srv.addr}/debian/base:stable")
-    mirror = f"docker://{srv.addr}/mirror/debian:{TAG}"
-    tools.skopeo("copy", "--src-tls-verify=false", "--dest-tls-verify=false", dest, mirror)
-    eq(tools.skopeo("inspect", "--tls-verify=false", "--raw", mirror).stdout, image.raw, "mirrored manifest")
-    check_blobs_served(srv, "mirror/debian", image.raw, layout=image)
+        # Registry to registry: a second tag in the same repository and a copy into another
+        # repository (skopeo tries a cross-repository mount first).
+        tools.skopeo("copy", "--src-tls-verify=false", "--dest-tls-verify=false", dest,
+                     f"docker://{srv.addr}/debian/base:stable")
+        mirror = f"docker://{srv.addr}/mirror/debian:{TAG}"
+        tools.skopeo("copy", "--src-tls-verify=false", "--dest-tls-verify=false", dest, mirror)
+        eq(tools.skopeo("inspect", "--tls-verify=false", "--raw", mirror).stdout, image.raw, "mirrored manifest")
+        check_blobs_served(srv, "mirror/debian", image.raw, layout=image)
 
-    tags = json.loads(tools.skopeo("list-tags", "--tls-verify=false", f"docker://{srv.addr}/debian/base").stdout)
-    eq(sorted(tags["Tags"]), ["bookworm", "stable"], "skopeo list-tags debian/base")
-    tags = json.loads(tools.skopeo("list-tags", "--tls-verify=false", f"docker://{srv.addr}/mirror/debian").stdout)
-    eq(tags["Tags"], [TAG], "skopeo list-tags mirror/debian")
+        tags = json.loads(tools.skopeo("list-tags", "--tls-verify=false", f"docker://{srv.addr}/debian/base").stdout)
+        eq(sorted(tags["Tags"]), ["bookworm", "stable"], "skopeo list-tags debian/base")
+        tags = json.loads(tools.skopeo("list-tags", "--tls-verify=false", f"docker://{srv.addr}/mirror/debian").stdout)
+        eq(tags["Tags"], [TAG], "skopeo list-tags mirror/debian")
 
-    by_digest = f"docker://{srv.addr}/debian/base@{image.digest}"
-    eq(tools.skopeo("inspect", "--tls-verify=false", "--raw", by_digest).stdout, image.raw,
-       "manifest read by digest")
-    pinned = os.path.join(srv.tmp, "pinned")
-    tools.skopeo("copy", "--src-tls-verify=false", by_digest, f"oci:{pinned}:pinned")
-    compare_layouts(Layout(pinned, "pinned"), image, "copy by digest")
+        by_digest = f"docker://{srv.addr}/debian/base@{image.digest}"
+        eq(tools.skopeo("inspect", "--tls-verify=false", "--raw", by_digest).stdout, image.raw,
+           "manifest read by digest")
+        pinned = os.path.join(srv.tmp, "pinned")
+        tools.skopeo("copy", "--src-tls-verify=false", by_digest, f"oci:{pinned}:pinned")
+        compare_layouts(Layout(pinned, "pinned"), image, "copy by digest")
 
-    # A digest the registry does not have must make skopeo fail, not invent an image.
-    missing = "sha256:" + hashlib.sha256(b"no such manifest").hexdigest()
-    p = tools.skopeo("inspect", "--tls-verify=false", "--raw", f"docker://{srv.addr}/debian/base@{missing}",
-                     ok=False)
-    check(p.returncode != 0, f"skopeo inspect of a missing digest succeeded: {p.stdout[:200]!r}")
+        # A digest the registry does not have must make skopeo fail, not invent an image.
+        missing = "sha256:" + hashlib.sha256(b"no such manifest").hexdigest()
+        p = tools.skopeo("inspect", "--tls-verify=false", "--raw", f"docker://{srv.addr}/debian/base@{missing}",
+                         ok=False)
+        check(p.returncode != 0, f"skopeo inspect of a missing digest succeeded: {p.stdout[:200]!r}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -308,51 +325,51 @@ def podman_push_pull_search(srv):
     other = Server(srv.wharfd)  # a fresh registry: podman must upload every layer there
     try:
         other.start()
-        tools = Containers(os.path.join(srv.tmp, "containers"))
-        push_debian(srv, tools, image)
-        src_ref = f"{srv.addr}/debian/base:{TAG}"
+        with Containers(os.path.join(srv.tmp, "containers")) as tools:
+            push_debian(srv, tools, image)
+            src_ref = f"{srv.addr}/debian/base:{TAG}"
 
-        tools.podman("main", "pull", "--tls-verify=false", src_ref)
-        info = podman_image(tools, "main", src_ref)
-        eq("sha256:" + info["Id"], image.config, "podman image ID after pull")
-        eq(info["Digest"], image.digest, "podman image digest after pull")
+            tools.podman("main", "pull", "--tls-verify=false", src_ref)
+            info = podman_image(tools, "main", src_ref)
+            eq("sha256:" + info["Id"], image.config, "podman image ID after pull")
+            eq(info["Digest"], image.digest, "podman image digest after pull")
 
-        authfile = os.path.join(srv.tmp, "auth.json")
-        p = tools.podman("main", "login", "--tls-verify=false", "--authfile", authfile, "-u", "x", "-p", "y",
-                         srv.addr)
-        check(b"Login Succeeded" in p.stdout, f"podman login output: {p.stdout!r} {p.stderr!r}")
+            authfile = os.path.join(srv.tmp, "auth.json")
+            p = tools.podman("main", "login", "--tls-verify=false", "--authfile", authfile, "-u", "x", "-p", "y",
+                             srv.addr)
+            check(b"Login Succeeded" in p.stdout, f"podman login output: {p.stdout!r} {p.stderr!r}")
 
-        targets = [(srv, "podman/pushed", "v1"), (other, "podman/fresh", "v1")]
-        for i, (server, repo, tag) in enumerate(targets):
-            ref = f"{server.addr}/{repo}:{tag}"
-            digest_file = os.path.join(srv.tmp, f"digest-{i}")
-            tools.podman("main", "tag", src_ref, ref)
-            tools.podman("main", "push", "--tls-verify=false", "--digestfile", digest_file, ref)
+            targets = [(srv, "podman/pushed", "v1"), (other, "podman/fresh", "v1")]
+            for i, (server, repo, tag) in enumerate(targets):
+                ref = f"{server.addr}/{repo}:{tag}"
+                digest_file = os.path.join(srv.tmp, f"digest-{i}")
+                tools.podman("main", "tag", src_ref, ref)
+                tools.podman("main", "push", "--tls-verify=false", "--digestfile", digest_file, ref)
+                with open(digest_file) as f:
+                    pushed = f.read().strip()
+                check_pushed(server, repo, tag, pushed, image.config)
+                # Pull into an empty store: the same image ID and the digest that was pushed.
+                store = f"fresh-{i}"
+                tools.podman(store, "pull", "--tls-verify=false", ref)
+                got = podman_image(tools, store, ref)
+                eq("sha256:" + got["Id"], image.config, f"image ID pulled back from {ref}")
+                eq(got["Digest"], pushed, f"digest pulled back from {ref}")
+                check(any(rd.endswith("@" + pushed) for rd in got.get("RepoDigests", [])),
+                      f"RepoDigests of {ref}: {got.get('RepoDigests')}")
+
+            out = tools.podman("main", "search", "--tls-verify=false", "--format", "json", f"{srv.addr}/").stdout
+            names = {e["Name"] for e in json.loads(out)}
+            for repo in ("debian/base", "podman/pushed"):
+                check(f"{srv.addr}/{repo}" in names, f"podman search lists {repo}: {sorted(names)}")
+            check(not any("podman/fresh" in n for n in names), f"podman search lists another server's repo: {names}")
+
+            # buildah pushes the same image out of podman's store.
+            digest_file = os.path.join(srv.tmp, "digest-buildah")
+            tools.buildah("main", "push", "--tls-verify=false", "--digestfile", digest_file, src_ref,
+                          f"docker://{other.addr}/buildah/pushed:v1")
             with open(digest_file) as f:
                 pushed = f.read().strip()
-            check_pushed(server, repo, tag, pushed, image.config)
-            # Pull into an empty store: the same image ID and the digest that was pushed.
-            store = f"fresh-{i}"
-            tools.podman(store, "pull", "--tls-verify=false", ref)
-            got = podman_image(tools, store, ref)
-            eq("sha256:" + got["Id"], image.config, f"image ID pulled back from {ref}")
-            eq(got["Digest"], pushed, f"digest pulled back from {ref}")
-            check(any(rd.endswith("@" + pushed) for rd in got.get("RepoDigests", [])),
-                  f"RepoDigests of {ref}: {got.get('RepoDigests')}")
-
-        out = tools.podman("main", "search", "--tls-verify=false", "--format", "json", f"{srv.addr}/").stdout
-        names = {e["Name"] for e in json.loads(out)}
-        for repo in ("debian/base", "podman/pushed"):
-            check(f"{srv.addr}/{repo}" in names, f"podman search lists {repo}: {sorted(names)}")
-        check(not any("podman/fresh" in n for n in names), f"podman search lists another server's repo: {names}")
-
-        # buildah pushes the same image out of podman's store.
-        digest_file = os.path.join(srv.tmp, "digest-buildah")
-        tools.buildah("main", "push", "--tls-verify=false", "--digestfile", digest_file, src_ref,
-                      f"docker://{other.addr}/buildah/pushed:v1")
-        with open(digest_file) as f:
-            pushed = f.read().strip()
-        check_pushed(other, "buildah/pushed", "v1", pushed, image.config)
+            check_pushed(other, "buildah/pushed", "v1", pushed, image.config)
     finally:
         other.cleanup()
 
@@ -364,34 +381,34 @@ def podman_push_pull_search(srv):
 def docker_login_and_manifest_inspect(srv):
     image = Layout(image_layout(), TAG)
     srv.start()
-    tools = Containers(os.path.join(srv.tmp, "containers"))
-    push_debian(srv, tools, image)
-    config_dir = os.path.join(srv.tmp, "docker-config")
-    os.makedirs(config_dir)
-    env = dict(os.environ, DOCKER_CONFIG=config_dir)
-    env.pop("DOCKER_HOST", None)
+    with Containers(os.path.join(srv.tmp, "containers")) as tools:
+        push_debian(srv, tools, image)
+        config_dir = os.path.join(srv.tmp, "docker-config")
+        os.makedirs(config_dir)
+        env = dict(os.environ, DOCKER_CONFIG=config_dir)
+        env.pop("DOCKER_HOST", None)
 
-    p = run(["docker", "login", srv.addr, "-u", "x", "-p", "y"], env=env, timeout=120, what="docker login")
-    check(b"Login Succeeded" in p.stdout, f"docker login output: {p.stdout!r} {p.stderr!r}")
-    with open(os.path.join(config_dir, "config.json")) as f:
-        auths = json.load(f).get("auths", {})
-    check(srv.addr in auths, f"docker login stored no credentials for {srv.addr}: {auths}")
-    eq(base64.b64decode(auths[srv.addr]["auth"]), b"x:y", "stored credentials")
+        p = run(["docker", "login", srv.addr, "-u", "x", "-p", "y"], env=env, timeout=120, what="docker login")
+        check(b"Login Succeeded" in p.stdout, f"docker login output: {p.stdout!r} {p.stderr!r}")
+        with open(os.path.join(config_dir, "config.json")) as f:
+            auths = json.load(f).get("auths", {})
+        check(srv.addr in auths, f"docker login stored no credentials for {srv.addr}: {auths}")
+        eq(base64.b64decode(auths[srv.addr]["auth"]), b"x:y", "stored credentials")
 
-    ref = f"{srv.addr}/debian/base:{TAG}"
-    p = run(["docker", "manifest", "inspect", "--insecure", ref], env=env, timeout=120, what="docker manifest inspect")
-    eq(json.loads(p.stdout), image.manifest, "docker manifest inspect output")
+        ref = f"{srv.addr}/debian/base:{TAG}"
+        p = run(["docker", "manifest", "inspect", "--insecure", ref], env=env, timeout=120, what="docker manifest inspect")
+        eq(json.loads(p.stdout), image.manifest, "docker manifest inspect output")
 
-    p = run(["docker", "manifest", "inspect", "--insecure", "-v", ref], env=env, timeout=120,
-            what="docker manifest inspect -v")
-    verbose = json.loads(p.stdout)
-    eq(verbose["Descriptor"]["digest"], image.digest, "docker manifest inspect -v digest")
-    eq(base64.b64decode(verbose["Raw"]), image.raw, "docker manifest inspect -v raw bytes")
+        p = run(["docker", "manifest", "inspect", "--insecure", "-v", ref], env=env, timeout=120,
+                what="docker manifest inspect -v")
+        verbose = json.loads(p.stdout)
+        eq(verbose["Descriptor"]["digest"], image.digest, "docker manifest inspect -v digest")
+        eq(base64.b64decode(verbose["Raw"]), image.raw, "docker manifest inspect -v raw bytes")
 
-    p = run(["docker", "manifest", "inspect", "--insecure", f"{srv.addr}/debian/base@{image.digest}"], env=env,
-            timeout=120, what="docker manifest inspect by digest")
-    eq(json.loads(p.stdout), image.manifest, "docker manifest inspect by digest")
+        p = run(["docker", "manifest", "inspect", "--insecure", f"{srv.addr}/debian/base@{image.digest}"], env=env,
+                timeout=120, what="docker manifest inspect by digest")
+        eq(json.loads(p.stdout), image.manifest, "docker manifest inspect by digest")
 
-    p = run(["docker", "manifest", "inspect", "--insecure", f"{srv.addr}/debian/base:no-such-tag"], env=env,
-            timeout=120, ok=False)
-    check(p.returncode != 0, f"docker manifest inspect of a missing tag succeeded: {p.stdout[:200]!r}")
+        p = run(["docker", "manifest", "inspect", "--insecure", f"{srv.addr}/debian/base:no-such-tag"], env=env,
+                timeout=120, ok=False)
+        check(p.returncode != 0, f"docker manifest inspect of a missing tag succeeded: {p.stdout[:200]!r}")
