@@ -1,261 +1,35 @@
 #include <stdio.h>
-#include <pthread.h>
 #include <string.h>
 
-#include <sqlite3.h>
-
-#include "wharf/meta.h"
-
-struct stmt_slot {
-	const char *sql; /* string literals: compared by address */
-	sqlite3_stmt *st;
-};
-
-struct conn {
-	struct wharf_meta *meta;
-	sqlite3 *db;
-	struct stmt_slot slots[64];
-	size_t nslots;
-	struct conn *next;
-};
-
-struct wharf_meta {
-	char *path;
-	pthread_mutex_t lock;
-	struct conn *idle;
-};
-
-static int db_error(struct wharf_error *err, sqlite3 *db, const char *what)
-{
-	int code = sqlite3_errcode(db);
-	return wharf_error_set(err, code == SQLITE_BUSY ? WHARF_EBUSY : WHARF_EIO, "metadata database: %s: %s",
-			       what, sqlite3_errmsg(db));
-}
-
-static int conn_exec(struct conn *c, const char *sql, struct wharf_error *err)
-{
-	char *msg = NULL;
-	if (sqlite3_exec(c->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-		int r = wharf_error_set(err, WHARF_EIO, "metadata database: %.60s: %s", sql, msg ? msg : "?");
-		sqlite3_free(msg);
-		return r;
-	}
-	return 0;
-}
-
-static void conn_close(struct conn *c)
-{
-	for (size_t i = 0; i < c->nslots; i++)
-		sqlite3_finalize(c->slots[i].st);
-	sqlite3_close_v2(c->db);
-	free(c);
-}
-
-static struct conn *conn_open(struct wharf_meta *m, struct wharf_error *err)
-{
-	struct conn *c = wharf_xcalloc(1, sizeof(*c));
-	c->meta = m;
-	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
-	if (sqlite3_open_v2(m->path, &c->db, flags, NULL) != SQLITE_OK) {
-		db_error(err, c->db, m->path);
-		conn_close(c);
-		return NULL;
-	}
-	sqlite3_busy_timeout(c->db, 15000);
-	/* WAL: readers run beside the writer. synchronous=FULL: an acknowledged commit survives
-	 * power loss, not only a crash of the process. */
-	if (conn_exec(c, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA temp_store=MEMORY;", err) < 0) {
-		conn_close(c);
-		return NULL;
-	}
-	return c;
-}
-
-static struct conn *conn_get(struct wharf_meta *m, struct wharf_error *err)
-{
-	pthread_mutex_lock(&m->lock);
-	struct conn *c = m->idle;
-	if (c)
-		m->idle = c->next;
-	pthread_mutex_unlock(&m->lock);
-	return c ? c : conn_open(m, err);
-}
-
-static void conn_put(struct conn *c)
-{
-	if (!c)
-		return;
-	if (!sqlite3_get_autocommit(c->db))
-		sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-	struct wharf_meta *m = c->meta;
-	pthread_mutex_lock(&m->lock);
-	c->next = m->idle;
-	m->idle = c;
-	pthread_mutex_unlock(&m->lock);
-}
-
-static void conn_putp(struct conn **c)
-{
-	conn_put(*c);
-}
-#define _cleanup_conn_ _cleanup_(conn_putp)
-
-static void stmt_resetp(sqlite3_stmt **st)
-{
-	if (*st) {
-		sqlite3_reset(*st);
-		sqlite3_clear_bindings(*st);
-	}
-}
-#define _cleanup_stmt_ _cleanup_(stmt_resetp)
-
-static sqlite3_stmt *prep(struct conn *c, const char *sql, struct wharf_error *err)
-{
-	for (size_t i = 0; i < c->nslots; i++)
-		if (c->slots[i].sql == sql)
-			return c->slots[i].st;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-		db_error(err, c->db, "prepare");
-		return NULL;
-	}
-	if (c->nslots < sizeof(c->slots) / sizeof(*c->slots)) {
-		c->slots[c->nslots].sql = sql;
-		c->slots[c->nslots].st = st;
-		c->nslots++;
-	} else {
-		abort(); /* more distinct statements than slots: raise the limit */
-	}
-	return st;
-}
-
-static void bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s)
-		sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-	else
-		sqlite3_bind_null(st, i);
-}
-
-/* Run a statement that returns no rows. */
-static int run(struct conn *c, const char *sql, struct wharf_error *err, const char *fmt, ...)
-{
-	sqlite3_stmt *st = prep(c, sql, err);
-	if (!st)
-		return -WHARF_EIO;
-	va_list ap;
-	va_start(ap, fmt);
-	for (int i = 0; fmt[i]; i++) {
-		if (fmt[i] == 's')
-			bind_text(st, i + 1, va_arg(ap, const char *));
-		else
-			sqlite3_bind_int64(st, i + 1, va_arg(ap, int64_t));
-	}
-	va_end(ap);
-	int rc = sqlite3_step(st);
-	int r = (rc == SQLITE_DONE || rc == SQLITE_ROW) ? 0 : db_error(err, c->db, sql);
-	stmt_resetp(&st);
-	return r;
-}
-
-static int tx_begin(struct conn *c, struct wharf_error *err)
-{
-	return run(c, "BEGIN IMMEDIATE", err, "");
-}
-
-static int tx_commit(struct conn *c, struct wharf_error *err)
-{
-	return run(c, "COMMIT", err, "");
-}
-
-static int migrate(struct conn *c, struct wharf_error *err)
-{
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(c->db, "PRAGMA user_version", -1, &st, NULL) != SQLITE_OK)
-		return db_error(err, c->db, "read schema version");
-	int version = sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int(st, 0) : 0;
-	sqlite3_finalize(st);
-	if (version > wharf_meta_schema_version)
-		return wharf_error_set(err, WHARF_EUNSUPPORTED,
-				       "metadata database has schema version %d; this wharfd knows up to %d",
-				       version, wharf_meta_schema_version);
-	for (int v = version; v < wharf_meta_schema_version; v++) {
-		char pragma[64];
-		snprintf(pragma, sizeof(pragma), "PRAGMA user_version=%d;", v + 1);
-		int r = conn_exec(c, "BEGIN IMMEDIATE", err);
-		if (r == 0)
-			r = conn_exec(c, wharf_meta_schema[v], err);
-		if (r == 0)
-			r = conn_exec(c, pragma, err);
-		if (r == 0)
-			r = conn_exec(c, "COMMIT", err);
-		if (r < 0) {
-			sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
-			return r;
-		}
-	}
-	return 0;
-}
-
-int wharf_meta_open(struct wharf_meta **out, const char *path, struct wharf_error *err)
-{
-	struct wharf_meta *m = wharf_xcalloc(1, sizeof(*m));
-	m->path = wharf_xstrdup(path);
-	pthread_mutex_init(&m->lock, NULL);
-	struct conn *c = conn_open(m, err);
-	int r = c ? migrate(c, err) : -WHARF_EIO;
-	if (r < 0) {
-		if (c)
-			conn_close(c);
-		wharf_meta_close(m);
-		return r;
-	}
-	conn_put(c);
-	*out = m;
-	return 0;
-}
-
-void wharf_meta_close(struct wharf_meta *m)
-{
-	if (!m)
-		return;
-	while (m->idle) {
-		struct conn *c = m->idle;
-		m->idle = c->next;
-		conn_close(c);
-	}
-	pthread_mutex_destroy(&m->lock);
-	free(m->path);
-	free(m);
-}
+#include "internal.h"
 
 /* Find or create the repository row; call inside a write transaction. */
 static int repo_ensure(struct conn *c, const char *repo, int64_t *id, struct wharf_error *err)
 {
-	int r = run(c, "INSERT OR IGNORE INTO repos(name, created) VALUES(?, ?)", err, "si", repo, wharf_now());
+	int r = meta_run(c, "INSERT OR IGNORE INTO repos(name, created) VALUES(?, ?)", err, "si", repo, wharf_now());
 	if (r < 0)
 		return r;
-	_cleanup_stmt_ sqlite3_stmt *st = prep(c, "SELECT id FROM repos WHERE name = ?", err);
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c, "SELECT id FROM repos WHERE name = ?", err);
 	if (!st)
 		return -WHARF_EIO;
-	bind_text(st, 1, repo);
+	meta_bind_text(st, 1, repo);
 	if (sqlite3_step(st) != SQLITE_ROW)
-		return db_error(err, c->db, "find repository");
+		return meta_db_error(err, c->db, "find repository");
 	*id = sqlite3_column_int64(st, 0);
 	return 0;
 }
 
 static int repo_find(struct conn *c, const char *repo, int64_t *id, struct wharf_error *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = prep(c, "SELECT id FROM repos WHERE name = ?", err);
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c, "SELECT id FROM repos WHERE name = ?", err);
 	if (!st)
 		return -WHARF_EIO;
-	bind_text(st, 1, repo);
+	meta_bind_text(st, 1, repo);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		return wharf_error_set(err, WHARF_ENOTFOUND, "repository %s is not known", repo);
 	if (rc != SQLITE_ROW)
-		return db_error(err, c->db, "find repository");
+		return meta_db_error(err, c->db, "find repository");
 	*id = sqlite3_column_int64(st, 0);
 	return 0;
 }
@@ -264,18 +38,18 @@ static int repo_find(struct conn *c, const char *repo, int64_t *id, struct wharf
 static int blob_size_in_repo(struct conn *c, const char *repo, const char *digest, uint64_t *size,
 			     struct wharf_error *err)
 {
-	_cleanup_stmt_ sqlite3_stmt *st = prep(c,
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c,
 		"SELECT b.size FROM repos r JOIN repo_blobs rb ON rb.repo_id = r.id "
 		"JOIN blobs b ON b.digest = rb.digest WHERE r.name = ? AND rb.digest = ?", err);
 	if (!st)
 		return -WHARF_EIO;
-	bind_text(st, 1, repo);
-	bind_text(st, 2, digest);
+	meta_bind_text(st, 1, repo);
+	meta_bind_text(st, 2, digest);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		return wharf_error_set(err, WHARF_ENOTFOUND, "blob %s is not in repository %s", digest, repo);
 	if (rc != SQLITE_ROW)
-		return db_error(err, c->db, "find blob");
+		return meta_db_error(err, c->db, "find blob");
 	if (size)
 		*size = (uint64_t)sqlite3_column_int64(st, 0);
 	return 0;
@@ -284,7 +58,7 @@ static int blob_size_in_repo(struct conn *c, const char *repo, const char *diges
 int wharf_meta_blob_in_repo(struct wharf_meta *m, const char *repo, const char *digest,
 			    uint64_t *size, struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
 	return blob_size_in_repo(c, repo, digest, size, err);
@@ -292,12 +66,12 @@ int wharf_meta_blob_in_repo(struct wharf_meta *m, const char *repo, const char *
 
 static int link_blob(struct conn *c, int64_t repo_id, const char *digest, struct wharf_error *err)
 {
-	return run(c, "INSERT OR IGNORE INTO repo_blobs(repo_id, digest) VALUES(?, ?)", err, "is", repo_id, digest);
+	return meta_run(c, "INSERT OR IGNORE INTO repo_blobs(repo_id, digest) VALUES(?, ?)", err, "is", repo_id, digest);
 }
 
 static int upsert_blob(struct conn *c, const char *digest, uint64_t size, struct wharf_error *err)
 {
-	return run(c, "INSERT INTO blobs(digest, size, last_used) VALUES(?, ?, ?) "
+	return meta_run(c, "INSERT INTO blobs(digest, size, last_used) VALUES(?, ?, ?) "
 		      "ON CONFLICT(digest) DO UPDATE SET last_used = excluded.last_used",
 		   err, "sii", digest, (int64_t)size, wharf_now());
 }
@@ -305,11 +79,11 @@ static int upsert_blob(struct conn *c, const char *digest, uint64_t size, struct
 int wharf_meta_blob_add(struct wharf_meta *m, const char *repo, const char *digest, uint64_t size,
 			struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
 	int64_t repo_id;
-	int r = tx_begin(c, err);
+	int r = meta_tx_begin(c, err);
 	if (r == 0)
 		r = repo_ensure(c, repo, &repo_id, err);
 	if (r == 0)
@@ -317,18 +91,18 @@ int wharf_meta_blob_add(struct wharf_meta *m, const char *repo, const char *dige
 	if (r == 0)
 		r = link_blob(c, repo_id, digest, err);
 	if (r == 0)
-		r = tx_commit(c, err);
+		r = meta_tx_commit(c, err);
 	return r;
 }
 
 int wharf_meta_blob_mount(struct wharf_meta *m, const char *repo, const char *from, const char *digest,
 			  uint64_t *size, struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
 	int64_t repo_id;
-	int r = tx_begin(c, err);
+	int r = meta_tx_begin(c, err);
 	if (r == 0)
 		r = blob_size_in_repo(c, from, digest, size, err);
 	if (r == 0)
@@ -336,9 +110,9 @@ int wharf_meta_blob_mount(struct wharf_meta *m, const char *repo, const char *fr
 	if (r == 0)
 		r = link_blob(c, repo_id, digest, err);
 	if (r == 0)
-		r = run(c, "UPDATE blobs SET last_used = ? WHERE digest = ?", err, "is", wharf_now(), digest);
+		r = meta_run(c, "UPDATE blobs SET last_used = ? WHERE digest = ?", err, "is", wharf_now(), digest);
 	if (r == 0)
-		r = tx_commit(c, err);
+		r = meta_tx_commit(c, err);
 	return r;
 }
 
@@ -353,10 +127,10 @@ static int changes_or_notfound(struct conn *c, struct wharf_error *err, const ch
 int wharf_meta_blob_unlink(struct wharf_meta *m, const char *repo, const char *digest,
 			   struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
-	int r = run(c, "DELETE FROM repo_blobs WHERE digest = ? AND repo_id = (SELECT id FROM repos WHERE name = ?)",
+	int r = meta_run(c, "DELETE FROM repo_blobs WHERE digest = ? AND repo_id = (SELECT id FROM repos WHERE name = ?)",
 		    err, "ss", digest, repo);
 	return r < 0 ? r : changes_or_notfound(c, err, "blob", digest, repo);
 }
@@ -364,55 +138,55 @@ int wharf_meta_blob_unlink(struct wharf_meta *m, const char *repo, const char *d
 int wharf_meta_blob_touch(struct wharf_meta *m, const char *digest, int64_t min_age,
 			  struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
 	int64_t now = wharf_now();
 	{
-		_cleanup_stmt_ sqlite3_stmt *st = prep(c, "SELECT last_used FROM blobs WHERE digest = ?", err);
+		_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c, "SELECT last_used FROM blobs WHERE digest = ?", err);
 		if (!st)
 			return -WHARF_EIO;
-		bind_text(st, 1, digest);
+		meta_bind_text(st, 1, digest);
 		if (sqlite3_step(st) != SQLITE_ROW || sqlite3_column_int64(st, 0) > now - min_age)
 			return 0;
 	}
-	return run(c, "UPDATE blobs SET last_used = ? WHERE digest = ?", err, "is", now, digest);
+	return meta_run(c, "UPDATE blobs SET last_used = ? WHERE digest = ?", err, "is", now, digest);
 }
 
 int wharf_meta_upload_add(struct wharf_meta *m, const char *repo, const char *id, struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
 	int64_t repo_id, now = wharf_now();
-	int r = tx_begin(c, err);
+	int r = meta_tx_begin(c, err);
 	if (r == 0)
 		r = repo_ensure(c, repo, &repo_id, err);
 	if (r == 0)
-		r = run(c, "INSERT INTO uploads(id, repo_id, started, updated, offset) VALUES(?, ?, ?, ?, 0)",
+		r = meta_run(c, "INSERT INTO uploads(id, repo_id, started, updated, offset) VALUES(?, ?, ?, ?, 0)",
 			err, "siii", id, repo_id, now, now);
 	if (r == 0)
-		r = tx_commit(c, err);
+		r = meta_tx_commit(c, err);
 	return r;
 }
 
 int wharf_meta_upload_get(struct wharf_meta *m, const char *repo, const char *id, uint64_t *offset,
 			  struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
-	_cleanup_stmt_ sqlite3_stmt *st = prep(c,
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c,
 		"SELECT u.offset FROM uploads u JOIN repos r ON r.id = u.repo_id WHERE u.id = ? AND r.name = ?", err);
 	if (!st)
 		return -WHARF_EIO;
-	bind_text(st, 1, id);
-	bind_text(st, 2, repo);
+	meta_bind_text(st, 1, id);
+	meta_bind_text(st, 2, repo);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		return wharf_error_set(err, WHARF_ENOTFOUND, "upload %.40s is not an upload of repository %s", id, repo);
 	if (rc != SQLITE_ROW)
-		return db_error(err, c->db, "find upload");
+		return meta_db_error(err, c->db, "find upload");
 	*offset = (uint64_t)sqlite3_column_int64(st, 0);
 	return 0;
 }
@@ -420,19 +194,19 @@ int wharf_meta_upload_get(struct wharf_meta *m, const char *repo, const char *id
 int wharf_meta_upload_set_offset(struct wharf_meta *m, const char *id, uint64_t offset,
 				 struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
-	return run(c, "UPDATE uploads SET offset = ?, updated = ? WHERE id = ?", err, "iis", (int64_t)offset,
+	return meta_run(c, "UPDATE uploads SET offset = ?, updated = ? WHERE id = ?", err, "iis", (int64_t)offset,
 		   wharf_now(), id);
 }
 
 int wharf_meta_upload_remove(struct wharf_meta *m, const char *id, struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
-	return run(c, "DELETE FROM uploads WHERE id = ?", err, "s", id);
+	return meta_run(c, "DELETE FROM uploads WHERE id = ?", err, "s", id);
 }
 
 static int check_refs(struct conn *c, int64_t repo_id, const struct wharf_manifest *man,
@@ -446,18 +220,18 @@ static int check_refs(struct conn *c, int64_t repo_id, const struct wharf_manife
 			? "SELECT size FROM manifests WHERE repo_id = ? AND digest = ?"
 			: "SELECT b.size FROM repo_blobs rb JOIN blobs b ON b.digest = rb.digest "
 			  "WHERE rb.repo_id = ? AND rb.digest = ?";
-		_cleanup_stmt_ sqlite3_stmt *st = prep(c, sql, err);
+		_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c, sql, err);
 		if (!st)
 			return -WHARF_EIO;
 		sqlite3_bind_int64(st, 1, repo_id);
-		bind_text(st, 2, d->digest.str);
+		meta_bind_text(st, 2, d->digest.str);
 		int rc = sqlite3_step(st);
 		const char *what = d->kind == WHARF_REF_MANIFEST ? "manifest" : "blob";
 		if (rc == SQLITE_DONE)
 			return wharf_error_set(err, WHARF_ENOTFOUND, "%s %s (reference %zu) is not in this repository",
 					       what, d->digest.str, i);
 		if (rc != SQLITE_ROW)
-			return db_error(err, c->db, "check reference");
+			return meta_db_error(err, c->db, "check reference");
 		if ((uint64_t)sqlite3_column_int64(st, 0) != d->size)
 			return wharf_error_set(err, WHARF_EINVAL,
 					       "%s %s (reference %zu) has size %llu, but the manifest says %llu",
@@ -471,12 +245,12 @@ static int check_refs(struct conn *c, int64_t repo_id, const struct wharf_manife
 static int insert_manifest(struct conn *c, int64_t repo_id, const char *digest, uint64_t size,
 			   const struct wharf_manifest *man, struct wharf_error *err)
 {
-	int r = run(c, "INSERT OR IGNORE INTO manifests(repo_id, digest, media_type, size, artifact_type, subject,"
+	int r = meta_run(c, "INSERT OR IGNORE INTO manifests(repo_id, digest, media_type, size, artifact_type, subject,"
 		       " annotations, created) VALUES(?, ?, ?, ?, ?, ?, ?, ?)",
 		    err, "ississsi", repo_id, digest, man->media_type, (int64_t)size, man->artifact_type,
 		    man->has_subject ? man->subject.str : NULL, man->annotations_json, wharf_now());
 	for (size_t i = 0; r == 0 && i < man->n_refs; i++)
-		r = run(c, "INSERT OR IGNORE INTO manifest_refs(repo_id, manifest, child) VALUES(?, ?, ?)", err,
+		r = meta_run(c, "INSERT OR IGNORE INTO manifest_refs(repo_id, manifest, child) VALUES(?, ?, ?)", err,
 			"iss", repo_id, digest, man->refs[i].digest.str);
 	return r;
 }
@@ -484,11 +258,11 @@ static int insert_manifest(struct conn *c, int64_t repo_id, const char *digest, 
 int wharf_meta_manifest_put(struct wharf_meta *m, const char *repo, const char *digest, uint64_t size,
 			    const struct wharf_manifest *man, const char *tag, struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
 	int64_t repo_id;
-	int r = tx_begin(c, err);
+	int r = meta_tx_begin(c, err);
 	if (r == 0)
 		r = repo_ensure(c, repo, &repo_id, err);
 	if (r == 0)
@@ -500,18 +274,18 @@ int wharf_meta_manifest_put(struct wharf_meta *m, const char *repo, const char *
 	if (r == 0)
 		r = insert_manifest(c, repo_id, digest, size, man, err);
 	if (r == 0 && tag)
-		r = run(c, "INSERT INTO tags(repo_id, name, digest, updated) VALUES(?, ?, ?, ?) "
+		r = meta_run(c, "INSERT INTO tags(repo_id, name, digest, updated) VALUES(?, ?, ?, ?) "
 			   "ON CONFLICT(repo_id, name) DO UPDATE SET digest = excluded.digest, updated = excluded.updated",
 			err, "issi", repo_id, tag, digest, wharf_now());
 	if (r == 0)
-		r = tx_commit(c, err);
+		r = meta_tx_commit(c, err);
 	return r;
 }
 
 int wharf_meta_manifest_get(struct wharf_meta *m, const char *repo, const char *reference,
 			    struct wharf_meta_manifest *out, struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
 	bool by_digest = wharf_oci_ref_is_digest(reference);
@@ -520,16 +294,16 @@ int wharf_meta_manifest_get(struct wharf_meta *m, const char *repo, const char *
 		  "WHERE r.name = ? AND m.digest = ?"
 		: "SELECT m.digest, m.media_type, m.size FROM repos r JOIN tags t ON t.repo_id = r.id "
 		  "JOIN manifests m ON m.repo_id = r.id AND m.digest = t.digest WHERE r.name = ? AND t.name = ?";
-	_cleanup_stmt_ sqlite3_stmt *st = prep(c, sql, err);
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c, sql, err);
 	if (!st)
 		return -WHARF_EIO;
-	bind_text(st, 1, repo);
-	bind_text(st, 2, reference);
+	meta_bind_text(st, 1, repo);
+	meta_bind_text(st, 2, reference);
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		return wharf_error_set(err, WHARF_ENOTFOUND, "manifest %s is not in repository %s", reference, repo);
 	if (rc != SQLITE_ROW)
-		return db_error(err, c->db, "find manifest");
+		return meta_db_error(err, c->db, "find manifest");
 	snprintf(out->digest, sizeof(out->digest), "%s", (const char *)sqlite3_column_text(st, 0));
 	snprintf(out->media_type, sizeof(out->media_type), "%s", (const char *)sqlite3_column_text(st, 1));
 	out->size = (uint64_t)sqlite3_column_int64(st, 2);
@@ -539,34 +313,34 @@ int wharf_meta_manifest_get(struct wharf_meta *m, const char *repo, const char *
 int wharf_meta_manifest_delete(struct wharf_meta *m, const char *repo, const char *digest,
 			       struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
 	int64_t repo_id;
-	int r = tx_begin(c, err);
+	int r = meta_tx_begin(c, err);
 	if (r == 0)
 		r = repo_find(c, repo, &repo_id, err);
 	if (r == 0)
-		r = run(c, "DELETE FROM manifests WHERE repo_id = ? AND digest = ?", err, "is", repo_id, digest);
+		r = meta_run(c, "DELETE FROM manifests WHERE repo_id = ? AND digest = ?", err, "is", repo_id, digest);
 	if (r == 0)
 		r = changes_or_notfound(c, err, "manifest", digest, repo);
 	if (r == 0)
-		r = run(c, "DELETE FROM tags WHERE repo_id = ? AND digest = ?", err, "is", repo_id, digest);
+		r = meta_run(c, "DELETE FROM tags WHERE repo_id = ? AND digest = ?", err, "is", repo_id, digest);
 	if (r == 0)
-		r = run(c, "DELETE FROM manifest_refs WHERE repo_id = ? AND manifest = ?", err, "is", repo_id, digest);
+		r = meta_run(c, "DELETE FROM manifest_refs WHERE repo_id = ? AND manifest = ?", err, "is", repo_id, digest);
 	if (r == 0)
-		r = run(c, "DELETE FROM repo_blobs WHERE repo_id = ? AND digest = ?", err, "is", repo_id, digest);
+		r = meta_run(c, "DELETE FROM repo_blobs WHERE repo_id = ? AND digest = ?", err, "is", repo_id, digest);
 	if (r == 0)
-		r = tx_commit(c, err);
+		r = meta_tx_commit(c, err);
 	return r;
 }
 
 int wharf_meta_tag_delete(struct wharf_meta *m, const char *repo, const char *tag, struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
-	int r = run(c, "DELETE FROM tags WHERE name = ? AND repo_id = (SELECT id FROM repos WHERE name = ?)",
+	int r = meta_run(c, "DELETE FROM tags WHERE name = ? AND repo_id = (SELECT id FROM repos WHERE name = ?)",
 		    err, "ss", tag, repo);
 	return r < 0 ? r : changes_or_notfound(c, err, "tag", tag, repo);
 }
@@ -584,26 +358,26 @@ static int collect_names(sqlite3_stmt *st, struct conn *c, uint64_t n, struct wh
 		wharf_strv_push(out, (const char *)sqlite3_column_text(st, 0));
 	}
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(err, c->db, "list");
+		return meta_db_error(err, c->db, "list");
 	return 0;
 }
 
 int wharf_meta_tags(struct wharf_meta *m, const char *repo, const char *last, uint64_t n,
 		    struct wharf_strv *out, bool *more, struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
 	int64_t repo_id;
 	int r = repo_find(c, repo, &repo_id, err);
 	if (r < 0)
 		return r;
-	_cleanup_stmt_ sqlite3_stmt *st = prep(c,
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c,
 		"SELECT name FROM tags WHERE repo_id = ? AND name > ? ORDER BY name LIMIT ?", err);
 	if (!st)
 		return -WHARF_EIO;
 	sqlite3_bind_int64(st, 1, repo_id);
-	bind_text(st, 2, last ? last : "");
+	meta_bind_text(st, 2, last ? last : "");
 	sqlite3_bind_int64(st, 3, n ? (int64_t)(n > INT64_MAX - 1 ? INT64_MAX - 1 : n) + 1 : -1);
 	return collect_names(st, c, n, out, more, err);
 }
@@ -611,16 +385,16 @@ int wharf_meta_tags(struct wharf_meta *m, const char *repo, const char *last, ui
 int wharf_meta_catalog(struct wharf_meta *m, const char *last, uint64_t n, struct wharf_strv *out,
 		       bool *more, struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
 	/* A repository shows once something lives in it: a manifest or a blob. */
-	_cleanup_stmt_ sqlite3_stmt *st = prep(c,
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c,
 		"SELECT name FROM repos r WHERE name > ? AND (EXISTS(SELECT 1 FROM manifests m WHERE m.repo_id = r.id)"
 		" OR EXISTS(SELECT 1 FROM repo_blobs b WHERE b.repo_id = r.id)) ORDER BY name LIMIT ?", err);
 	if (!st)
 		return -WHARF_EIO;
-	bind_text(st, 1, last ? last : "");
+	meta_bind_text(st, 1, last ? last : "");
 	sqlite3_bind_int64(st, 2, n ? (int64_t)(n > INT64_MAX - 1 ? INT64_MAX - 1 : n) + 1 : -1);
 	return collect_names(st, c, n, out, more, err);
 }
@@ -648,22 +422,22 @@ static void append_descriptor(struct wharf_buf *json, sqlite3_stmt *st)
 int wharf_meta_referrers(struct wharf_meta *m, const char *repo, const char *subject,
 			 const char *artifact_type, struct wharf_buf *json, struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
-	_cleanup_stmt_ sqlite3_stmt *st = prep(c,
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c,
 		"SELECT m.digest, m.media_type, m.size, m.artifact_type, m.annotations FROM manifests m "
 		"JOIN repos r ON r.id = m.repo_id WHERE r.name = ? AND m.subject = ? "
 		"AND (?3 IS NULL OR m.artifact_type = ?3) ORDER BY m.created, m.digest", err);
 	if (!st)
 		return -WHARF_EIO;
-	bind_text(st, 1, repo);
-	bind_text(st, 2, subject);
-	bind_text(st, 3, artifact_type);
+	meta_bind_text(st, 1, repo);
+	meta_bind_text(st, 2, subject);
+	meta_bind_text(st, 3, artifact_type);
 	int rc;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		append_descriptor(json, st);
-	return rc == SQLITE_DONE ? 0 : db_error(err, c->db, "list referrers");
+	return rc == SQLITE_DONE ? 0 : meta_db_error(err, c->db, "list referrers");
 }
 
 /* A blob is live when some manifest is it or references it. */
@@ -674,10 +448,10 @@ int wharf_meta_referrers(struct wharf_meta *m, const char *repo, const char *sub
 int wharf_meta_gc_candidates(struct wharf_meta *m, int64_t cutoff, struct wharf_strv *out,
 			     struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
-	_cleanup_stmt_ sqlite3_stmt *st = prep(c, "SELECT b.digest FROM blobs b WHERE" GC_CANDIDATE_WHERE, err);
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c, "SELECT b.digest FROM blobs b WHERE" GC_CANDIDATE_WHERE, err);
 	if (!st)
 		return -WHARF_EIO;
 	sqlite3_bind_int64(st, 1, cutoff);
@@ -688,34 +462,34 @@ int wharf_meta_gc_candidates(struct wharf_meta *m, int64_t cutoff, struct wharf_
 int wharf_meta_gc_remove_blob(struct wharf_meta *m, const char *digest, int64_t cutoff, bool *removed,
 			      struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
-	int r = tx_begin(c, err);
+	int r = meta_tx_begin(c, err);
 	if (r == 0)
-		r = run(c, "DELETE FROM blobs AS b WHERE b.digest = ?2 AND" GC_CANDIDATE_WHERE, err, "is",
+		r = meta_run(c, "DELETE FROM blobs AS b WHERE b.digest = ?2 AND" GC_CANDIDATE_WHERE, err, "is",
 			cutoff, digest);
 	*removed = r == 0 && sqlite3_changes(c->db) > 0;
 	if (r == 0 && *removed)
-		r = run(c, "DELETE FROM repo_blobs WHERE digest = ?", err, "s", digest);
+		r = meta_run(c, "DELETE FROM repo_blobs WHERE digest = ?", err, "s", digest);
 	if (r == 0)
-		r = tx_commit(c, err);
+		r = meta_tx_commit(c, err);
 	return r;
 }
 
 static int exists_query(struct wharf_meta *m, const char *sql, const char *key, bool *found,
 			struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
-	_cleanup_stmt_ sqlite3_stmt *st = prep(c, sql, err);
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c, sql, err);
 	if (!st)
 		return -WHARF_EIO;
-	bind_text(st, 1, key);
+	meta_bind_text(st, 1, key);
 	int rc = sqlite3_step(st);
 	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-		return db_error(err, c->db, "lookup");
+		return meta_db_error(err, c->db, "lookup");
 	*found = rc == SQLITE_ROW;
 	return 0;
 }
@@ -733,10 +507,10 @@ int wharf_meta_upload_known(struct wharf_meta *m, const char *id, bool *known, s
 int wharf_meta_stale_uploads(struct wharf_meta *m, int64_t cutoff, struct wharf_strv *out,
 			     struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
-	_cleanup_stmt_ sqlite3_stmt *st = prep(c, "SELECT id FROM uploads WHERE updated < ?", err);
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c, "SELECT id FROM uploads WHERE updated < ?", err);
 	if (!st)
 		return -WHARF_EIO;
 	sqlite3_bind_int64(st, 1, cutoff);
@@ -746,14 +520,14 @@ int wharf_meta_stale_uploads(struct wharf_meta *m, int64_t cutoff, struct wharf_
 
 int wharf_meta_storage_bytes(struct wharf_meta *m, uint64_t *bytes, uint64_t *blobs, struct wharf_error *err)
 {
-	_cleanup_conn_ struct conn *c = conn_get(m, err);
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
 	if (!c)
 		return -WHARF_EIO;
-	_cleanup_stmt_ sqlite3_stmt *st = prep(c, "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM blobs", err);
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c, "SELECT COALESCE(SUM(size), 0), COUNT(*) FROM blobs", err);
 	if (!st)
 		return -WHARF_EIO;
 	if (sqlite3_step(st) != SQLITE_ROW)
-		return db_error(err, c->db, "sum blob sizes");
+		return meta_db_error(err, c->db, "sum blob sizes");
 	*bytes = (uint64_t)sqlite3_column_int64(st, 0);
 	*blobs = (uint64_t)sqlite3_column_int64(st, 1);
 	return 0;
