@@ -40,6 +40,13 @@ def admin_gc_json(*args):
         raise Failure(f"wharf admin gc {' '.join(args)} --json printed no JSON: {out[:500]!r}") from e
 
 
+def run_seed(what):
+    """Choices (not timing, not blob bytes) follow WHARF_TEST_SEED when it is set."""
+    seed = int(os.environ.get("WHARF_TEST_SEED") or random.randrange(1 << 30))
+    print(f"# {what}: WHARF_TEST_SEED={seed}", flush=True)
+    return seed
+
+
 def log_uniform_size(rng, lo, hi):
     return int(lo * (hi / lo) ** rng.random())
 
@@ -237,10 +244,7 @@ def verify_after_crash(srv, ledger, what):
 
 @test(slow=True, shared=False)
 def crash_kill9_during_uploads(srv):
-    rng = random.Random(int(os.environ.get("WHARF_TEST_SEED", str(time.time_ns()))))
-    seed = rng.randrange(1 << 30)
-    print(f"# crash test seed {seed}", flush=True)
-    rng = random.Random(seed)
+    rng = random.Random(run_seed("crash test"))
     ledger = Ledger()
     counter = _counter()
     threads_n, rounds = 16, 5
@@ -321,12 +325,15 @@ SAFE_WINDOW = 4.0     # a blob confirmed less than this long before the manifest
 
 class BasePool:
     """Shared base layers, published in generations into one repository and left unreferenced
-    until a pusher first uses them. Each generation has a layer first used at once, one first
-    used around the moment it becomes collectable (its age passes the grace: the race of a
-    HEAD with the collector) and one first used after the collector has taken it (HEAD 404,
-    so the pusher uploads it again), as happens to real base images."""
+    until a pusher first uses them. Each generation has a layer first used soon, three first
+    used around the moment they become collectable (their age passes the grace: a HEAD races
+    the collector) and one first used after the collector has taken it (HEAD 404, so the
+    pusher uploads it again), as happens to real base images."""
 
-    FIRST_USE = (lambda rng: 2.0, lambda rng: rng.uniform(GC_GRACE - 1.0, GC_GRACE + 1.5),
+    FIRST_USE = (lambda rng: 2.0,
+                 lambda rng: rng.uniform(GC_GRACE - 1.0, GC_GRACE + 1.5),
+                 lambda rng: rng.uniform(GC_GRACE - 1.0, GC_GRACE + 1.5),
+                 lambda rng: rng.uniform(GC_GRACE - 1.0, GC_GRACE + 1.5),
                  lambda rng: GC_GRACE + 3.0)
 
     def __init__(self):
@@ -336,7 +343,7 @@ class BasePool:
     def publish(self, srv, rng, gen):
         layers = []
         for i, first_use in enumerate(self.FIRST_USE):
-            data = f"base gen {gen} layer {i}\n".encode() + os.urandom(rng.randint(4 * KiB, 128 * KiB))
+            data = f"base gen {gen} layer {i}\n".encode() + os.urandom(rng.randint(4 * KiB, 64 * KiB))
             layers.append((push_blob_timed(srv, GC_SHARED, data, rng), data, 0.0 if gen == 0 else first_use(rng)))
         with self.lock:
             self.generations.append((time.monotonic(), layers))
@@ -344,7 +351,7 @@ class BasePool:
     def pick(self, rng):
         now = time.monotonic()
         with self.lock:
-            usable = [(d, data) for at, layers in self.generations[-6:] for d, data, after in layers
+            usable = [(d, data) for at, layers in self.generations[-8:] for d, data, after in layers
                       if now - at >= after]
         return rng.sample(usable, min(len(usable), rng.randint(1, 2)))
 
@@ -495,9 +502,7 @@ def gc_races_live_pushes(srv):
     # Part 2: a collector every second with a 5 s grace, pushers, and admin runs on top.
     srv.extra_args = ["--gc-grace", f"{GC_GRACE}s", "--gc-interval", "1s"]
     srv.start()
-    seed = random.randrange(1 << 30)
-    print(f"# gc test seed {seed}", flush=True)
-    rng = random.Random(seed)
+    rng = random.Random(run_seed("gc test"))
     garbage2 = push_garbage(srv, "gc/garbage", 12, "two")
     garbage2_at = time.monotonic()
     run, pool = GcRun(), BasePool()
@@ -511,7 +516,7 @@ def gc_races_live_pushes(srv):
         t.start()
     gen = 0
     while time.monotonic() < deadline - 2:
-        time.sleep(3.0)
+        time.sleep(2.0)
         gen += 1
         try:
             pool.publish(srv, rng, gen)
@@ -561,6 +566,7 @@ def offline_gc_refuses_while_serving(srv):
     rep = admin_gc_json("--server", srv.url)
     check(rep.get("dry_run") is False, f"online gc report: {rep}")
     eq(srv.stop(), 0, "wharfd exit status on SIGTERM")
+    time.sleep(1.1)  # every blob is now older than a zero grace (last_used has one-second resolution)
     rep = admin_gc_json("--data", srv.data, "--grace", "0")
     check(rep.get("dry_run") is False, f"offline gc report once wharfd stopped: {rep}")
     srv.start()
