@@ -172,6 +172,11 @@ proc_ticks() { # pid -> utime + stime in clock ticks
 	awk '{ sub(/^.*\) /, ""); print $12 + $13 }' "/proc/$1/stat"
 }
 
+sched_ns() { # pid field -> sum over the process's threads of /proc/.../schedstat field
+	# (1: nanoseconds on a CPU, 2: nanoseconds waiting on a runqueue)
+	cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk -v f="$2" '{ s += $f } END { printf "%.0f", s }'
+}
+
 children_secs() { # CPU seconds of waited-for descendants of this shell (from `times`)
 	times | awk 'NR == 2 { t = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); t += a[1] * 60 + a[2] } printf "%.2f", t }'
 }
@@ -253,6 +258,7 @@ if [[ -n $NICE ]]; then
 fi
 
 # --- build -------------------------------------------------------------------------------
+BUILT=0
 if [[ -z $WHARFD ]]; then
 	# -Dwerror=false: the project defaults to werror=true, and GCC 12 at -O3 reports a
 	# false -Wmaybe-uninitialized that would stop a release build (see docs/benchmarks.md).
@@ -267,6 +273,7 @@ if [[ -z $WHARFD ]]; then
 	log "ninja -C $BUILD_DIR wharfd"
 	ninja -C "$BUILD_DIR" wharfd >>"$TMP/build.log" 2>&1 || { cat "$TMP/build.log" >&2; die "build failed"; }
 	WHARFD=$BUILD_DIR/wharfd
+	BUILT=1
 fi
 [[ -x $WHARFD ]] || die "$WHARFD is not an executable"
 WHARFD=$(cd "$(dirname "$WHARFD")" && pwd)/$(basename "$WHARFD")
@@ -379,7 +386,6 @@ declare -A C # C[metric,server] = space-separated list of server CPU clock ticks
 for s in "${SERVERS[@]}"; do
 	for m in push_mono push_chunk pull; do T[$m,$s]=; C[$m,$s]=; done
 done
-HZ=$(getconf CLK_TCK)
 PULL_DIGEST=
 
 for ((rep = 1; rep <= REPS; rep++)); do
@@ -388,10 +394,10 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	d=sha256:$(sha "$TMP/blob")
 	if [[ -z $PULL_DIGEST ]]; then PULL_DIGEST=$d; fi
 	for s in "${SERVERS[@]}"; do
-		c0=$(proc_ticks "${PID[$s]}")
+		c0=$(sched_ns "${PID[$s]}" 1)
 		us=$(push_monolithic "${BASE[$s]}" bench/big "$TMP/blob" "$d")
 		T[push_mono,$s]+=" $us"
-		C[push_mono,$s]+=" $(($(proc_ticks "${PID[$s]}") - c0))"
+		C[push_mono,$s]+=" $(($(sched_ns "${PID[$s]}" 1) - c0))"
 		log "  monolithic ${NAME[$s]}: $(mbps "$SIZE" "$us") MB/s"
 	done
 	rm -f "$TMP/blob"
@@ -399,10 +405,10 @@ for ((rep = 1; rep <= REPS; rep++)); do
 	make_random "$TMP/blob" "$SIZE"
 	d=sha256:$(sha "$TMP/blob")
 	for s in "${SERVERS[@]}"; do
-		c0=$(proc_ticks "${PID[$s]}")
+		c0=$(sched_ns "${PID[$s]}" 1)
 		us=$(push_chunked "${BASE[$s]}" bench/big "$TMP/blob" "$d")
 		T[push_chunk,$s]+=" $us"
-		C[push_chunk,$s]+=" $(($(proc_ticks "${PID[$s]}") - c0))"
+		C[push_chunk,$s]+=" $(($(sched_ns "${PID[$s]}" 1) - c0))"
 		log "  chunked ${NAME[$s]}: $(mbps "$SIZE" "$us") MB/s"
 	done
 	rm -f "$TMP/blob"
@@ -410,10 +416,10 @@ done
 
 for ((rep = 1; rep <= REPS; rep++)); do
 	for s in "${SERVERS[@]}"; do
-		c0=$(proc_ticks "${PID[$s]}")
+		c0=$(sched_ns "${PID[$s]}" 1)
 		us=$(pull_blob "${BASE[$s]}" bench/big "$PULL_DIGEST" "$SIZE")
 		T[pull,$s]+=" $us"
-		C[pull,$s]+=" $(($(proc_ticks "${PID[$s]}") - c0))"
+		C[pull,$s]+=" $(($(sched_ns "${PID[$s]}" 1) - c0))"
 		log "pull rep $rep ${NAME[$s]}: $(mbps "$SIZE" "$us") MB/s"
 	done
 done
@@ -425,8 +431,7 @@ for m in push_mono push_chunk pull; do
 		R[$m,$s]=$(median "${rates[@]}")
 		R[$m,$s,all]="${rates[*]}"
 		# server CPU seconds per GB (10^9 bytes) moved
-		R[cpu_$m,$s]=$(awk -v t="$(median ${C[$m,$s]})" -v hz="$HZ" -v b="$SIZE" \
-			'BEGIN { printf "%.2f", t / hz / (b / 1e9) }')
+		R[cpu_$m,$s]=$(awk -v ns="$(median ${C[$m,$s]})" -v b="$SIZE" 'BEGIN { printf "%.2f", ns / b }')
 	done
 done
 
@@ -484,11 +489,11 @@ wrk_run() { # server connections
 		PIDS+=("$sampler")
 	fi
 	local c0
-	c0=$(proc_ticks "${PID[$s]}")
+	c0=$(sched_ns "${PID[$s]}" 1)
 	wrk -t"$threads" -c"$c" -d"$WRK_DURATION" --latency -H "Accept: $OCI_MANIFEST" \
 		"${BASE[$s]}/v2/$REPO/manifests/$TAG" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
-	R[cpu_get_c$c,$s]=$(awk -v t=$(($(proc_ticks "${PID[$s]}") - c0)) -v hz="$HZ" \
-		'/ requests in / { n = $1 } END { printf "%.0f", (n > 0 ? t / hz * 1e6 / n : 0) }' "$out")
+	R[cpu_get_c$c,$s]=$(awk -v ns=$(($(sched_ns "${PID[$s]}" 1) - c0)) \
+		'/ requests in / { n = $1 } END { printf "%.1f", (n > 0 ? ns / 1e3 / n : 0) }' "$out")
 	if [[ -n $sampler ]]; then
 		stop_pid "$sampler"
 		peak=$(sort -n "$TMP/rss-$s.txt" | tail -1)
@@ -512,12 +517,12 @@ done
 # --- blob HEAD with ab -------------------------------------------------------------------
 for s in "${SERVERS[@]}"; do
 	out=$TMP/ab-$s.txt
-	c0=$(proc_ticks "${PID[$s]}")
+	c0=$(sched_ns "${PID[$s]}" 1)
 	ab -q -i -k -n "$AB_N" -c "$AB_C" "${BASE[$s]}/v2/$REPO/blobs/$LAYER_DIGEST" >"$out" 2>&1 ||
 		{ cat "$out" >&2; die "ab failed against ${NAME[$s]}"; }
 	R[head,$s]=$(awk '/^Requests per second:/ { printf "%.0f", $4 }' "$out")
-	R[cpu_head,$s]=$(awk -v t=$(($(proc_ticks "${PID[$s]}") - c0)) -v hz="$HZ" \
-		'/^Complete requests:/ { n = $3 } END { printf "%.0f", (n > 0 ? t / hz * 1e6 / n : 0) }' "$out")
+	R[cpu_head,$s]=$(awk -v ns=$(($(sched_ns "${PID[$s]}" 1) - c0)) \
+		'/^Complete requests:/ { n = $3 } END { printf "%.1f", (n > 0 ? ns / 1e3 / n : 0) }' "$out")
 	R[head,$s,bad]=$(awk '/^Failed requests:/ { n += $3 } /^Non-2xx responses:/ { n += $3 } END { print n + 0 }' "$out")
 	R[head,$s,ka]=$(awk '/^Keep-Alive requests:/ { print $3 }' "$out")
 	log "blob HEAD ${NAME[$s]}: ${R[head,$s]} req/s (failed ${R[head,$s,bad]}, keep-alive ${R[head,$s,ka]:-0})"
@@ -526,11 +531,12 @@ done
 for s in "${SERVERS[@]}"; do
 	kill -0 "${PID[$s]}" 2>/dev/null || die "${NAME[$s]} died during the run (log: $(tail -5 "$TMP/$s.log"))"
 	R[hwm,$s]=$(mib "$(status_field_kib "${PID[$s]}" VmHWM)")
+	R[runq,$s]=$(awk -v ns="$(sched_ns "${PID[$s]}" 2)" 'BEGIN { printf "%.1f", ns / 1e9 }')
 done
 # CPU used by processes outside this run (tools, servers, this shell) while it ran
 read -r RUN_BUSY1 RUN_TOTAL1 < <(cpu_jiffies)
 OURS_TICKS=$(awk -v a="$(proc_ticks "$DR_PID")" -v b="$(proc_ticks "$WH_PID")" -v c="$(children_secs)" \
-	-v c0="$RUN_CHILD0" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", a + b + (c - c0) * hz }')
+	 -v c0="$RUN_CHILD0" -v hz="$(getconf CLK_TCK)" 'BEGIN { printf "%.0f", a + b + (c - c0) * hz }')
 LOAD_DURING=$(awk -v b=$((RUN_BUSY1 - RUN_BUSY0)) -v t=$((RUN_TOTAL1 - RUN_TOTAL0)) -v o="$OURS_TICKS" \
 	'BEGIN { f = (t > 0 ? 100 * (b - o) / t : 0); printf "%.0f", (f < 0 ? 0 : f) }')
 
@@ -559,7 +565,12 @@ row() { # label unit metric op target
 
 echo
 echo "wharf benchmark, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(nproc) CPUs, kernel $(uname -r)"
-echo "wharfd $("$WHARFD" --version | awk '{ print $2 }') ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- src include meson.build 2>/dev/null || echo ', src modified')), $(docker-registry --version 2>&1 | head -1)"
+if ((BUILT)); then
+	SRC_DESC="built from $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')$(git -C "$ROOT" diff --quiet HEAD -- src include meson.build 2>/dev/null || echo ' with uncommitted src changes')"
+else
+	SRC_DESC="binary $WHARFD"
+fi
+echo "wharfd $("$WHARFD" --version | awk '{ print $2 }') ($SRC_DESC), $(docker-registry --version 2>&1 | head -1)"
 echo "other processes: ${LOAD_BEFORE}% of all CPUs busy before the run, about ${LOAD_DURING}% during it"
 echo "blob $SIZE_MIB MiB, chunks $CHUNK_MIB MiB, median of $REPS; wrk $WRK_DURATION per point; ab -n $AB_N -c $AB_C"
 echo
@@ -578,14 +589,14 @@ row "RSS idle" MiB rss_idle "<=" 0.25
 row "RSS peak (wrk $MAXC conn)" MiB rss_peak "<=" 0.25
 row "VmHWM at end (incl. pushes)" MiB hwm "" ""
 echo
-echo "Server CPU cost (user+system time of the server process; lower is better; less sensitive"
-echo "to other load than the rates above):"
+echo "Server CPU cost (time on a CPU of all server threads, from /proc/PID/task/*/schedstat; lower"
+echo "is better; median per push/pull, mean per request; less sensitive to other load than rates):"
 echo
-printf '| %-32s | %-9s | %15s | %10s | %6s |\n' metric unit docker-registry wharf ratio
-printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..34})" "$(printf -- '-%.0s' {1..11})" \
+printf '| %-32s | %-10s | %15s | %10s | %6s |\n' metric unit docker-registry wharf ratio
+printf '|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..34})" "$(printf -- '-%.0s' {1..12})" \
 	"$(printf -- '-%.0s' {1..16}):" "$(printf -- '-%.0s' {1..11}):" "$(printf -- '-%.0s' {1..7}):"
 cpu_row() { # label unit metric
-	printf '| %-32s | %-9s | %15s | %10s | %6s |\n' "$1" "$2" "${R[$3,dr]}" "${R[$3,wh]}" \
+	printf '| %-32s | %-10s | %15s | %10s | %6s |\n' "$1" "$2" "${R[$3,dr]}" "${R[$3,wh]}" \
 		"$(ratio "${R[$3,wh]}" "${R[$3,dr]}")"
 }
 cpu_row "push, monolithic" "CPU s/GB" cpu_push_mono
@@ -600,6 +611,7 @@ echo "all push/pull samples (MB/s):"
 for m in push_mono push_chunk pull; do
 	printf '  %-10s docker-registry: %-24s wharf: %s\n' "$m" "${R[$m,dr,all]}" "${R[$m,wh,all]}"
 done
+echo "time the servers' threads waited for a CPU (runqueue) over the run: docker-registry ${R[runq,dr]} s, wharf ${R[runq,wh]} s"
 echo "errors: wrk non-2xx/socket errors per point, ab failed/non-2xx:"
 for s in "${SERVERS[@]}"; do
 	line="  ${NAME[$s]}:"
