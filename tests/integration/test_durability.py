@@ -299,7 +299,21 @@ def crash_kill9_during_uploads(srv):
     check(report.get("blobs_removed", 0) > 0,
           f"offline gc with --grace 0 removed no blob, though many were never referenced: {report}")
     scan_store_files(srv.data)
-    # Last, so that a protocol error does not hide what the durability checks found.
+
+    # What the kills left behind (half-written uploads, files without rows) is reclaimable.
+    eq(srv.stop(), 0, "wharfd exit status on SIGTERM")
+    time.sleep(1.1)
+    report = admin_gc_json("--data", srv.data, "--grace", "0", "--upload-ttl", "0")
+    leftovers = [os.path.join(root, f) for root, _dirs, files in os.walk(srv.data) for f in files
+                 if ".tmp" in f or os.path.basename(root) == "uploads"]
+    srv.start()
+    for digest, (repo, tag, raw, _refs) in ledger.manifests_acked.items():
+        fetch_manifest_ok(srv, repo, tag, raw, "after reclaiming upload leftovers")
+    for d, (repo, size) in referenced.items():
+        fetch_blob_ok(srv, repo, d, size, "after reclaiming upload leftovers")
+    # Last, so that these do not hide what the durability checks found.
+    check(not leftovers, f"durability checks passed, but offline gc --grace 0 --upload-ttl 0 left "
+          f"{len(leftovers)} files that kill -9 stranded: {leftovers[:5]} ({report})")
     check(not ledger.problems, f"{len(ledger.problems)} unexpected answers during the uploads "
           f"(durability checks passed): {ledger.problems[:5]}")
 
