@@ -118,7 +118,17 @@ static int check_ec(const EVP_PKEY *pkey, const char *what, struct wharf_error *
 	if (strcmp(group, "prime256v1") != 0 && strcmp(group, "P-256") != 0)
 		return wharf_error_set(err, WHARF_EINVAL, "%s: ecdsa keys must be on curve P-256, not %s",
 				       what, group[0] ? group : "an unnamed curve");
-	/* Go's x509 parser (Notary's) knows curves only by name; explicit parameters it refuses. */
+	char form[32] = "";
+	if (!EVP_PKEY_get_utf8_string_param(pkey, OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, form,
+					    sizeof(form), NULL))
+		form[0] = '\0';
+	ERR_clear_error();
+	/* Go's x509 parser (Notary's) takes only uncompressed points... */
+	if (strcmp(form, "uncompressed") != 0)
+		return wharf_error_set(err, WHARF_EINVAL,
+				       "%s: ecdsa public point must be uncompressed, not %s", what,
+				       form[0] ? form : "unknown");
+	/* ...and knows curves only by name; explicit parameters it refuses. */
 	if (strcmp(encoding, "named_curve") != 0)
 		return wharf_error_set(err, WHARF_EINVAL,
 				       "%s: ecdsa key must name its curve, not spell out its parameters",
@@ -224,7 +234,7 @@ static int type_from_name(const char *name, enum wharf_key_type *t)
 }
 
 /* A DER SubjectPublicKeyInfo, which must be in the one form we would write ourselves: the
- * same bytes come back from encoding it again (strict DER, uncompressed EC point). */
+ * same bytes come back from encoding it again (strict DER, as Go's parser wants it). */
 static int load_spki(EVP_PKEY **out, const unsigned char *der, size_t len, enum wharf_key_type t,
 		     const char *what, struct wharf_error *err)
 {
@@ -241,7 +251,7 @@ static int load_spki(EVP_PKEY **out, const unsigned char *der, size_t len, enum 
 		return r;
 	if (again.len != len || memcmp(again.data, der, len) != 0)
 		return wharf_error_set(err, WHARF_EINVAL,
-				       "%s: public key is not in canonical DER form (compressed point?)",
+				       "%s: public key is not in canonical DER form",
 				       what);
 	*out = steal_pointer(&pkey);
 	return 0;

@@ -110,6 +110,18 @@ static int pem_body(const char *pem, size_t len, struct wharf_buf *der, struct w
 	return 0;
 }
 
+static int check_pair(EVP_PKEY *pkey, struct wharf_error *err)
+{
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL);
+	int ok = ctx && EVP_PKEY_pairwise_check(ctx) == 1;
+	EVP_PKEY_CTX_free(ctx);
+	if (!ok) {
+		ERR_clear_error();
+		return wharf_error_set(err, WHARF_EINVAL, "private key: wrong passphrase or damaged key");
+	}
+	return 0;
+}
+
 /* The type of key a decrypted private key makes, given the certificate key (or none). */
 static int private_type(const EVP_PKEY *pkey, const struct wharf_key *cert, enum wharf_key_type *t,
 			struct wharf_error *err)
@@ -160,6 +172,12 @@ int wharf_key_private_from_pem(struct wharf_key **out, const char *pem, size_t l
 	if (!pkey) {
 		ERR_clear_error();
 		return wharf_error_set(err, WHARF_EINVAL, "private key: wrong passphrase or damaged key");
+	}
+	/* PBES2 has no MAC: a damaged file can decrypt to a well-formed but wrong key. Where the
+	 * key carries redundancy (the EC public point, RSA's n = pq and CRT values), check it. */
+	if ((r = check_pair(pkey, err)) < 0) {
+		EVP_PKEY_free(pkey);
+		return r;
 	}
 	enum wharf_key_type t = WHARF_KEY_ECDSA;
 	if ((r = private_type(pkey, cert, &t, err)) < 0) {
