@@ -75,6 +75,19 @@ int wharf_http_parse_range(const char *header, uint64_t size, uint64_t *start, u
 int wharf_http_parse_content_range(const char *header, uint64_t *start, uint64_t *end,
 				   struct wharf_error *err);
 
+/* multipart/form-data (RFC 7578) of a whole body in memory. Parts point into body. */
+struct wharf_multipart_part {
+	char name[128];
+	char filename[256];
+	const char *data;
+	size_t len;
+};
+/* Fails with WHARF_EINVAL naming the rule broken: no boundary in content_type, a missing
+ * delimiter, a part without Content-Disposition, more than max_parts parts. */
+int wharf_multipart_parse(const char *content_type, const char *body, size_t len,
+			  struct wharf_multipart_part *parts, size_t max_parts, size_t *nparts,
+			  struct wharf_error *err);
+
 /* Metrics in Prometheus text format. */
 struct wharf_metrics *wharf_metrics_new(void);
 void wharf_metrics_free(struct wharf_metrics *m);

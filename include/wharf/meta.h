@@ -77,6 +77,37 @@ int wharf_meta_stale_uploads(struct wharf_meta *m, int64_t cutoff, struct wharf_
 int wharf_meta_upload_known(struct wharf_meta *m, const char *id, bool *known, struct wharf_error *err);
 int wharf_meta_storage_bytes(struct wharf_meta *m, uint64_t *bytes, uint64_t *blobs, struct wharf_error *err);
 
+/* Content trust storage (src/meta/tuf.c): TUF metadata files per GUN and role, by version. */
+struct wharf_meta_tuf_file {
+	const char *role;
+	int64_t version;
+	char sha256[65]; /* hex of the file bytes */
+	const char *data;
+	size_t len;
+};
+/* The newest version of role (version 0), a given version, or the one with checksum sha256hex.
+ * *data is the caller's. WHARF_ENOTFOUND when absent. */
+int wharf_meta_tuf_get(struct wharf_meta *m, const char *gun, const char *role, int64_t version,
+		       const char *sha256hex, char **data, size_t *len, int64_t *out_version,
+		       struct wharf_error *err);
+/* Store new versions in one transaction, with one changefeed entry. WHARF_EEXIST when a
+ * version is already there (a concurrent publish won). */
+int wharf_meta_tuf_store(struct wharf_meta *m, const char *gun, const struct wharf_meta_tuf_file *files,
+			 size_t n, const char *category, struct wharf_error *err);
+int wharf_meta_tuf_delete(struct wharf_meta *m, const char *gun, struct wharf_error *err);
+/* Server-held keys (timestamp, snapshot): public JSON and the encrypted private PEM, several per
+ * role (a rotated key waits for the root that lists it). keyid NULL: the newest. */
+int wharf_meta_tuf_key_get(struct wharf_meta *m, const char *gun, const char *role, const char *keyid,
+			   char **public_json, char **private_pem, struct wharf_error *err);
+int wharf_meta_tuf_key_put(struct wharf_meta *m, const char *gun, const char *role, const char *keyid,
+			   const char *public_json, const char *private_pem, struct wharf_error *err);
+/* Every role with metadata stored for gun. */
+int wharf_meta_tuf_roles(struct wharf_meta *m, const char *gun, struct wharf_strv *out, struct wharf_error *err);
+/* Changefeed records after change id `after` ("0" = from the start), at most n, as JSON objects
+ * appended comma-separated; gun NULL for every GUN. */
+int wharf_meta_tuf_changes(struct wharf_meta *m, const char *gun, int64_t after, int64_t n,
+			   struct wharf_buf *json, size_t *count, struct wharf_error *err);
+
 /* Schema (src/meta/schema.c). */
 extern const char *const wharf_meta_schema[];
 extern const int wharf_meta_schema_version;

@@ -20,7 +20,16 @@ const char *const wharf_meta_schema[] = {
 	"CREATE INDEX tags_digest ON tags(repo_id, digest);"
 	"CREATE TABLE uploads(id TEXT PRIMARY KEY, repo_id INTEGER NOT NULL, started INTEGER NOT NULL,"
 	"  updated INTEGER NOT NULL, offset INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID;",
+	/* 2: content trust (TUF metadata per GUN, server-held keys, the changefeed). */
+	"CREATE TABLE tuf_files(gun TEXT NOT NULL, role TEXT NOT NULL, version INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL, data BLOB NOT NULL, created INTEGER NOT NULL,"
+	"  PRIMARY KEY(gun, role, version)) WITHOUT ROWID;"
+	"CREATE INDEX tuf_files_sha256 ON tuf_files(gun, role, sha256);"
+	"CREATE TABLE tuf_keys(gun TEXT NOT NULL, role TEXT NOT NULL, keyid TEXT NOT NULL, public TEXT NOT NULL,"
+	"  private_pem TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY(gun, role, keyid)) WITHOUT ROWID;"
+	"CREATE TABLE tuf_changes(id INTEGER PRIMARY KEY AUTOINCREMENT, gun TEXT NOT NULL, version INTEGER NOT NULL,"
+	"  sha256 TEXT NOT NULL, category TEXT NOT NULL, created INTEGER NOT NULL);",
 	NULL,
 };
 
-const int wharf_meta_schema_version = 1;
+const int wharf_meta_schema_version = 2;

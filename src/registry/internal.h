@@ -4,8 +4,11 @@
 
 #include <pthread.h>
 
+#include "wharf/oci.h"
+
 #include "wharf/auth.h"
 #include "wharf/registry.h"
+#include "wharf/trust.h"
 
 #define DIGEST_LOCKS 64
 #define UPLOAD_BUCKETS 256
@@ -25,6 +28,7 @@ struct wharf_registry {
 	struct wharf_meta *meta;
 	struct wharf_metrics *metrics;
 	struct wharf_auth *auth;
+	struct wharf_trust *trust;
 	pthread_mutex_t digest_locks[DIGEST_LOCKS];
 	pthread_mutex_t uploads_lock;
 	struct upload_state *uploads[UPLOAD_BUCKETS];
@@ -35,6 +39,30 @@ struct wharf_registry {
 	pthread_cond_t stop_cond;
 	bool stopping;
 };
+
+enum route_kind {
+	ROUTE_NONE,
+	ROUTE_BASE,
+	ROUTE_CATALOG,
+	ROUTE_MANIFEST,
+	ROUTE_BLOB,
+	ROUTE_UPLOAD_START,
+	ROUTE_UPLOAD,
+	ROUTE_TAGS,
+	ROUTE_REFERRERS,
+};
+
+struct route {
+	enum route_kind kind;
+	char name[WHARF_REPO_NAME_MAX + 64];
+	const char *arg; /* points into the request path */
+	size_t name_len;
+};
+
+/* Split "/v2/<name>/<suffix>"; kind ROUTE_NONE when the path is no registry route.
+ * arg points into path; name is a copy (possibly truncated past the name limit, with
+ * name_len the true length so the name check can refuse it). */
+void reg_route_parse(const char *path, struct route *rt);
 
 /* Errors in the distribution spec's JSON shape. */
 void reg_error(struct wharf_http_request *req, unsigned status, const char *code, const char *fmt, ...)

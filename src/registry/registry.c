@@ -28,6 +28,8 @@ int wharf_registry_open(struct wharf_registry **out, const struct wharf_config *
 		_cleanup_free_ char *db = wharf_xasprintf("%s/wharf.db", cfg->data_dir);
 		r = wharf_meta_open(&reg->meta, db, err);
 	}
+	if (r == 0)
+		r = wharf_trust_open(&reg->trust, reg->meta, cfg->data_dir, err);
 	if (r < 0) {
 		wharf_registry_close(reg);
 		return r;
@@ -55,6 +57,7 @@ void wharf_registry_close(struct wharf_registry *reg)
 			free(u);
 		}
 	}
+	wharf_trust_close(reg->trust);
 	wharf_meta_close(reg->meta);
 	wharf_store_close(reg->store);
 	wharf_auth_free(reg->auth);
@@ -78,82 +81,6 @@ void reg_lock_digest(struct wharf_registry *reg, const char *digest)
 void reg_unlock_digest(struct wharf_registry *reg, const char *digest)
 {
 	pthread_mutex_unlock(&reg->digest_locks[digest_slot(digest)]);
-}
-
-enum route_kind {
-	ROUTE_NONE,
-	ROUTE_BASE,
-	ROUTE_CATALOG,
-	ROUTE_MANIFEST,
-	ROUTE_BLOB,
-	ROUTE_UPLOAD_START,
-	ROUTE_UPLOAD,
-	ROUTE_TAGS,
-	ROUTE_REFERRERS,
-};
-
-struct route {
-	enum route_kind kind;
-	char name[WHARF_REPO_NAME_MAX + 64];
-	const char *arg; /* points into the request path */
-	size_t name_len;
-};
-
-/* Component i counted from the end (0 = last) of path p of n components starting at offsets. */
-static bool comp_is(const char *path, const size_t *starts, size_t ncomp, size_t from_end, const char *word)
-{
-	if (from_end >= ncomp)
-		return false;
-	size_t i = ncomp - 1 - from_end;
-	size_t len = (i + 1 < ncomp ? starts[i + 1] - 1 : strlen(path)) - starts[i];
-	return strlen(word) == len && memcmp(path + starts[i], word, len) == 0;
-}
-
-/* Split "/v2/<name>/<suffix>" by looking at the last components: the name may hold any of
- * the suffix words itself, so the match runs from the end. */
-static void route_parse(const char *path, struct route *rt)
-{
-	memset(rt, 0, sizeof(*rt));
-	if (strcmp(path, "/v2") == 0 || strcmp(path, "/v2/") == 0) {
-		rt->kind = ROUTE_BASE;
-		return;
-	}
-	if (!wharf_str_has_prefix(path, "/v2/"))
-		return;
-	const char *rest = path + 4;
-	if (strcmp(rest, "_catalog") == 0) {
-		rt->kind = ROUTE_CATALOG;
-		return;
-	}
-	size_t starts[64], n = 0;
-	starts[n++] = 0;
-	for (size_t i = 0; rest[i] && n < 64; i++)
-		if (rest[i] == '/')
-			starts[n++] = i + 1;
-	if (n < 2 || n == 64)
-		return;
-	size_t keep = 0; /* components after the name */
-	if (comp_is(rest, starts, n, 1, "manifests"))
-		rt->kind = ROUTE_MANIFEST, keep = 2;
-	else if (comp_is(rest, starts, n, 1, "blobs") && comp_is(rest, starts, n, 0, "uploads"))
-		rt->kind = ROUTE_UPLOAD_START, keep = 2;
-	else if (comp_is(rest, starts, n, 2, "blobs") && comp_is(rest, starts, n, 1, "uploads"))
-		rt->kind = comp_is(rest, starts, n, 0, "") ? ROUTE_UPLOAD_START : ROUTE_UPLOAD, keep = 3;
-	else if (comp_is(rest, starts, n, 1, "blobs"))
-		rt->kind = ROUTE_BLOB, keep = 2;
-	else if (comp_is(rest, starts, n, 1, "tags") && comp_is(rest, starts, n, 0, "list"))
-		rt->kind = ROUTE_TAGS, keep = 2;
-	else if (comp_is(rest, starts, n, 1, "referrers"))
-		rt->kind = ROUTE_REFERRERS, keep = 2;
-	if (rt->kind == ROUTE_NONE || n <= keep)
-		return;
-	size_t name_len = starts[n - keep] - 1;
-	rt->name_len = name_len;
-	if (name_len >= sizeof(rt->name))
-		name_len = sizeof(rt->name) - 1;
-	memcpy(rt->name, rest, name_len);
-	rt->name[name_len] = '\0';
-	rt->arg = rest + starts[n - 1];
 }
 
 static const char *route_label(enum route_kind k)
@@ -312,11 +239,35 @@ static void dispatch_other(struct wharf_registry *reg, struct wharf_http_request
 	reg_error(req, 404, "NOT_FOUND", "%.200s is not an endpoint of this registry", path);
 }
 
+/* /v2/<gun>/_trust/<rest> and /v2/_trust/<rest> go to the trust service. */
+static bool dispatch_trust(struct wharf_registry *reg, struct wharf_http_request *req)
+{
+	const char *path = wharf_http_path(req);
+	if (!wharf_str_has_prefix(path, "/v2/"))
+		return false;
+	const char *rest = path + 4;
+	const char *mark = wharf_str_has_prefix(rest, "_trust/") ? rest : strstr(rest, "/_trust/");
+	if (!mark)
+		return false;
+	wharf_http_set_route(req, "trust");
+	bool global = mark == rest;
+	_cleanup_free_ char *gun = global ? NULL : wharf_xstrndup(rest, (size_t)(mark - rest));
+	const char *tail = global ? mark + 7 : mark + 8;
+	const char *method = wharf_http_method(req);
+	enum wharf_action action = (!strcmp(method, "GET") || !strcmp(method, "HEAD")) ? WHARF_ACTION_PULL
+				   : !strcmp(method, "DELETE") ? WHARF_ACTION_DELETE : WHARF_ACTION_PUSH;
+	if (authorize(reg, req, gun, action))
+		wharf_trust_handle(reg->trust, req, gun, tail);
+	return true;
+}
+
 void wharf_registry_dispatch(void *app, struct wharf_http_request *req)
 {
 	struct wharf_registry *reg = app;
+	if (dispatch_trust(reg, req))
+		return;
 	struct route rt;
-	route_parse(wharf_http_path(req), &rt);
+	reg_route_parse(wharf_http_path(req), &rt);
 	wharf_http_set_route(req, route_label(rt.kind));
 	switch (rt.kind) {
 	case ROUTE_NONE:
