@@ -16,6 +16,9 @@ import hashlib
 import json
 import os
 import shutil
+import signal
+import socket
+import ssl
 import subprocess
 import tempfile
 
@@ -188,6 +191,26 @@ def image_layout():
     return path
 
 
+def _run_mkimage(cmd, timeout):
+    """mkimage-debian mounts /proc and /dev inside its work tree and unmounts them in an EXIT
+    trap: if the run is interrupted, stop it with SIGTERM (so the trap runs), not SIGKILL."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except BaseException:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        raise
+    if proc.returncode != 0:
+        raise Failure(f"mkimage-debian exited {proc.returncode}: {' '.join(cmd)}\n"
+                      f"{out.decode(errors='replace')[-3000:]}")
+
+
 def _build_image(path):
     src = tempfile.mkdtemp(prefix="wharf-test-image-src-")
     try:
@@ -202,7 +225,7 @@ def _build_image(path):
         cmd = [MKIMAGE, "--out", path, "--tag", TAG, "--packages", "ca-certificates",
                "--copy", f"{src}:/opt/x", "--delete", "/usr/share/doc/debconf",
                "--delete", "/usr/share/doc/apt"]
-        run(cmd, timeout=1200, what="mkimage-debian")
+        _run_mkimage(cmd, timeout=1200)
     finally:
         shutil.rmtree(src, ignore_errors=True)
 
@@ -412,3 +435,46 @@ def docker_login_and_manifest_inspect(srv):
         p = run(["docker", "manifest", "inspect", "--insecure", f"{srv.addr}/debian/base:no-such-tag"], env=env,
                 timeout=120, ok=False)
         check(p.returncode != 0, f"docker manifest inspect of a missing tag succeeded: {p.stdout[:200]!r}")
+
+
+def _tls_client_hello(ctx):
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname="127.0.0.1")
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+@test(slow=True, shared=False)
+def tls_probe_gets_an_http_answer(srv):
+    """docker (and containers/image) try https first on an insecure registry and fall back to
+    plain http only if the server's answer to the TLS ClientHello is recognisably HTTP
+    ("server gave HTTP response to HTTPS client"). A connection closed without any answer
+    reads as EOF, and `docker manifest inspect --insecure` then fails outright. A ClientHello
+    is random bytes: whether a space comes before its first LF is chance, so try both kinds."""
+    srv.start()
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    kinds = {}
+    for _ in range(2000):
+        hello = _tls_client_hello(ctx)
+        kinds.setdefault(b" " in hello.split(b"\n")[0], hello)
+        if len(kinds) == 2:
+            break
+    check(len(kinds) == 2, "could not make ClientHellos of both kinds")
+    for payload in list(kinds.values()) + [b"GARBAGE\r\n\r\n"]:
+        with socket.create_connection(("127.0.0.1", srv.port), timeout=10) as s:
+            s.sendall(payload)
+            try:
+                answer = s.recv(64)
+            except ConnectionResetError:
+                answer = b"<connection reset>"
+        first_line = payload.split(b"\n")[0][:40]
+        got = answer[:40] or b"<EOF: closed without a response>"
+        check(answer.startswith(b"HTTP/1.1 400") or answer.startswith(b"HTTP/1.0 400"),
+              f"wharfd answered {len(payload)} bytes whose first line is {first_line!r} with {got!r}, "
+              f"not with an HTTP 400")
+    eq(srv.request("GET", "/v2/").status, 200, "wharfd still serves after the probes")
