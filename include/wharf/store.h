@@ -35,6 +35,10 @@ int wharf_store_upload_remove(struct wharf_store *s, const char *id);
 typedef void (*wharf_store_blob_fn)(void *ctx, const struct wharf_digest *d, int64_t mtime);
 int wharf_store_foreach_blob(struct wharf_store *s, wharf_store_blob_fn fn, void *ctx,
 			     struct wharf_error *err);
+/* Remove temp files of interrupted atomic writes (NAME.tmp-XXXX beside blobs) last changed
+ * before cutoff; *removed counts them. A crash between create and rename leaves them. */
+int wharf_store_remove_stale_temps(struct wharf_store *s, int64_t cutoff, uint64_t *removed,
+				   struct wharf_error *err);
 typedef void (*wharf_store_upload_fn)(void *ctx, const char *id, int64_t mtime);
 int wharf_store_foreach_upload(struct wharf_store *s, wharf_store_upload_fn fn, void *ctx,
 			       struct wharf_error *err);

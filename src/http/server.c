@@ -9,10 +9,13 @@
 
 #include <microhttpd.h>
 
+#include "acceptor.h"
 #include "wharf/http.h"
 
 struct wharf_http_server {
 	struct MHD_Daemon *daemon;
+	struct wharf_acceptor *acceptor;
+	int listen_fd;
 	wharf_http_dispatch_fn dispatch;
 	void *app;
 	bool access_log;
@@ -410,6 +413,27 @@ static void mhd_panic(void *cls, const char *file, unsigned int line, const char
 	abort();
 }
 
+static int open_listener(const struct sockaddr_storage *ss, uint16_t *port, struct wharf_error *err)
+{
+	socklen_t len = ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+	int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	if (fd < 0)
+		return wharf_error_sys(err, "socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, 4096) < 0) {
+		int r = wharf_error_sys(err, "cannot listen on port %u", *port);
+		close(fd);
+		return r;
+	}
+	struct sockaddr_storage bound;
+	socklen_t blen = sizeof(bound);
+	if (getsockname(fd, (struct sockaddr *)&bound, &blen) == 0)
+		*port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
+							  : ((struct sockaddr_in *)&bound)->sin_port);
+	return fd;
+}
+
 int wharf_http_server_start(struct wharf_http_server **out, const struct wharf_http_options *opts,
 			    wharf_http_dispatch_fn dispatch, void *app, struct wharf_error *err)
 {
@@ -422,28 +446,38 @@ int wharf_http_server_start(struct wharf_http_server **out, const struct wharf_h
 	s->app = app;
 	s->access_log = opts->access_log;
 	s->metrics = opts->metrics;
+	s->port = opts->port;
+	s->listen_fd = open_listener(&ss, &s->port, err);
+	if (s->listen_fd < 0) {
+		free(s);
+		return wharf_error_prefix(err, "%s:%u", opts->host, opts->port);
+	}
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = opts->threads ? opts->threads : (unsigned)(ncpu > 0 ? 2 * ncpu : 2);
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG;
-	if (ss.ss_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
+	/* poll, not epoll: libmicrohttpd's edge-triggered epoll misses a client that hangs up
+	 * right after a short read, and an upload would stay claimed until the idle timeout. */
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
+			 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
 	MHD_set_panic_func(mhd_panic, NULL);
-	s->daemon = MHD_start_daemon(flags, opts->port, NULL, NULL, on_request, s,
-		MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_CONNECTION_LIMIT, opts->max_connections ? opts->max_connections : 16384u,
 		MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout ? opts->idle_timeout : 120u,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
-		MHD_OPTION_LISTEN_BACKLOG_SIZE, 4096u,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_END);
 	if (!s->daemon) {
+		close(s->listen_fd);
 		free(s);
-		return wharf_error_set(err, WHARF_EIO, "cannot listen on %s:%u (in use, or not an address of this machine)",
-				       opts->host, opts->port);
+		return wharf_error_set(err, WHARF_EIO, "cannot start the HTTP server on %s:%u", opts->host, opts->port);
 	}
-	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
-	s->port = di ? di->port : opts->port;
+	r = wharf_acceptor_start(&s->acceptor, s->listen_fd, s->daemon, err);
+	if (r < 0) {
+		MHD_stop_daemon(s->daemon);
+		close(s->listen_fd);
+		free(s);
+		return r;
+	}
 	*out = s;
 	return 0;
 }
@@ -457,6 +491,8 @@ void wharf_http_server_stop(struct wharf_http_server *s)
 {
 	if (!s)
 		return;
+	wharf_acceptor_stop(s->acceptor);
 	MHD_stop_daemon(s->daemon);
+	close(s->listen_fd);
 	free(s);
 }

@@ -130,6 +130,9 @@ int wharf_registry_gc(struct wharf_registry *reg, bool dry_run, struct wharf_gc_
 		r = wharf_store_foreach_blob(reg->store, on_blob_file, &g, err);
 	if (r == 0)
 		r = collect_uploads(&g, err);
+	if (r == 0 && !dry_run)
+		r = wharf_store_remove_stale_temps(reg->store, g.upload_cutoff < g.blob_cutoff ? g.upload_cutoff : g.blob_cutoff,
+						   &report->orphan_files_removed, err);
 	uint64_t bytes = 0;
 	if (r == 0)
 		r = wharf_meta_storage_bytes(reg->meta, &bytes, &report->blobs_kept, err);

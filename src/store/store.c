@@ -253,6 +253,45 @@ int wharf_store_foreach_blob(struct wharf_store *s, wharf_store_blob_fn fn, void
 	return 0;
 }
 
+struct temp_walk {
+	int64_t cutoff;
+	uint64_t *removed;
+};
+
+static void on_maybe_temp(void *ctx, const char *dir, const char *name, int64_t mtime)
+{
+	struct temp_walk *w = ctx;
+	if (!strstr(name, ".tmp-") || mtime >= w->cutoff)
+		return;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	if (unlink(path) == 0)
+		(*w->removed)++;
+}
+
+static void on_temp_subdir(void *ctx, const char *dir, const char *name, int64_t mtime)
+{
+	(void)mtime;
+	char sub[PATH_MAX];
+	snprintf(sub, sizeof(sub), "%s/%s", dir, name);
+	walk_dir(sub, on_maybe_temp, ctx, NULL);
+}
+
+int wharf_store_remove_stale_temps(struct wharf_store *s, int64_t cutoff, uint64_t *removed,
+				   struct wharf_error *err)
+{
+	const char *algs[] = {"sha256", "sha512"};
+	struct temp_walk w = {cutoff, removed};
+	for (size_t i = 0; i < 2; i++) {
+		char dir[PATH_MAX];
+		snprintf(dir, sizeof(dir), "%s/blobs/%s", s->root, algs[i]);
+		int r = walk_dir(dir, on_temp_subdir, &w, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 struct upload_walk {
 	wharf_store_upload_fn fn;
 	void *ctx;

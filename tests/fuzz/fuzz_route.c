@@ -35,8 +35,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rt.kind == ROUTE_CATALOG)
 		FUZZ_CHECK(!strcmp(path, "/v2/_catalog"));
 	if (rt.kind != ROUTE_NONE && rt.kind != ROUTE_BASE && rt.kind != ROUTE_CATALOG) {
-		/* A repository route always has a name before its words ("/v2/tags/list" is none). */
-		FUZZ_CHECK(rt.arg != NULL && rt.name_len > 0);
+		/* A repository route always has an argument; an empty name ("/v2//manifests/x")
+		 * is left for the name check to refuse with NAME_INVALID. */
+		FUZZ_CHECK(rt.arg != NULL);
+		if (rt.name_len == 0) {
+			struct wharf_error nerr = {0};
+			FUZZ_CHECK(wharf_oci_check_repo_name(rt.name, rt.name_len, &nerr) < 0);
+		}
 		const char *rest = path + 4;
 		FUZZ_CHECK(!strncmp(path, "/v2/", 4));
 		/* The name is a prefix of the path after /v2/, cut short only by the buffer. */
