@@ -32,10 +32,14 @@ enum wharf_key_dialect { WHARF_DIALECT_NOTARY, WHARF_DIALECT_TUF };
 struct wharf_key; /* a public key, or a key pair when the private half is loaded */
 
 /* From a metadata key object ({"keytype":..,"keyval":{"public":..}} and for TUF "scheme").
- * Checks the encoding fully (a P-256 curve for ecdsa, a parseable certificate for x509). */
+ * Checks the encoding fully (a P-256 curve for ecdsa, a parseable certificate for x509, RSA
+ * of 2048 to 16384 bits); a non-null keyval.private is refused. Certificate dates are not
+ * looked at: Notary checks them only when it accepts a root (see src/keys/x509.c). */
 int wharf_key_from_json(struct wharf_key **out, const json_t *obj, enum wharf_key_dialect dialect,
 			struct wharf_error *err);
-/* The metadata key object of the public half (Notary: "private": null inside keyval). */
+/* The metadata key object of the public half (Notary: "private": null inside keyval). A key
+ * read from TUF metadata comes back with its strings exactly as read; a certificate key in the
+ * TUF dialect is written as the ecdsa/rsa key it certifies. */
 json_t *wharf_key_to_json(const struct wharf_key *k, enum wharf_key_dialect dialect);
 /* Key ID: hex SHA-256 of the canonical JSON of wharf_key_to_json. */
 void wharf_key_id(const struct wharf_key *k, enum wharf_key_dialect dialect, char out[65]);
@@ -54,25 +58,31 @@ int wharf_key_make_x509(struct wharf_key **out, const struct wharf_key *k, const
 int wharf_key_x509_info(const struct wharf_key *k, char *cn, size_t cn_len, int64_t *not_after,
 			struct wharf_error *err);
 
-/* Sign data with the private half; *method is the Notary method name; sig is raw bytes
- * (ECDSA r||s for Notary, DER for the TUF dialect). */
+/* Sign data with the private half, appending the raw signature to sig (ECDSA r||s for Notary,
+ * DER for the TUF dialect); *method (if method is not NULL) is the Notary method name, or in
+ * the TUF dialect the key's scheme. */
 int wharf_key_sign(const struct wharf_key *k, enum wharf_key_dialect dialect, const void *data,
 		   size_t len, struct wharf_buf *sig, const char **method, struct wharf_error *err);
-/* Verify a signature made by method over data. WHARF_EINVAL names the key and the reason. */
+/* Verify a signature made by method over data. WHARF_EINVAL names the key and the reason.
+ * Notary: method is required and compared without case, as Notary lower-cases it. TUF: method
+ * may be NULL (the key's scheme) or must equal the key's scheme. */
 int wharf_key_verify(const struct wharf_key *k, enum wharf_key_dialect dialect, const char *method,
 		     const void *sig, size_t sig_len, const void *data, size_t len, struct wharf_error *err);
 
-/* Private keys at rest: PKCS#8 encrypted with the passphrase (scrypt + AES-256-CBC, as
- * OpenSSL's PEM "ENCRYPTED PRIVATE KEY"), with the key type and role in PEM-independent JSON
- * wrapping is the caller's business. An empty passphrase is refused. */
+/* Private keys at rest: PKCS#8 encrypted with the passphrase (PBES2: scrypt + AES-256-CBC),
+ * as PEM "ENCRYPTED PRIVATE KEY", appended to pem. Anything else stored with the key (type,
+ * role, file name and mode) is the caller's business. An empty passphrase is refused. */
 int wharf_key_private_to_pem(const struct wharf_key *k, const char *passphrase, struct wharf_buf *pem,
 			     struct wharf_error *err);
 /* The reverse; for certificate keys pass the certificate key as `cert` (or NULL). Wrong
- * passphrase: WHARF_EINVAL "wrong passphrase or damaged key". */
+ * passphrase: WHARF_EINVAL "wrong passphrase or damaged key". Also reads Notary's key files
+ * (PBKDF2, with "role:"/"gun:" PEM header lines) for ECDSA and RSA keys. */
 int wharf_key_private_from_pem(struct wharf_key **out, const char *pem, size_t len, const char *passphrase,
 			       const struct wharf_key *cert, struct wharf_error *err);
 
-/* base64 (standard alphabet, padded) and hex. Decoders refuse junk and return the length. */
+/* base64 (standard alphabet, padded) and hex. Decoders append to out and return the number of
+ * bytes; they refuse junk (line breaks, spaces, the URL-safe alphabet, non-zero bits before the
+ * padding: one spelling per byte string) and leave out as it was. Hex takes either case. */
 char *wharf_base64_encode(const void *data, size_t len);
 int wharf_base64_decode(const char *s, struct wharf_buf *out, struct wharf_error *err);
 char *wharf_hex_encode(const void *data, size_t len);
