@@ -611,6 +611,13 @@ echo "all push/pull samples (MB/s):"
 for m in push_mono push_chunk pull; do
 	printf '  %-10s docker-registry: %-24s wharf: %s\n' "$m" "${R[$m,dr,all]}" "${R[$m,wh,all]}"
 done
+echo "server CPU per push/pull, every repetition (CPU s/GB):"
+for m in push_mono push_chunk pull; do
+	for sv in dr wh; do
+		R[cpu_$m,$sv,all]=$(for ns in ${C[$m,$sv]}; do awk -v ns="$ns" -v b="$SIZE" 'BEGIN { printf "%.2f ", ns / b }'; done)
+	done
+	printf '  %-10s docker-registry: %-24s wharf: %s\n' "$m" "${R[cpu_$m,dr,all]}" "${R[cpu_$m,wh,all]}"
+done
 echo "time the servers' threads waited for a CPU (runqueue) over the run: docker-registry ${R[runq,dr]} s, wharf ${R[runq,wh]} s"
 echo "errors: wrk non-2xx/socket errors per point, ab failed/non-2xx:"
 for s in "${SERVERS[@]}"; do
