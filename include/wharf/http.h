@@ -66,6 +66,12 @@ void wharf_http_response_headerf(struct wharf_http_response *resp, const char *n
 /* Queue the response and release it. Exactly once per request. */
 void wharf_http_respond(struct wharf_http_request *req, struct wharf_http_response *resp);
 bool wharf_http_responded(const struct wharf_http_request *req);
+/* Answer with the JSON error shape the distribution spec and Notary share:
+ * {"errors":[{"code":code,"message":...,"detail":{}}]}; the message also goes to the access log. */
+void wharf_http_error(struct wharf_http_request *req, unsigned status, const char *code, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+void wharf_http_verror(struct wharf_http_request *req, unsigned status, const char *code, const char *fmt,
+		       va_list ap);
 
 /* Range: "bytes=a-b", "bytes=a-", "bytes=-n" against a resource of size bytes.
  * 0 with [*start, *end] inclusive; -WHARF_EINVAL when the header should be ignored

@@ -225,6 +225,33 @@ bool wharf_http_responded(const struct wharf_http_request *req)
 	return req->responded;
 }
 
+void wharf_http_verror(struct wharf_http_request *req, unsigned status, const char *code, const char *fmt,
+		       va_list ap)
+{
+	char message[768];
+	vsnprintf(message, sizeof(message), fmt, ap);
+	struct wharf_buf b;
+	wharf_buf_init(&b);
+	wharf_buf_puts(&b, "{\"errors\":[{\"code\":");
+	wharf_buf_json_string(&b, code);
+	wharf_buf_puts(&b, ",\"message\":");
+	wharf_buf_json_string(&b, message);
+	wharf_buf_puts(&b, ",\"detail\":{}}]}\n");
+	wharf_http_log_field(req, "error", message);
+	size_t len = b.len;
+	struct wharf_http_response *r = wharf_http_response_owned(status, wharf_buf_steal(&b), len);
+	wharf_http_response_header(r, "Content-Type", "application/json");
+	wharf_http_respond(req, r);
+}
+
+void wharf_http_error(struct wharf_http_request *req, unsigned status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	wharf_http_verror(req, status, code, fmt, ap);
+	va_end(ap);
+}
+
 static void respond_plain(struct wharf_http_request *req, unsigned status, const char *body)
 {
 	struct wharf_http_response *r = wharf_http_response_buffer(status, body, strlen(body));

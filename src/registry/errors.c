@@ -13,19 +13,10 @@ void reg_respond_json(struct wharf_http_request *req, unsigned status, const cha
 
 void reg_error(struct wharf_http_request *req, unsigned status, const char *code, const char *fmt, ...)
 {
-	char message[768];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	wharf_http_verror(req, status, code, fmt, ap);
 	va_end(ap);
-	struct wharf_buf b;
-	wharf_buf_init(&b);
-	wharf_buf_printf(&b, "{\"errors\":[{\"code\":\"%s\",\"message\":", code);
-	wharf_buf_json_string(&b, message);
-	wharf_buf_puts(&b, ",\"detail\":{}}]}\n");
-	wharf_http_log_field(req, "error", message);
-	size_t len = b.len;
-	reg_respond_json(req, status, "application/json", wharf_buf_steal(&b), len);
 }
 
 void reg_error_from(struct wharf_http_request *req, const struct wharf_error *err, const char *notfound_code)

@@ -7,24 +7,13 @@
 static void trust_error(struct wharf_http_request *req, unsigned status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-/* Notary's error shape is the registry's: {"errors":[{"code","message","detail"}]}. */
+/* Notary's error shape is the registry's. */
 static void trust_error(struct wharf_http_request *req, unsigned status, const char *code, const char *fmt, ...)
 {
-	char message[768];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
+	wharf_http_verror(req, status, code, fmt, ap);
 	va_end(ap);
-	struct wharf_buf b;
-	wharf_buf_init(&b);
-	wharf_buf_printf(&b, "{\"errors\":[{\"code\":\"%s\",\"message\":", code);
-	wharf_buf_json_string(&b, message);
-	wharf_buf_puts(&b, ",\"detail\":null}]}\n");
-	wharf_http_log_field(req, "error", message);
-	size_t len = b.len;
-	struct wharf_http_response *r = wharf_http_response_owned(status, wharf_buf_steal(&b), len);
-	wharf_http_response_header(r, "Content-Type", "application/json");
-	wharf_http_respond(req, r);
 }
 
 static void error_from(struct wharf_http_request *req, const struct wharf_error *err, const char *invalid_code)
