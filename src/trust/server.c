@@ -16,10 +16,21 @@
 #define SNAPSHOT_LIFETIME (3 * 365 * 86400)
 #define MAX_ROLES 256
 
+/* Decrypted server keys, kept so a publish does not pay for scrypt each time. */
+struct cached_key {
+	char gun[512];
+	char role[16];
+	char keyid[65];
+	struct wharf_key *key;
+	struct cached_key *next;
+};
+
 struct wharf_trust {
 	struct wharf_meta *meta;
 	char passphrase[65]; /* encrypts server-held private keys at rest */
 	pthread_mutex_t gun_locks[GUN_LOCKS];
+	pthread_mutex_t cache_lock;
+	struct cached_key *keys;
 };
 
 static pthread_mutex_t *gun_lock(struct wharf_trust *t, const char *gun)
@@ -61,6 +72,7 @@ int wharf_trust_open(struct wharf_trust **out, struct wharf_meta *meta, const ch
 	t->meta = meta;
 	for (size_t i = 0; i < GUN_LOCKS; i++)
 		pthread_mutex_init(&t->gun_locks[i], NULL);
+	pthread_mutex_init(&t->cache_lock, NULL);
 	int r = load_master_secret(t, data_dir, err);
 	if (r < 0) {
 		wharf_trust_close(t);
@@ -76,6 +88,13 @@ void wharf_trust_close(struct wharf_trust *t)
 		return;
 	for (size_t i = 0; i < GUN_LOCKS; i++)
 		pthread_mutex_destroy(&t->gun_locks[i]);
+	while (t->keys) {
+		struct cached_key *c = t->keys;
+		t->keys = c->next;
+		wharf_key_free(c->key);
+		free(c);
+	}
+	pthread_mutex_destroy(&t->cache_lock);
 	free(t);
 }
 
@@ -124,7 +143,40 @@ int wharf_trust_server_key(struct wharf_trust *t, const char *gun, const char *r
 	return r;
 }
 
-/* The private key the server holds for one of the role's key IDs in root, or WHARF_ENOTFOUND. */
+/* The decrypted key (gun, role, keyid), from the cache or from the database; NULL if absent. */
+static struct wharf_key *held_key(struct wharf_trust *t, const char *gun, const char *role, const char *keyid,
+				  struct wharf_error *err)
+{
+	struct wharf_key *found = NULL;
+	pthread_mutex_lock(&t->cache_lock);
+	for (struct cached_key *c = t->keys; c && !found; c = c->next)
+		if (!strcmp(c->keyid, keyid) && !strcmp(c->role, role) && !strcmp(c->gun, gun))
+			found = c->key;
+	pthread_mutex_unlock(&t->cache_lock);
+	if (found)
+		return found;
+	char *pub = NULL, *pem = NULL;
+	if (wharf_meta_tuf_key_get(t->meta, gun, role, keyid, &pub, &pem, NULL) < 0)
+		return NULL;
+	int r = wharf_key_private_from_pem(&found, pem, strlen(pem), t->passphrase, NULL, err);
+	free(pub);
+	free(pem);
+	if (r < 0)
+		return NULL;
+	struct cached_key *c = wharf_xcalloc(1, sizeof(*c));
+	snprintf(c->gun, sizeof(c->gun), "%s", gun);
+	snprintf(c->role, sizeof(c->role), "%s", role);
+	snprintf(c->keyid, sizeof(c->keyid), "%s", keyid);
+	c->key = found;
+	pthread_mutex_lock(&t->cache_lock);
+	c->next = t->keys;
+	t->keys = c;
+	pthread_mutex_unlock(&t->cache_lock);
+	return found;
+}
+
+/* The key the server holds for one of the role's key IDs in root (borrowed from the cache),
+ * or WHARF_ENOTFOUND. */
 static int server_signing_key(struct wharf_trust *t, const char *gun, const char *role,
 			      const struct wharf_tuf_meta *root, struct wharf_key **out, struct wharf_error *err)
 {
@@ -132,14 +184,8 @@ static int server_signing_key(struct wharf_trust *t, const char *gun, const char
 	size_t i;
 	json_t *id;
 	json_array_foreach(keyids, i, id) {
-		char *pub = NULL, *pem = NULL;
-		if (!json_is_string(id) ||
-		    wharf_meta_tuf_key_get(t->meta, gun, role, json_string_value(id), &pub, &pem, NULL) < 0)
-			continue;
-		int r = wharf_key_private_from_pem(out, pem, strlen(pem), t->passphrase, NULL, err);
-		free(pub);
-		free(pem);
-		return r;
+		if (json_is_string(id) && (*out = held_key(t, gun, role, json_string_value(id), err)))
+			return 0;
 	}
 	return wharf_error_set(err, WHARF_ENOTFOUND, "the root of %s lists no %s key this server holds", gun, role);
 }
@@ -299,7 +345,6 @@ static int validate_root(struct state *s, struct role_file *root, struct wharf_t
 		return wharf_error_prefix(err, "root version %lld", (long long)root->meta.version);
 	struct wharf_key *ts = NULL;
 	r = server_signing_key(s->t, s->gun, "timestamp", &root->meta, &ts, err);
-	wharf_key_free(ts);
 	if (r == -WHARF_ENOTFOUND)
 		return wharf_error_set(err, WHARF_EINVAL, "root's timestamp role must hold this server's timestamp key "
 				       "(GET /v2/%s/_trust/tuf/timestamp.key)", s->gun);
@@ -466,9 +511,7 @@ static int make_snapshot(struct state *s, const struct wharf_tuf_meta *root, str
 		return r;
 	struct role_file *old = state_find(s, "snapshot");
 	int64_t version = old ? old->meta.version + 1 : 1;
-	r = sign_and_put(s, "snapshot", new_signed("Snapshot", version, SNAPSHOT_LIFETIME, snapshot_meta_of(s)), key, err);
-	wharf_key_free(key);
-	return r;
+	return sign_and_put(s, "snapshot", new_signed("Snapshot", version, SNAPSHOT_LIFETIME, snapshot_meta_of(s)), key, err);
 }
 
 static int make_timestamp(struct state *s, const struct wharf_tuf_meta *root, struct wharf_error *err)
@@ -483,9 +526,7 @@ static int make_timestamp(struct state *s, const struct wharf_tuf_meta *root, st
 	struct role_file *old = state_find(s, "timestamp");
 	int64_t version = old ? old->meta.version + 1 : 1;
 	json_t *meta = json_pack("{s:o}", "snapshot", wharf_tuf_file_meta(snap->data, snap->len));
-	r = sign_and_put(s, "timestamp", new_signed("Timestamp", version, TIMESTAMP_LIFETIME, meta), key, err);
-	wharf_key_free(key);
-	return r;
+	return sign_and_put(s, "timestamp", new_signed("Timestamp", version, TIMESTAMP_LIFETIME, meta), key, err);
 }
 
 static int store_new(struct state *s, const char *category, struct wharf_error *err)
@@ -612,12 +653,22 @@ int wharf_trust_get(struct wharf_trust *t, const char *gun, const char *role, in
 		return r;
 	if (!wharf_tuf_valid_role(role))
 		return wharf_error_set(err, WHARF_EINVAL, "'%.100s' is not a role name", role);
-	if (!strcmp(role, "timestamp") && !version && !sha256hex) {
-		r = refresh_timestamp(t, gun, err);
-		if (r < 0 && r != -WHARF_ENOTFOUND)
-			return r;
-	}
-	return wharf_meta_tuf_get(t->meta, gun, role, version, sha256hex, data, len, NULL, err);
+	r = wharf_meta_tuf_get(t->meta, gun, role, version, sha256hex, data, len, NULL, err);
+	if (r < 0 || strcmp(role, "timestamp") != 0 || version || sha256hex)
+		return r;
+	/* Only the timestamp itself is read to see whether it needs re-signing. */
+	struct wharf_tuf_meta ts;
+	bool stale = wharf_tuf_parse(&ts, "timestamp", *data, *len, NULL) < 0 ||
+		     ts.expires - wharf_now() < TIMESTAMP_RESIGN_BEFORE;
+	wharf_tuf_meta_free(&ts);
+	if (!stale)
+		return 0;
+	free(*data);
+	*data = NULL;
+	r = refresh_timestamp(t, gun, err);
+	if (r < 0 && r != -WHARF_ENOTFOUND)
+		return r;
+	return wharf_meta_tuf_get(t->meta, gun, role, 0, NULL, data, len, NULL, err);
 }
 
 int wharf_trust_delete(struct wharf_trust *t, const char *gun, struct wharf_error *err)
