@@ -88,4 +88,84 @@ int wharf_trust_changes(struct wharf_trust *t, const char *gun, int64_t after, i
 void wharf_trust_handle(struct wharf_trust *t, struct wharf_http_request *req, const char *gun,
 			const char *rest);
 
+/* ==== The client: TUF 1.0 section 5 update of one GUN, in Notary's dialect ====
+ * Root: the stored trusted root (or a pinned file, or trust on first use of root.json), then the
+ * chain N.root.json, each new root signed by the old root's threshold and its own; root keys must
+ * be certificates with CN = GUN (Notary's rule). Then timestamp, snapshot (by its sha256 from the
+ * timestamp), targets and delegations (by their sha256 from the snapshot, depth first), each
+ * checked for signatures, hashes and lengths, expiry at one fixed start time, and versions never
+ * lower than the stored trusted ones. Trusted metadata is stored only when all of it verified. */
+
+#define WHARF_TUF_TIMESTAMP_MAX (1024u * 1024) /* a timestamp is tiny; refuse endless data early */
+#define WHARF_TUF_ROOT_CHAIN_MAX 1024           /* root versions walked in one update */
+#define WHARF_TUF_ROLES_MAX 256                 /* targets roles (delegations included) of a GUN */
+
+/* Fetch one metadata file by name ("root.json", "2.root.json", "snapshot.<sha256 hex>.json",
+ * "targets/releases.<sha256 hex>.json") into out (appended), reading at most limit bytes:
+ * WHARF_ENOTFOUND when the server has no such file, WHARF_ETOOBIG past the limit. */
+typedef int (*wharf_trust_fetch_fn)(void *ctx, const char *name, size_t limit, struct wharf_buf *out,
+				    struct wharf_error *err);
+
+/* The default fetcher: GET <server>/v2/<gun>/_trust/tuf/<name> with libcurl. */
+int wharf_trust_http_get(const char *server, const char *gun, const char *name, size_t limit,
+			 struct wharf_buf *out, struct wharf_error *err);
+
+struct wharf_trust_client_opts {
+	const char *server;    /* base URL, e.g. http://127.0.0.1:5000 (for the default fetcher) */
+	const char *gun;
+	const char *dir;       /* this GUN's trusted metadata directory; NULL stores nothing */
+	const char *root_file; /* a pinned root.json, used only when dir holds no trusted root */
+	int64_t now;           /* the fixed start time; 0 for the current time */
+	wharf_trust_fetch_fn fetch; /* NULL for wharf_trust_http_get */
+	void *fetch_ctx;
+};
+
+/* "<home>/trust/<gun with every byte outside [A-Za-z0-9._-] as %XX>". */
+char *wharf_trust_client_dir(const char *home, const char *gun);
+
+struct wharf_trust_repo; /* verified, current metadata of one GUN */
+
+/* Update: the whole section 5 workflow. On any failure nothing stored changes and the message
+ * names the role and the rule it broke. */
+int wharf_trust_client_update(struct wharf_trust_repo **out, const struct wharf_trust_client_opts *o,
+			      struct wharf_error *err);
+void wharf_trust_repo_free(struct wharf_trust_repo *r);
+const char *wharf_trust_repo_gun(const struct wharf_trust_repo *r);
+
+/* One verified role. Roles come in the order root, timestamp, snapshot, targets, then the
+ * delegations depth first (a delegator before its delegates). Everything is borrowed. */
+struct wharf_trust_role_info {
+	const char *name;
+	const struct wharf_tuf_meta *meta;
+	const char *data; /* the verified bytes */
+	size_t len;
+	const json_t *keys;   /* {keyid: key} of the delegator (root's keys for top-level roles) */
+	const json_t *keyids; /* the role's key IDs */
+	int64_t threshold;
+	const json_t *paths;  /* delegations: the path prefixes in force (restricted by every delegator); else NULL */
+	int depth;            /* 0 for top-level roles, 1 for targets/x, 2 for targets/x/y ... */
+};
+size_t wharf_trust_repo_nroles(const struct wharf_trust_repo *r);
+void wharf_trust_repo_role(const struct wharf_trust_repo *r, size_t i, struct wharf_trust_role_info *out);
+/* The index of role, or -1. */
+ssize_t wharf_trust_repo_find(const struct wharf_trust_repo *r, const char *role);
+
+struct wharf_trust_target {
+	char *name;
+	uint64_t length;
+	char sha256[65]; /* hex */
+	char *role;      /* the role whose signed metadata holds it */
+};
+void wharf_trust_target_clear(struct wharf_trust_target *t);
+void wharf_trust_targets_free(struct wharf_trust_target *t, size_t n);
+
+/* Resolve a target name (a tag) as docker trust does: the targets/releases subtree first, then
+ * the rest of the targets tree, depth first, each role only for names within its paths.
+ * WHARF_ENOTFOUND when no role signs it. */
+int wharf_trust_repo_lookup(const struct wharf_trust_repo *r, const char *name, struct wharf_trust_target *out,
+			    struct wharf_error *err);
+/* Every target name, each resolved as lookup does, sorted by name. */
+int wharf_trust_repo_list(const struct wharf_trust_repo *r, struct wharf_trust_target **out, size_t *n,
+			  struct wharf_error *err);
+
 #endif

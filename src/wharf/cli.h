@@ -17,4 +17,7 @@ int wharf_cli_home(char **out, struct wharf_error *err);
 int wharf_cli_cmd_home(int argc, char **argv);
 int wharf_cli_cmd_admin(int argc, char **argv);
 
+/* wharf trust: content trust (src/wharf/trust.c). */
+int wharf_cli_cmd_trust(int argc, char **argv);
+
 #endif

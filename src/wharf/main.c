@@ -15,6 +15,7 @@ static void usage(FILE *out)
 	      "Commands:\n"
 	      "  admin gc     collect unreferenced blobs and abandoned uploads of a registry\n"
 	      "  home         print the client state directory\n"
+	      "  trust        content trust: ls, inspect, lookup (Notary v1 protocol, TUF verified)\n"
 	      "  version      print the version\n"
 	      "\n"
 	      "Run 'wharf COMMAND --help' for the options of a command.\n"
@@ -41,6 +42,8 @@ int main(int argc, char **argv)
 		return wharf_cli_cmd_admin(argc - 1, argv + 1);
 	if (!strcmp(cmd, "home"))
 		return wharf_cli_cmd_home(argc - 1, argv + 1);
+	if (!strcmp(cmd, "trust"))
+		return wharf_cli_cmd_trust(argc - 1, argv + 1);
 	fprintf(stderr, "wharf: unknown command '%s' (see wharf --help)\n", cmd);
 	return EXIT_USAGE;
 }

@@ -1,0 +1,97 @@
+/* The trust client's HTTP: metadata GETs with libcurl, never reading past a size limit. */
+#include <stdio.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "wharf/trust.h"
+
+struct sink {
+	struct wharf_buf *out;
+	size_t start; /* out->len before this transfer */
+	size_t limit;
+	bool too_big;
+	long status; /* filled from the first body bytes on */
+	CURL *curl;
+};
+
+static size_t sink_write(char *data, size_t size, size_t n, void *ctx)
+{
+	struct sink *s = ctx;
+	size_t len = size * n;
+	if (s->status == 0)
+		curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &s->status);
+	/* Error bodies are kept short; metadata is cut off at its limit. */
+	size_t limit = s->status == 200 ? s->limit : 4096;
+	if (s->out->len - s->start + len > limit) {
+		s->too_big = s->status == 200;
+		if (s->status != 200) /* keep what fits of an error message */
+			wharf_buf_append(s->out, data, limit - (s->out->len - s->start));
+		return 0; /* abort the transfer */
+	}
+	wharf_buf_append(s->out, data, len);
+	return len;
+}
+
+static void set_options(CURL *curl, const char *url, struct sink *s)
+{
+	curl_easy_setopt(curl, CURLOPT_URL, url);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, sink_write);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, s);
+	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+	/* A server that announces more than the limit is refused before a byte is read. */
+	curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)s->limit);
+	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 15L);
+	/* Endless slow data: give up below 1 KiB/s over 30 s, and after 5 minutes in any case. */
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
+	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
+	curl_easy_setopt(curl, CURLOPT_USERAGENT, "wharf-trust");
+}
+
+static int status_error(long status, const char *url, const struct wharf_buf *out, size_t start,
+			struct wharf_error *err)
+{
+	const char *body = out->data ? out->data + start : "";
+	int body_len = (int)(out->len - start);
+	if (body_len > 300)
+		body_len = 300;
+	if (status == 404)
+		return wharf_error_set(err, WHARF_ENOTFOUND, "%s: not found on the server", url);
+	return wharf_error_set(err, WHARF_EIO, "%s: the server answered %ld %.*s", url, status, body_len, body);
+}
+
+int wharf_trust_http_get(const char *server, const char *gun, const char *name, size_t limit,
+			 struct wharf_buf *out, struct wharf_error *err)
+{
+	size_t slen = strlen(server);
+	while (slen > 0 && server[slen - 1] == '/')
+		slen--;
+	_cleanup_free_ char *url = wharf_xasprintf("%.*s/v2/%s/_trust/tuf/%s", (int)slen, server, gun, name);
+	CURL *curl = curl_easy_init();
+	if (!curl)
+		return wharf_error_set(err, WHARF_EINTERNAL, "cannot initialise libcurl");
+	struct sink s = {.out = out, .start = out->len, .limit = limit, .curl = curl};
+	set_options(curl, url, &s);
+	CURLcode cc = curl_easy_perform(curl);
+	long status = 0;
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	int r = 0;
+	if (s.too_big || (cc == CURLE_FILESIZE_EXCEEDED && status == 200))
+		r = wharf_error_set(err, WHARF_ETOOBIG, "%s: more than %zu bytes, the limit for this file", url, limit);
+	else if (status != 0 && status != 200)
+		r = status_error(status, url, out, s.start, err);
+	else if (cc != CURLE_OK)
+		r = wharf_error_set(err, WHARF_EIO, "%s: %s", url, curl_easy_strerror(cc));
+	if (r < 0) { /* leave out as it was */
+		out->len = s.start;
+		if (out->data)
+			out->data[out->len] = '\0';
+	}
+	return r;
+}
