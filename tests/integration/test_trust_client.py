@@ -63,6 +63,8 @@ class Wharf:
         e = dict(os.environ)
         e.pop("WHARF_TRUST_SERVER", None)
         e.update(WHARF_HOME=self.home, **(env or {}))
+        if faketime:  # libfaketime is preloaded before an ASan runtime: let ASan accept that
+            e["ASAN_OPTIONS"] = ":".join(filter(None, [e.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
         p = subprocess.run(cmd, env=e, capture_output=True, text=True, timeout=120)
         if ok and p.returncode != 0:
             raise AssertionError(f"wharf {' '.join(args)} exited {p.returncode}: {p.stderr[-1500:]}")
