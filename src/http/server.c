@@ -490,7 +490,8 @@ int wharf_http_server_start(struct wharf_http_server **out, const struct wharf_h
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
 		MHD_OPTION_CONNECTION_LIMIT, opts->max_connections ? opts->max_connections : 16384u,
 		MHD_OPTION_CONNECTION_TIMEOUT, opts->idle_timeout ? opts->idle_timeout : 120u,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024),
+		/* libmicrohttpd's default: a bigger pool costs RSS per connection and a memset per request. */
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_END);
 	if (!s->daemon) {

@@ -176,8 +176,17 @@ static int migrate(struct conn *c, struct wharf_error *err)
 	return 0;
 }
 
+/* SQLite's memory statistics take a global mutex on every allocation; nothing reads them. */
+static pthread_once_t sqlite_config_once = PTHREAD_ONCE_INIT;
+
+static void configure_sqlite(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int wharf_meta_open(struct wharf_meta **out, const char *path, struct wharf_error *err)
 {
+	pthread_once(&sqlite_config_once, configure_sqlite);
 	struct wharf_meta *m = wharf_xcalloc(1, sizeof(*m));
 	m->path = wharf_xstrdup(path);
 	pthread_mutex_init(&m->lock, NULL);

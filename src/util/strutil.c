@@ -47,7 +47,7 @@ static int parse_scaled(const char *what, const char *s, const char *units,
 		scale = scales[u - units];
 		len--;
 	}
-	uint64_t v;
+	uint64_t v = 0;
 	if (!wharf_parse_u64(s, len, &v) || (v && scale > UINT64_MAX / v))
 		return wharf_error_set(err, WHARF_EINVAL, "%s '%s' is not a whole number with an optional unit",
 				       what, s);
