@@ -123,14 +123,30 @@ cd "$ROOT"
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/wharf-bench.XXXXXX")
 PIDS=() # every process this script starts and has not stopped yet
 
-stop_pid() { # pid: stop one process we started, and forget it
-	local pid=$1 i
-	kill "$pid" 2>/dev/null || true
-	wait "$pid" 2>/dev/null || true
+forget_pid() { # pid: no longer ours to stop
+	local i
 	for i in "${!PIDS[@]}"; do
-		if [[ ${PIDS[i]} == "$pid" ]]; then unset 'PIDS[i]'; fi
+		if [[ ${PIDS[i]} == "$1" ]]; then unset 'PIDS[i]'; fi
 	done
 	return 0
+}
+
+stop_pid() { # pid: stop one process we started, and forget it
+	kill "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	forget_pid "$1"
+}
+
+run_tool() { # out-file command...: run a long load tool in the background and wait for it, so
+	# that INT/TERM are handled at once (bash runs traps only between foreground commands)
+	local out=$1 pid rc=0
+	shift
+	"$@" >"$out" 2>&1 &
+	pid=$!
+	PIDS+=("$pid")
+	wait "$pid" || rc=$?
+	forget_pid "$pid"
+	return "$rc"
 }
 
 cleanup() {
@@ -490,8 +506,8 @@ wrk_run() { # server connections
 	fi
 	local c0
 	c0=$(sched_ns "${PID[$s]}" 1)
-	wrk -t"$threads" -c"$c" -d"$WRK_DURATION" --latency -H "Accept: $OCI_MANIFEST" \
-		"${BASE[$s]}/v2/$REPO/manifests/$TAG" >"$out" 2>&1 || { cat "$out" >&2; die "wrk failed"; }
+	run_tool "$out" wrk -t"$threads" -c"$c" -d"$WRK_DURATION" --latency -H "Accept: $OCI_MANIFEST" \
+		"${BASE[$s]}/v2/$REPO/manifests/$TAG" || { cat "$out" >&2; die "wrk failed"; }
 	R[cpu_get_c$c,$s]=$(awk -v ns=$(($(sched_ns "${PID[$s]}" 1) - c0)) \
 		'/ requests in / { n = $1 } END { printf "%.1f", (n > 0 ? ns / 1e3 / n : 0) }' "$out")
 	if [[ -n $sampler ]]; then
@@ -518,7 +534,7 @@ done
 for s in "${SERVERS[@]}"; do
 	out=$TMP/ab-$s.txt
 	c0=$(sched_ns "${PID[$s]}" 1)
-	ab -q -i -k -n "$AB_N" -c "$AB_C" "${BASE[$s]}/v2/$REPO/blobs/$LAYER_DIGEST" >"$out" 2>&1 ||
+	run_tool "$out" ab -q -i -k -n "$AB_N" -c "$AB_C" "${BASE[$s]}/v2/$REPO/blobs/$LAYER_DIGEST" ||
 		{ cat "$out" >&2; die "ab failed against ${NAME[$s]}"; }
 	R[head,$s]=$(awk '/^Requests per second:/ { printf "%.0f", $4 }' "$out")
 	R[cpu_head,$s]=$(awk -v ns=$(($(sched_ns "${PID[$s]}" 1) - c0)) \
