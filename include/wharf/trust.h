@@ -168,4 +168,33 @@ int wharf_trust_repo_lookup(const struct wharf_trust_repo *r, const char *name, 
 int wharf_trust_repo_list(const struct wharf_trust_repo *r, struct wharf_trust_target **out, size_t *n,
 			  struct wharf_error *err);
 
+/* ---- The client's writing half (Notary's dialect; expiry times in seconds since the epoch) ---- */
+
+/* Publish: one multipart POST to <server>/v2/<gun>/_trust/tuf/, parts named "files" with the
+ * role as file name. The server's refusal comes back with its message. */
+int wharf_trust_http_publish(const char *server, const char *gun, const struct wharf_tuf_upload *files, size_t n,
+			     struct wharf_error *err);
+/* A version 1 root: root must be a certificate key with its private half (it signs); the
+ * others are public keys. Every role gets one key and threshold 1, as notary init makes it. */
+int wharf_trust_root_new(struct wharf_buf *out, struct wharf_key *root, const struct wharf_key *targets,
+			 const struct wharf_key *snapshot, const struct wharf_key *timestamp, int64_t expires,
+			 struct wharf_error *err);
+/* An empty version 1 targets, and a version 1 snapshot over root and targets. */
+int wharf_trust_targets_new(struct wharf_buf *out, struct wharf_key *key, int64_t expires, struct wharf_error *err);
+int wharf_trust_snapshot_new(struct wharf_buf *out, const char *root, size_t root_len, const char *targets,
+			     size_t targets_len, struct wharf_key *key, int64_t expires, struct wharf_error *err);
+/* The next version of a targets role of the verified repo r with target name set to
+ * {length, sha256} (sha256hex NULL: removed; WHARF_ENOTFOUND if it was not there), signed by
+ * key, which must be a key of the role. */
+int wharf_trust_targets_edit(struct wharf_buf *out, const struct wharf_trust_repo *r, const char *role,
+			     const char *name, const char *sha256hex, uint64_t length, struct wharf_key *key,
+			     int64_t expires, struct wharf_error *err);
+/* The next snapshot version over r's, with the file meta of the changed roles replaced. */
+int wharf_trust_snapshot_next(struct wharf_buf *out, const struct wharf_trust_repo *r,
+			      const struct wharf_tuf_upload *changed, size_t n, struct wharf_key *key, int64_t expires,
+			      struct wharf_error *err);
+
+/* A name made safe as one file name: every byte outside [A-Za-z0-9._-] (and a leading '.') as %XX. */
+char *wharf_trust_escape_name(const char *s);
+
 #endif

@@ -86,7 +86,7 @@ ssize_t wharf_trust_repo_find(const struct wharf_trust_repo *r, const char *role
 
 /* --- names on disk --- */
 
-static char *escape_name(const char *s)
+char *wharf_trust_escape_name(const char *s)
 {
 	struct wharf_buf b;
 	wharf_buf_init(&b);
@@ -103,13 +103,13 @@ static char *escape_name(const char *s)
 
 char *wharf_trust_client_dir(const char *home, const char *gun)
 {
-	_cleanup_free_ char *e = escape_name(gun);
+	_cleanup_free_ char *e = wharf_trust_escape_name(gun);
 	return wharf_xasprintf("%s/trust/%s", home, e);
 }
 
 static char *stored_path(const struct update *u, const char *role)
 {
-	_cleanup_free_ char *e = escape_name(role);
+	_cleanup_free_ char *e = wharf_trust_escape_name(role);
 	return wharf_xasprintf("%s/%s.json", u->o->dir, e);
 }
 
@@ -651,7 +651,7 @@ static int update_targets(struct update *u, struct wharf_error *err)
 static bool stored_role_file(const struct update *u, const char *file)
 {
 	for (size_t i = 0; i < u->repo->n; i++) {
-		_cleanup_free_ char *e = escape_name(u->repo->roles[i].name);
+		_cleanup_free_ char *e = wharf_trust_escape_name(u->repo->roles[i].name);
 		size_t n = strlen(e);
 		if (!strncmp(file, e, n) && !strcmp(file + n, ".json"))
 			return true;

@@ -95,3 +95,55 @@ int wharf_trust_http_get(const char *server, const char *gun, const char *name, 
 	}
 	return r;
 }
+
+/* The server's own words from Notary's error JSON, else the start of the body. */
+static void error_detail(const struct wharf_buf *body, char *out, size_t n)
+{
+	json_t *doc = body->len ? json_loadb(body->data, body->len, 0, NULL) : NULL;
+	const char *msg = json_string_value(json_object_get(json_array_get(json_object_get(doc, "errors"), 0), "message"));
+	snprintf(out, n, "%.*s", (int)(msg ? strlen(msg) : body->len), msg ? msg : body->len ? body->data : "");
+	if (doc)
+		json_decref(doc);
+}
+
+int wharf_trust_http_publish(const char *server, const char *gun, const struct wharf_tuf_upload *files, size_t n,
+			     struct wharf_error *err)
+{
+	size_t slen = strlen(server);
+	while (slen > 0 && server[slen - 1] == '/')
+		slen--;
+	_cleanup_free_ char *url = wharf_xasprintf("%.*s/v2/%s/_trust/tuf/", (int)slen, server, gun);
+	CURL *curl = curl_easy_init();
+	if (!curl)
+		return wharf_error_set(err, WHARF_EINTERNAL, "cannot initialise libcurl");
+	/* Notary's shape: one part per role, all named "files", the role as the file name. */
+	curl_mime *mime = curl_mime_init(curl);
+	for (size_t i = 0; i < n; i++) {
+		curl_mimepart *part = curl_mime_addpart(mime);
+		curl_mime_name(part, "files");
+		curl_mime_filename(part, files[i].role);
+		curl_mime_type(part, "application/octet-stream");
+		curl_mime_data(part, files[i].data, files[i].len);
+	}
+	struct wharf_buf body;
+	wharf_buf_init(&body);
+	struct sink s = {.out = &body, .limit = 64 * 1024, .curl = curl};
+	set_options(curl, url, &s);
+	curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
+	CURLcode cc = curl_easy_perform(curl);
+	long status = 0;
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	curl_mime_free(mime);
+	int r = 0;
+	if (status != 0 && status != 200) {
+		char detail[600];
+		error_detail(&body, detail, sizeof(detail));
+		r = wharf_error_set(err, status == 404 ? WHARF_ENOTFOUND : WHARF_EINVAL, "publish to %s refused (%ld): %s",
+				    url, status, detail);
+	} else if (cc != CURLE_OK && !(cc == CURLE_WRITE_ERROR && status == 200)) {
+		r = wharf_error_set(err, WHARF_EIO, "publish to %s: %s", url, curl_easy_strerror(cc));
+	}
+	wharf_buf_free(&body);
+	return r;
+}

@@ -20,4 +20,14 @@ int wharf_cli_cmd_admin(int argc, char **argv);
 /* wharf trust: content trust (src/wharf/trust.c). */
 int wharf_cli_cmd_trust(int argc, char **argv);
 
+/* Shared by the trust verbs: the verified repository of gun, updated from server (the error is
+ * printed, prefixed by "wharf trust VERB"). root_file may be NULL. */
+struct wharf_trust_repo;
+struct wharf_trust_repo *wharf_cli_trust_update(const char *verb, const char *gun, const char *server,
+						 const char *root_file);
+/* The write verbs (src/wharf/trust_write.c). */
+int wharf_cli_trust_init(int argc, char **argv);
+int wharf_cli_trust_sign(int argc, char **argv);
+int wharf_cli_trust_revoke(int argc, char **argv);
+
 #endif

@@ -15,7 +15,7 @@ static void usage(FILE *out)
 	      "Commands:\n"
 	      "  admin gc     collect unreferenced blobs and abandoned uploads of a registry\n"
 	      "  home         print the client state directory\n"
-	      "  trust        content trust: ls, inspect, lookup (Notary v1 protocol, TUF verified)\n"
+	      "  trust        content trust: init, sign, revoke, ls, inspect, lookup (Notary v1, TUF)\n"
 	      "  version      print the version\n"
 	      "\n"
 	      "Run 'wharf COMMAND --help' for the options of a command.\n"

@@ -51,6 +51,9 @@ static void trust_usage(FILE *out)
 	      "  ls GUN           list signed targets (tags) with digest, size and signing role\n"
 	      "  inspect GUN      show roles, keys, thresholds, versions and expiry\n"
 	      "  lookup GUN TAG   resolve a tag to its signed digest and size\n"
+	      "  init GUN         make keys and publish the first trust data of GUN\n"
+	      "  sign GUN:TAG     sign a tag (the digest and size of its manifest) into targets\n"
+	      "  revoke GUN:TAG   remove a tag from targets\n"
 	      "\n"
 	      "Run 'wharf trust COMMAND --help' for the options of a command.\n",
 	      out);
@@ -69,7 +72,7 @@ static int parse_read_opts(int argc, char **argv, size_t v, struct read_opts *o)
 	o->server = env && *env ? env : DEFAULT_SERVER;
 	int c;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 's': o->server = optarg; break;
 		case OPT_ROOT: o->root_file = optarg; break;
@@ -86,8 +89,8 @@ static int parse_read_opts(int argc, char **argv, size_t v, struct read_opts *o)
 	return -1;
 }
 
-/* Update the trust data of gun; prints the error and returns NULL on failure. */
-static struct wharf_trust_repo *update(const char *verb, const char *gun, const struct read_opts *o)
+struct wharf_trust_repo *wharf_cli_trust_update(const char *verb, const char *gun, const char *server,
+						 const char *root_file)
 {
 	struct wharf_error err;
 	_cleanup_free_ char *home = NULL;
@@ -96,13 +99,18 @@ static struct wharf_trust_repo *update(const char *verb, const char *gun, const 
 		return NULL;
 	}
 	_cleanup_free_ char *dir = wharf_trust_client_dir(home, gun);
-	struct wharf_trust_client_opts co = {.server = o->server, .gun = gun, .dir = dir, .root_file = o->root_file};
+	struct wharf_trust_client_opts co = {.server = server, .gun = gun, .dir = dir, .root_file = root_file};
 	struct wharf_trust_repo *repo = NULL;
 	if (wharf_trust_client_update(&repo, &co, &err) < 0) {
 		fprintf(stderr, "wharf trust %s: %s: %s\n", verb, gun, err.message);
 		return NULL;
 	}
 	return repo;
+}
+
+static struct wharf_trust_repo *update(const char *verb, const char *gun, const struct read_opts *o)
+{
+	return wharf_cli_trust_update(verb, gun, o->server, o->root_file);
 }
 
 static void target_json(struct wharf_buf *b, const struct wharf_trust_target *t)
@@ -310,6 +318,12 @@ int wharf_cli_cmd_trust(int argc, char **argv)
 		trust_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
+	if (!strcmp(argv[1], "init"))
+		return wharf_cli_trust_init(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "sign"))
+		return wharf_cli_trust_sign(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "revoke"))
+		return wharf_cli_trust_revoke(argc - 1, argv + 1);
 	for (size_t v = 0; v < sizeof(read_verbs) / sizeof(*read_verbs); v++)
 		if (!strcmp(argv[1], read_verbs[v][0]))
 			return cmd_read(argc - 1, argv + 1, v);

@@ -514,3 +514,115 @@ def trust_client_reads_notary_server(s):
             proc.kill()
             proc.wait()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# The writing half: wharf trust init / sign / revoke, read back by the real notary client.
+
+WPASS = {"WHARF_ROOT_PASSPHRASE": "wharf-root-pass", "WHARF_TARGETS_PASSPHRASE": "wharf-targets-pass",
+         "WHARF_SNAPSHOT_PASSPHRASE": "wharf-snapshot-pass"}
+
+
+def fresh_notary_sees(url, gun, tag, hexdigest, size):
+    m = Notary(url)
+    try:
+        out = m.run("list", gun).stdout
+        check(tag in out and hexdigest in out, f"notary list (fresh trust dir) shows {tag}: {out}")
+        out = m.run("lookup", gun, tag).stdout
+        check(hexdigest in out and str(size) in out, f"notary lookup {tag}: {out}")
+        return m.run("list", gun).stdout
+    finally:
+        m.cleanup()
+
+
+@test(slow=True)
+def trust_client_init_sign_revoke_read_by_notary(s):
+    check(have("notary"), "the notary client is installed")
+    gun = f"{s.addr}/tc/signed"
+    w = Wharf()
+    try:
+        p = w.run("trust", "init", "--server", s.url, gun, env=WPASS)
+        check("initialised" in p.stdout, f"init: {p.stdout}")
+        keydir = [os.path.join(w.home, "keys", d) for d in os.listdir(os.path.join(w.home, "keys"))][0]
+        eq(sorted(os.listdir(keydir)), ["root.key", "snapshot.key", "targets.key"], "keys stored")
+        eq(os.stat(keydir).st_mode & 0o777, 0o700, "key directory mode")
+        for f in os.listdir(keydir):
+            eq(os.stat(os.path.join(keydir, f)).st_mode & 0o777, 0o600, f"{f} mode")
+            with open(os.path.join(keydir, f)) as fh:
+                check("ENCRYPTED PRIVATE KEY" in fh.read(), f"{f} is encrypted")
+        # Sign a tag from the registry: the manifest is fetched and hashed by the client.
+        digest, body = s.push_image("tc/signed", "v1", layers=(b"signed layer",))
+        p = w.run("trust", "sign", "--server", s.url, f"{gun}:v1", env=WPASS)
+        check(digest in p.stdout, f"sign prints the manifest digest {digest}: {p.stdout}")
+        fresh_notary_sees(s.url, gun, "v1", digest.split(":")[1], len(body))
+        # Sign by digest and size, without the registry.
+        w.run("trust", "sign", "--server", s.url, "--digest", f"sha256:{HEX_C}", "--size", "77", f"{gun}:v2",
+              env=WPASS)
+        fresh_notary_sees(s.url, gun, "v2", HEX_C, 77)
+        check(HEX_C in w.run("trust", "lookup", "--server", s.url, gun, "v2").stdout, "wharf lookup v2")
+        # Revoke.
+        w.run("trust", "revoke", "--server", s.url, f"{gun}:v2", env=WPASS)
+        out = fresh_notary_sees(s.url, gun, "v1", digest.split(":")[1], len(body))
+        check("v2" not in out, f"v2 revoked: {out}")
+        p = w.run("trust", "revoke", "--server", s.url, f"{gun}:v2", ok=False, env=WPASS)
+        eq(p.returncode, 1, "revoking an unsigned tag")
+        check("does not sign" in p.stderr, f"message: {p.stderr}")
+        # Wrong passphrase, missing passphrase (no terminal), a second init, bad usage.
+        bad = dict(WPASS, WHARF_TARGETS_PASSPHRASE="wrong")
+        p = w.run("trust", "sign", "--server", s.url, "--digest", f"sha256:{HEX_A}", "--size", "1", f"{gun}:v3",
+                  ok=False, env=bad)
+        eq(p.returncode, 1, "wrong passphrase")
+        check("wrong passphrase" in p.stderr, f"message: {p.stderr}")
+        p = subprocess.run(["setsid", w.bin, "trust", "sign", "--server", s.url, "--digest", f"sha256:{HEX_A}",
+                            "--size", "1", f"{gun}:v3"], env=dict(os.environ, WHARF_HOME=w.home),
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        eq(p.returncode, 1, f"no passphrase and no terminal: {p.stderr}")
+        check("WHARF_TARGETS_PASSPHRASE" in p.stderr, f"message names the variable: {p.stderr}")
+        p = w.run("trust", "init", "--server", s.url, gun, ok=False, env=WPASS)
+        eq(p.returncode, 1, "a second init")
+        eq(w.run("trust", "sign", "--server", s.url, gun, ok=False, env=WPASS).returncode, 2, "sign without a tag")
+        eq(w.run("trust", "sign", "--digest", "sha256:00", "--size", "1", f"{gun}:x", ok=False, env=WPASS).returncode,
+           2, "a bad digest")
+        check("--server-managed-snapshot" in w.run("trust", "init", "--help").stdout, "init --help")
+        # Another client (no keys) trusts on first use and sees the same; the owner's own client too.
+        other = Wharf()
+        try:
+            check("v1" in other.run("trust", "ls", "--server", s.url, gun).stdout, "a second wharf client")
+        finally:
+            other.cleanup()
+    finally:
+        w.cleanup()
+
+
+@test(slow=True)
+def trust_client_server_managed_snapshot(s):
+    check(have("notary") and have("notary-server"), "notary and notary-server are installed")
+    tmp = tempfile.mkdtemp(prefix="wharf-tc-ns-")
+    proc, url = start_notary_server(tmp)
+    w = Wharf()
+    try:
+        for server in (s.url, url):
+            gun = f"{server.split('//')[1]}/tc/managed"
+            w.run("trust", "init", "--server-managed-snapshot", "--server", server, gun, env=WPASS)
+            keydir = [d for d in os.listdir(os.path.join(w.home, "keys")) if d.endswith("managed")]
+            check(len(keydir) == 1, f"keys of {gun}: {keydir}")
+            eq(sorted(os.listdir(os.path.join(w.home, "keys", keydir[0]))), ["root.key", "targets.key"],
+               "no snapshot key held by the client")
+            w.run("trust", "sign", "--server", server, "--digest", f"sha256:{HEX_A}", "--size", "12", f"{gun}:v1",
+                  env=WPASS)
+            fresh_notary_sees(server, gun, "v1", HEX_A, 12)
+            shutil.rmtree(os.path.join(w.home, "keys", keydir[0]))
+        # A client-held snapshot on notary-server too.
+        gun = f"{url.split('//')[1]}/tc/held"
+        w.run("trust", "init", "--server", url, gun, env=WPASS)
+        w.run("trust", "sign", "--server", url, "--digest", f"sha256:{HEX_C}", "--size", "3", f"{gun}:v1", env=WPASS)
+        fresh_notary_sees(url, gun, "v1", HEX_C, 3)
+    finally:
+        w.cleanup()
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        shutil.rmtree(tmp, ignore_errors=True)

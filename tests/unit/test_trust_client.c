@@ -656,6 +656,52 @@ static void pinned_root_and_no_store(void **state)
 	assert_contains(err.message, "has no trust data");
 }
 
+/* The writing half: an edit of targets and the next snapshot, built over verified data, verify. */
+static void edits_verify_after_publishing(void **state)
+{
+	struct repo *r = *state;
+	struct wharf_trust_repo *tr = NULL;
+	struct wharf_error err;
+	assert_wharf_ok(update_at(r, r->now, &tr, &err), err);
+	struct wharf_buf targets, snap;
+	wharf_buf_init(&targets);
+	wharf_buf_init(&snap);
+	struct wharf_digest d;
+	wharf_digest_buffer(WHARF_SHA256, "v2", 2, &d);
+	assert_wharf_ok(wharf_trust_targets_edit(&targets, tr, "targets", "v2", wharf_digest_hex(&d), 2, r->targets[0],
+						 r->now + YEAR, &err), err);
+	/* Not a key of the role; a removal of a name that is not there. */
+	struct wharf_buf junk;
+	wharf_buf_init(&junk);
+	assert_wharf_err(wharf_trust_targets_edit(&junk, tr, "targets", "v2", wharf_digest_hex(&d), 2, r->snapshot,
+						  r->now + YEAR, &err), err, WHARF_EINVAL);
+	assert_contains(err.message, "is not a key of targets");
+	assert_wharf_err(wharf_trust_targets_edit(&junk, tr, "targets", "nope", NULL, 0, r->targets[0], r->now + YEAR, &err),
+			 err, WHARF_ENOTFOUND);
+	wharf_buf_free(&junk);
+	struct wharf_tuf_upload up = {.role = "targets", .data = targets.data, .len = targets.len};
+	assert_wharf_ok(wharf_trust_snapshot_next(&snap, tr, &up, 1, r->snapshot, r->now + YEAR, &err), err);
+	wharf_trust_repo_free(tr);
+	/* Serve them (the server would add a timestamp). */
+	json_object_set_new(r->roles, "targets", json_stringn(targets.data, targets.len));
+	serve_by_hash(r, "targets", json_string_value(json_object_get(r->roles, "targets")));
+	_cleanup_free_ char *snap_text = wharf_xstrndup(snap.data, snap.len);
+	serve_by_hash(r, "snapshot", snap_text);
+	_cleanup_free_ char *ts = timestamp_of(snap_text, ++r->ts_v, r->now + 86400, r->timestamp);
+	serve(r, "timestamp.json", ts);
+	assert_wharf_ok(update_at(r, r->now, &tr, &err), err);
+	assert_lookup(tr, "v2", "targets");
+	assert_lookup(tr, "v1", "targets");
+	struct wharf_trust_role_info ri;
+	wharf_trust_repo_role(tr, 3, &ri);
+	assert_int_equal(ri.meta->version, 2);
+	/* Notary's upload form: "signed" first. */
+	assert_true(wharf_str_has_prefix(ri.data, "{\"signed\":{"));
+	wharf_trust_repo_free(tr);
+	wharf_buf_free(&targets);
+	wharf_buf_free(&snap);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -668,6 +714,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(root_certificates_must_be_for_the_gun, setup, teardown),
 		cmocka_unit_test_setup_teardown(delegations_paths_and_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(pinned_root_and_no_store, setup, teardown),
+		cmocka_unit_test_setup_teardown(edits_verify_after_publishing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
