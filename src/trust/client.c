@@ -612,7 +612,14 @@ static int fetch_targets_role(struct update *u, struct role *r, struct wharf_err
 	if (!fm) {
 		if (!strcmp(r->name, "targets"))
 			return wharf_error_set(err, WHARF_EINVAL, "snapshot does not list targets");
-		return 0; /* delegated but never published: it signs nothing */
+		/* Delegated but never published signs nothing; but a role we trusted may not vanish
+		 * from the snapshot while it is still delegated (TUF 5.4: it must stay listed). */
+		int64_t trusted;
+		int rc = stored_version(u, r->name, &trusted, err);
+		if (rc == 0 && trusted > 0)
+			rc = wharf_error_set(err, WHARF_EINVAL, "snapshot version %lld no longer lists %s, which is still delegated "
+					     "and trusted at version %lld", (long long)snap->meta.version, r->name, (long long)trusted);
+		return rc;
 	}
 	if (u->repo->n - 3 >= WHARF_TUF_ROLES_MAX)
 		return wharf_error_set(err, WHARF_ETOOBIG, "%s has more than %d targets roles", u->o->gun, WHARF_TUF_ROLES_MAX);
@@ -681,8 +688,14 @@ static int remove_stale(const struct update *u, struct wharf_error *err)
 
 static int store_role(const struct update *u, size_t i, struct wharf_error *err)
 {
-	_cleanup_free_ char *p = stored_path(u, u->repo->roles[i].name);
-	return wharf_atomic_write(p, u->repo->roles[i].data, u->repo->roles[i].len, 0644, err);
+	const struct role *r = &u->repo->roles[i];
+	_cleanup_free_ char *p = stored_path(u, r->name);
+	_cleanup_free_ char *old = NULL;
+	size_t len = 0;
+	/* Unchanged files are left alone: most updates change only the timestamp. */
+	if (wharf_read_file(p, WHARF_TUF_FILE_MAX, &old, &len, NULL) == 0 && len == r->len && !memcmp(old, r->data, len))
+		return 0;
+	return wharf_atomic_write(p, r->data, r->len, 0644, err);
 }
 
 /* Root first, then targets, snapshot, and timestamp last: an interrupted store never leaves a

@@ -71,7 +71,17 @@ int wharf_trust_http_get(const char *server, const char *gun, const char *name, 
 	size_t slen = strlen(server);
 	while (slen > 0 && server[slen - 1] == '/')
 		slen--;
-	_cleanup_free_ char *url = wharf_xasprintf("%.*s/v2/%s/_trust/tuf/%s", (int)slen, server, gun, name);
+	/* Delegated role names come from metadata: escape what a URL path would read otherwise. */
+	struct wharf_buf path;
+	wharf_buf_init(&path);
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++) {
+		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || strchr("-._~/", *p))
+			wharf_buf_append(&path, p, 1);
+		else
+			wharf_buf_printf(&path, "%%%02X", *p);
+	}
+	_cleanup_free_ char *url = wharf_xasprintf("%.*s/v2/%s/_trust/tuf/%s", (int)slen, server, gun, path.data ? path.data : "");
+	wharf_buf_free(&path);
 	CURL *curl = curl_easy_init();
 	if (!curl)
 		return wharf_error_set(err, WHARF_EINTERNAL, "cannot initialise libcurl");

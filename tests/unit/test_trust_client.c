@@ -614,10 +614,17 @@ static void delegations_paths_and_order(void **state)
 	put_targets(r, "targets/releases", 2, r->now - 1, rel, NULL, &r->releases, 1);
 	publish(r);
 	assert_refused(r, "targets/releases version 2 expired", NULL);
-	/* A delegation never published (absent from the snapshot) signs nothing; dropped ones leave. */
+	/* A trusted delegation that is still delegated may not vanish from the snapshot. */
+	put_targets(r, "targets/releases", 3, r->now + YEAR, rel, NULL, &r->releases, 1);
+	publish(r);
+	assert_wharf_ok(update(r, &err), err);
 	json_object_del(r->roles, "targets/releases");
+	publish(r);
+	assert_refused(r, "no longer lists targets/releases, which is still delegated and trusted at version 3", NULL);
+	/* Undelegated, it goes, and its stored file with it; so do its siblings' once undelegated. */
 	json_object_del(r->roles, "targets/a");
 	json_object_del(r->roles, "targets/a/b");
+	put_targets(r, "targets", 3, r->now + YEAR, top, NULL, r->targets, 1);
 	publish(r);
 	assert_wharf_ok(update_at(r, r->now, &tr, &err), err);
 	assert_lookup(tr, "rel2", "targets");
@@ -626,6 +633,20 @@ static void delegations_paths_and_order(void **state)
 	s = stored(r);
 	assert_int_equal(json_object_size(s), 4);
 	json_decref(s);
+}
+
+static void unpublished_delegation_signs_nothing(void **state)
+{
+	struct repo *r = *state;
+	put_targets(r, "targets", 2, r->now + YEAR, v1, delegation(r->releases, "targets/releases", json_pack("[s]", "")),
+		    r->targets, 1);
+	publish(r);
+	struct wharf_trust_repo *tr = NULL;
+	struct wharf_error err;
+	assert_wharf_ok(update_at(r, r->now, &tr, &err), err);
+	assert_lookup(tr, "v1", "targets");
+	assert_int_equal(wharf_trust_repo_find(tr, "targets/releases"), -1);
+	wharf_trust_repo_free(tr);
 }
 
 static void pinned_root_and_no_store(void **state)
@@ -713,6 +734,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(root_rotation, setup, teardown),
 		cmocka_unit_test_setup_teardown(root_certificates_must_be_for_the_gun, setup, teardown),
 		cmocka_unit_test_setup_teardown(delegations_paths_and_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(unpublished_delegation_signs_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(pinned_root_and_no_store, setup, teardown),
 		cmocka_unit_test_setup_teardown(edits_verify_after_publishing, setup, teardown),
 	};
