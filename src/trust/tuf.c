@@ -221,10 +221,17 @@ int wharf_tuf_sign(const json_t *signed_obj, struct wharf_key *const *keys, size
 		wharf_buf_free(&sig);
 	}
 	if (r == 0) {
+		/* Signatures cover the canonical form of "signed"; the file itself is ordinary JSON
+		 * (canonical form writes control characters raw, which no JSON parser accepts). */
 		json_t *doc = json_pack("{s:O, s:o}", "signed", signed_obj, "signatures", sigs);
 		sigs = NULL;
-		r = wharf_json_canonical(doc, WHARF_CANON_NOTARY, out, err);
+		char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
 		json_decref(doc);
+		if (!text)
+			r = wharf_error_set(err, WHARF_EINTERNAL, "cannot encode signed metadata");
+		else
+			wharf_buf_puts(out, text);
+		free(text);
 	}
 	json_decref(sigs);
 	wharf_buf_free(&canon);
