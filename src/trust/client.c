@@ -153,8 +153,10 @@ static int check_expiry(const struct update *u, const struct role *r, struct wha
 			       r->name, (long long)r->meta.version, when, now);
 }
 
-/* The version of role in the stored trusted metadata, or 0. */
-static int stored_version(const struct update *u, const char *role, int64_t *out, struct wharf_error *err)
+/* The version of role in the stored trusted metadata, or 0. When same (may be NULL) holds
+ * exactly the stored bytes, *out is its version without parsing the file again. */
+static int stored_version_of(const struct update *u, const char *role, const struct role *same, int64_t *out,
+			     struct wharf_error *err)
 {
 	*out = 0;
 	if (!u->o->dir)
@@ -167,6 +169,11 @@ static int stored_version(const struct update *u, const char *role, int64_t *out
 		return 0;
 	if (r < 0)
 		return r;
+	if (same && same->len == len && !memcmp(same->data, data, len)) {
+		free(data);
+		*out = same->meta.version;
+		return 0;
+	}
 	struct role old;
 	r = role_parse(&old, role, data, len, err);
 	if (r < 0)
@@ -176,12 +183,17 @@ static int stored_version(const struct update *u, const char *role, int64_t *out
 	return 0;
 }
 
+static int stored_version(const struct update *u, const char *role, int64_t *out, struct wharf_error *err)
+{
+	return stored_version_of(u, role, NULL, out, err);
+}
+
 static int check_rollback(const struct update *u, const struct role *r, struct wharf_error *err)
 {
 	int64_t trusted;
 	if ((!strcmp(r->name, "timestamp") && u->reset_timestamp) || (!strcmp(r->name, "snapshot") && u->reset_snapshot))
 		return 0;
-	int rc = stored_version(u, r->name, &trusted, err);
+	int rc = stored_version_of(u, r->name, r, &trusted, err);
 	if (rc < 0)
 		return rc;
 	if (r->meta.version < trusted)
