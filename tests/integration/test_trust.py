@@ -70,6 +70,7 @@ def notary_server_managed_snapshot_and_delete(s):
         n.run("init", gun)
         n.run("publish", gun)
         n.run("key", "rotate", gun, "snapshot", "-r")
+        n.run("publish", gun)  # nothing staged: an empty publish, the server re-signs the snapshot
         n.run("addhash", gun, "latest", "99", "--sha256", "cd" * 32)
         n.run("publish", gun)
         out = n.run("lookup", gun, "latest").stdout
