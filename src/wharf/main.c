@@ -15,6 +15,7 @@ static void usage(FILE *out)
 	      "Commands:\n"
 	      "  admin gc     collect unreferenced blobs and abandoned uploads of a registry\n"
 	      "  home         print the client state directory\n"
+	      "  pull         pull an image, its tag verified through content trust, into $WHARF_HOME/content\n"
 	      "  trust        content trust: init, sign, revoke, ls, inspect, lookup (Notary v1, TUF)\n"
 	      "  version      print the version\n"
 	      "\n"
@@ -42,6 +43,8 @@ int main(int argc, char **argv)
 		return wharf_cli_cmd_admin(argc - 1, argv + 1);
 	if (!strcmp(cmd, "home"))
 		return wharf_cli_cmd_home(argc - 1, argv + 1);
+	if (!strcmp(cmd, "pull"))
+		return wharf_cli_cmd_pull(argc - 1, argv + 1);
 	if (!strcmp(cmd, "trust"))
 		return wharf_cli_cmd_trust(argc - 1, argv + 1);
 	fprintf(stderr, "wharf: unknown command '%s' (see wharf --help)\n", cmd);
