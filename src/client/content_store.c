@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include <jansson.h>
@@ -166,6 +167,11 @@ static const char *entry_name(const json_t *entry)
 int wharf_content_store_tag(struct wharf_content_store *cs, const char *name, const char *media_type,
 			    const struct wharf_digest *d, uint64_t size, struct wharf_error *err)
 {
+	/* Two pulls at once must not lose each other's entry: the read-modify-write of index.json
+	 * happens under a lock on the layout directory itself (no extra file in the layout). */
+	_cleanup_close_ int lock = open(cs->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (lock < 0 || flock(lock, LOCK_EX) < 0)
+		return wharf_error_sys(err, "cannot lock %s", cs->root);
 	json_t *doc = NULL;
 	int r = index_load(cs, &doc, err);
 	if (r < 0)

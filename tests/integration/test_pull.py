@@ -364,3 +364,33 @@ def pull_index_picks_platform(srv):
         refused(w, ["--platform", "linux/s390x", f"{gun}:multi"], ["linux/s390x", idx_digest], "no such platform")
     finally:
         w.cleanup()
+
+
+@test(slow=True)
+def pull_debian_image_pushed_by_skopeo(srv):
+    """A real multi-layer image (mkimage-debian, pushed by skopeo), signed, pulled: the store holds
+    the very bytes of the source layout, and skopeo reads the same image from both layouts."""
+    from test_clients import TAG, Containers, Layout, file_sha256, image_layout, push_debian
+    image = Layout(image_layout(), TAG)
+    w = Wharf()
+    work = tempfile.mkdtemp(prefix="wharf-pull-tools-")
+    try:
+        with Containers(work) as tools:
+            repo = "pull/debian"
+            gun = f"{srv.addr}/{repo}"
+            push_debian(srv, tools, image, repo=repo, tag=TAG)
+            sign(w, srv, gun, TAG)
+            out = json.loads(w.run("pull", "--json", f"{gun}:{TAG}").stdout)
+            eq(out["digest"], image.digest, "pulled digest is the layout's manifest digest")
+            eq([x["digest"] for x in out["layers"]], image.layers, "layers")
+            eq(w.blob(image.digest), image.raw, "manifest bytes")
+            for d in [image.config] + image.layers:
+                alg, hexd = d.split(":", 1)
+                eq(file_sha256(os.path.join(w.content, "blobs", alg, hexd)), d, f"stored blob {d}")
+            ours = json.loads(tools.skopeo("inspect", f"oci:{w.content}:{gun}:{TAG}").stdout)
+            theirs = json.loads(tools.skopeo("inspect", f"oci:{image.path}:{TAG}").stdout)
+            for key in ("Digest", "Layers", "Architecture", "Os", "Env", "Labels"):
+                eq(ours.get(key), theirs.get(key), f"skopeo inspect {key} (wharf store vs source layout)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        w.cleanup()
