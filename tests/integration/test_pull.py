@@ -188,18 +188,19 @@ def pull_signed_tag_verified_into_layout(srv):
         # Plain output and progress on request.
         p = w.run("pull", "--progress", f"{gun}:v1")
         check(p.stdout.startswith(f"pulled {gun}:v1 {img['digest']}"), f"text output: {p.stdout!r}")
-        # skopeo reads the store as an OCI image layout.
-        if shutil.which("skopeo"):
-            sk = subprocess.run(["skopeo", "inspect", f"oci:{w.content}:{gun}:v1"], capture_output=True,
-                                text=True, timeout=120)
-            eq(sk.returncode, 0, f"skopeo inspect: {sk.stderr}")
-            info = json.loads(sk.stdout)
-            eq(info["Digest"], img["digest"], "skopeo inspect Digest")
-            eq(info["Layers"], [sha256(x) for x in img["layers"]], "skopeo inspect Layers")
-            eq(info["Labels"], {"name": "signed"}, "skopeo inspect Labels (from the config)")
-            raw = subprocess.run(["skopeo", "inspect", "--raw", f"oci:{w.content}:{gun}:v1"], capture_output=True,
-                                 timeout=120)
-            eq(raw.stdout, img["raw"], "skopeo reads back the signed manifest bytes")
+        # skopeo reads the store as an OCI image layout (with its caches confined, as in test_clients).
+        from test_clients import Containers
+        work = tempfile.mkdtemp(prefix="wharf-pull-tools-")
+        try:
+            with Containers(work) as tools:
+                info = json.loads(tools.skopeo("inspect", f"oci:{w.content}:{gun}:v1").stdout)
+                eq(info["Digest"], img["digest"], "skopeo inspect Digest")
+                eq(info["Layers"], [sha256(x) for x in img["layers"]], "skopeo inspect Layers")
+                eq(info["Labels"], {"name": "signed"}, "skopeo inspect Labels (from the config)")
+                raw = tools.skopeo("inspect", "--raw", f"oci:{w.content}:{gun}:v1").stdout
+                eq(raw, img["raw"], "skopeo reads back the signed manifest bytes")
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
     finally:
         w.cleanup()
 
@@ -393,4 +394,40 @@ def pull_debian_image_pushed_by_skopeo(srv):
                 eq(ours.get(key), theirs.get(key), f"skopeo inspect {key} (wharf store vs source layout)")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        w.cleanup()
+
+
+@test(slow=True)
+def pull_prefers_targets_releases_signed_by_notary(srv):
+    """Trust data published by the real notary CLI: the tag signed in targets/releases wins over
+    targets, as docker trust resolves it."""
+    from test_trust_client import Notary, have
+    check(have("notary"), "the notary client is installed")
+    repo = "pull/notary"
+    gun = f"{srv.addr}/{repo}"
+    released = push(srv, repo, "v1", "released")
+    plain = push(srv, repo, "plain", "plain")
+    n, w = Notary(srv.url), Wharf()
+    try:
+        n.run("init", gun)
+        n.run("addhash", gun, "v1", str(len(plain["raw"])), "--sha256", plain["digest"].split(":")[1])
+        n.run("publish", gun)
+        out = json.loads(w.run("pull", "--json", f"{gun}:v1").stdout)
+        eq((out["digest"], out["signedBy"]), (plain["digest"], "targets"), "signed in targets only")
+        key, crt = os.path.join(n.dir, "rel.key"), os.path.join(n.dir, "rel.crt")
+        subprocess.run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-x509", "-days", "30", "-subj", "/CN=releaser", "-keyout", key, "-out", crt],
+                       check=True, capture_output=True)
+        n.run("delegation", "add", gun, "targets/releases", crt, "--all-paths")
+        n.run("key", "import", key, "--role", "targets/releases")
+        n.run("publish", gun)
+        n.run("addhash", gun, "v1", str(len(released["raw"])), "--sha256", released["digest"].split(":")[1],
+              "--roles", "targets/releases")
+        n.run("publish", gun)
+        out = json.loads(w.run("pull", "--json", f"{gun}:v1").stdout)
+        eq((out["digest"], out["signedBy"]), (released["digest"], "targets/releases"), "targets/releases wins")
+        check_stored(w, released, "released image")
+        eq(w.ref(f"{gun}:v1"), released["digest"], "index.json follows the newly signed digest")
+    finally:
+        n.cleanup()
         w.cleanup()
