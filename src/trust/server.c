@@ -25,8 +25,24 @@ struct cached_key {
 	struct cached_key *next;
 };
 
+/* The newest metadata of a role, served from memory: GETs outnumber publishes by far. */
+struct cached_file {
+	char gun[512];
+	char role[128];
+	char *data;
+	size_t len;
+	int64_t expires; /* timestamps only */
+	struct cached_file *next;
+};
+
+#define FILE_CACHE_MAX 4096
+
 struct wharf_trust {
 	struct wharf_meta *meta;
+	pthread_mutex_t files_lock;
+	struct cached_file *files;
+	size_t nfiles;
+	uint64_t files_gen; /* bumped by every change, so a read that raced one is not cached */
 	char passphrase[65]; /* encrypts server-held private keys at rest */
 	pthread_mutex_t gun_locks[GUN_LOCKS];
 	pthread_mutex_t cache_lock;
@@ -73,6 +89,7 @@ int wharf_trust_open(struct wharf_trust **out, struct wharf_meta *meta, const ch
 	for (size_t i = 0; i < GUN_LOCKS; i++)
 		pthread_mutex_init(&t->gun_locks[i], NULL);
 	pthread_mutex_init(&t->cache_lock, NULL);
+	pthread_mutex_init(&t->files_lock, NULL);
 	int r = load_master_secret(t, data_dir, err);
 	if (r < 0) {
 		wharf_trust_close(t);
@@ -95,7 +112,79 @@ void wharf_trust_close(struct wharf_trust *t)
 		free(c);
 	}
 	pthread_mutex_destroy(&t->cache_lock);
+	while (t->files) {
+		struct cached_file *f = t->files;
+		t->files = f->next;
+		free(f->data);
+		free(f);
+	}
+	pthread_mutex_destroy(&t->files_lock);
 	free(t);
+}
+
+/* --- the file cache --- */
+
+static void files_drop_locked(struct wharf_trust *t, const char *gun)
+{
+	for (struct cached_file **pp = &t->files; *pp;) {
+		struct cached_file *f = *pp;
+		if (gun && strcmp(f->gun, gun) != 0) {
+			pp = &f->next;
+			continue;
+		}
+		*pp = f->next;
+		free(f->data);
+		free(f);
+		t->nfiles--;
+	}
+}
+
+static void files_invalidate(struct wharf_trust *t, const char *gun)
+{
+	pthread_mutex_lock(&t->files_lock);
+	t->files_gen++;
+	files_drop_locked(t, gun);
+	pthread_mutex_unlock(&t->files_lock);
+}
+
+static bool files_get(struct wharf_trust *t, const char *gun, const char *role, char **data, size_t *len,
+		      int64_t *expires, uint64_t *gen)
+{
+	bool hit = false;
+	pthread_mutex_lock(&t->files_lock);
+	*gen = t->files_gen;
+	for (struct cached_file *f = t->files; f && !hit; f = f->next) {
+		if (strcmp(f->role, role) != 0 || strcmp(f->gun, gun) != 0)
+			continue;
+		*data = wharf_xstrndup(f->data, f->len);
+		*len = f->len;
+		*expires = f->expires;
+		hit = true;
+	}
+	pthread_mutex_unlock(&t->files_lock);
+	return hit;
+}
+
+static void files_put(struct wharf_trust *t, const char *gun, const char *role, const char *data, size_t len,
+		      int64_t expires, uint64_t gen)
+{
+	if (strlen(gun) >= sizeof(((struct cached_file *)0)->gun) || strlen(role) >= sizeof(((struct cached_file *)0)->role))
+		return;
+	pthread_mutex_lock(&t->files_lock);
+	if (gen == t->files_gen) {
+		if (t->nfiles >= FILE_CACHE_MAX)
+			files_drop_locked(t, NULL);
+		struct cached_file *f = wharf_xcalloc(1, sizeof(*f));
+		snprintf(f->gun, sizeof(f->gun), "%s", gun);
+		snprintf(f->role, sizeof(f->role), "%s", role);
+		f->data = wharf_xstrndup(data, len);
+		f->len = len;
+		f->expires = expires;
+		f->next = t->files;
+		t->files = f;
+		t->nfiles++;
+	}
+	pthread_mutex_unlock(&t->files_lock);
 }
 
 /* --- server-held keys --- */
@@ -544,6 +633,7 @@ static int store_new(struct state *s, const char *category, struct wharf_error *
 		n++;
 	}
 	int r = wharf_meta_tuf_store(s->t->meta, s->gun, files, n, category, err);
+	files_invalidate(s->t, s->gun);
 	if (r == -WHARF_EEXIST)
 		return wharf_error_set(err, WHARF_EBUSY, "another publish to %s came first; fetch and try again", s->gun);
 	return r;
@@ -645,6 +735,32 @@ static int refresh_timestamp(struct wharf_trust *t, const char *gun, struct whar
 	return r;
 }
 
+static bool timestamp_fresh(int64_t expires)
+{
+	return expires - wharf_now() >= TIMESTAMP_RESIGN_BEFORE;
+}
+
+/* The newest file of role, from the cache or the database (then cached). */
+static int newest(struct wharf_trust *t, const char *gun, const char *role, char **data, size_t *len,
+		  int64_t *expires, struct wharf_error *err)
+{
+	uint64_t gen;
+	if (files_get(t, gun, role, data, len, expires, &gen))
+		return 0;
+	int r = wharf_meta_tuf_get(t->meta, gun, role, 0, NULL, data, len, NULL, err);
+	if (r < 0)
+		return r;
+	*expires = 0;
+	if (!strcmp(role, "timestamp")) {
+		struct wharf_tuf_meta ts;
+		if (wharf_tuf_parse(&ts, "timestamp", *data, *len, NULL) == 0)
+			*expires = ts.expires;
+		wharf_tuf_meta_free(&ts);
+	}
+	files_put(t, gun, role, *data, *len, *expires, gen);
+	return 0;
+}
+
 int wharf_trust_get(struct wharf_trust *t, const char *gun, const char *role, int64_t version,
 		    const char *sha256hex, char **data, size_t *len, struct wharf_error *err)
 {
@@ -653,22 +769,19 @@ int wharf_trust_get(struct wharf_trust *t, const char *gun, const char *role, in
 		return r;
 	if (!wharf_tuf_valid_role(role))
 		return wharf_error_set(err, WHARF_EINVAL, "'%.100s' is not a role name", role);
-	r = wharf_meta_tuf_get(t->meta, gun, role, version, sha256hex, data, len, NULL, err);
-	if (r < 0 || strcmp(role, "timestamp") != 0 || version || sha256hex)
+	if (version || sha256hex)
+		return wharf_meta_tuf_get(t->meta, gun, role, version, sha256hex, data, len, NULL, err);
+	int64_t expires;
+	r = newest(t, gun, role, data, len, &expires, err);
+	if (r < 0 || strcmp(role, "timestamp") != 0 || timestamp_fresh(expires))
 		return r;
-	/* Only the timestamp itself is read to see whether it needs re-signing. */
-	struct wharf_tuf_meta ts;
-	bool stale = wharf_tuf_parse(&ts, "timestamp", *data, *len, NULL) < 0 ||
-		     ts.expires - wharf_now() < TIMESTAMP_RESIGN_BEFORE;
-	wharf_tuf_meta_free(&ts);
-	if (!stale)
-		return 0;
+	/* A timestamp close to expiry is re-signed before it is served. */
 	free(*data);
 	*data = NULL;
 	r = refresh_timestamp(t, gun, err);
 	if (r < 0 && r != -WHARF_ENOTFOUND)
 		return r;
-	return wharf_meta_tuf_get(t->meta, gun, role, 0, NULL, data, len, NULL, err);
+	return newest(t, gun, role, data, len, &expires, err);
 }
 
 int wharf_trust_delete(struct wharf_trust *t, const char *gun, struct wharf_error *err)
@@ -679,6 +792,7 @@ int wharf_trust_delete(struct wharf_trust *t, const char *gun, struct wharf_erro
 	pthread_mutex_t *lock = gun_lock(t, gun);
 	pthread_mutex_lock(lock);
 	r = wharf_meta_tuf_delete(t->meta, gun, err);
+	files_invalidate(t, gun);
 	pthread_mutex_unlock(lock);
 	return r;
 }
