@@ -180,3 +180,77 @@ def trust_attacks_are_refused(s):
         check("v2" in n.run("list", gun).stdout, "a good publish after the attacks")
     finally:
         n.cleanup()
+
+
+@test(slow=True)
+def notary_add_verify_witness_and_targets_rotation(s):
+    check(have_notary(), "the notary client is installed")
+    gun = f"{s.addr}/trust/more"
+    n = Notary(s)
+    payload = os.path.join(n.dir, "payload.bin")
+    with open(payload, "wb") as f:
+        f.write(os.urandom(3000))
+    try:
+        n.run("init", gun)
+        n.run("add", gun, "file1", payload)
+        n.run("publish", gun)
+        p = subprocess.run(["notary", "-s", s.url, "-d", n.dir, "verify", gun, "file1"], env=dict(os.environ, **PASS),
+                           stdin=open(payload, "rb"), capture_output=True, timeout=60)
+        eq(p.returncode, 0, f"notary verify of the signed bytes ({p.stderr[-300:]!r})")
+        p = subprocess.run(["notary", "-s", s.url, "-d", n.dir, "verify", gun, "file1"], env=dict(os.environ, **PASS),
+                           input=b"other bytes", capture_output=True, timeout=60)
+        check(p.returncode != 0, "notary verify refuses other bytes")
+        # Rotate the targets key: the server must accept targets re-signed by the new key only.
+        n.run("key", "rotate", gun, "targets")
+        n.run("addhash", gun, "after-rotation", "7", "--sha256", "ee" * 32)
+        n.run("publish", gun)
+        m = Notary(s)
+        try:
+            out = m.run("list", gun).stdout
+            check("file1" in out and "after-rotation" in out, f"a fresh client after the targets rotation: {out}")
+        finally:
+            m.cleanup()
+        n.run("witness", gun, "targets")
+        n.run("publish", gun)
+        check("after-rotation" in n.run("list", gun).stdout, "list after witness")
+    finally:
+        n.cleanup()
+
+
+def make_cert(directory, cn):
+    key = os.path.join(directory, f"{cn.replace('/', '_')}.key")
+    cert = os.path.join(directory, f"{cn.replace('/', '_')}.crt")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "30", "-subj", f"/CN={cn}"],
+                   check=True, capture_output=True)
+    return key, cert
+
+
+@test(slow=True)
+def notary_delegation_targets_releases(s):
+    check(have_notary(), "the notary client is installed")
+    gun = f"{s.addr}/trust/deleg"
+    n = Notary(s)
+    try:
+        n.run("init", gun)
+        n.run("publish", gun)
+        key, cert = make_cert(n.dir, "releaser")
+        n.run("delegation", "add", gun, "targets/releases", cert, "--all-paths")
+        n.run("publish", gun)
+        n.run("key", "import", key, "--role", "targets/releases")
+        n.run("addhash", gun, "rel1", "11", "--sha256", "ab" * 32, "--roles", "targets/releases")
+        n.run("publish", gun)
+        out = n.run("list", gun, "--roles", "targets/releases").stdout
+        check("rel1" in out, f"target in targets/releases: {out}")
+        r = s.request("GET", f"/v2/{gun}/_trust/tuf/targets/releases.json")
+        eq(r.status, 200, "delegated role served")
+        eq(r.json()["signed"]["_type"], "Targets", "delegated metadata")
+        # A delegate key that is not in the delegation cannot sign into it.
+        key2, cert2 = make_cert(n.dir, "intruder")
+        doc = r.json()
+        doc["signed"]["version"] += 1
+        doc["signed"]["targets"]["evil"] = {"length": 1, "hashes": {"sha256": "AAAA"}}
+        refused(s, gun, [("targets/releases", json.dumps(doc).encode())], "delegate metadata re-signed by nobody",
+                "signature")
+    finally:
+        n.cleanup()
