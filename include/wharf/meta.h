@@ -101,6 +101,8 @@ int wharf_meta_tuf_key_get(struct wharf_meta *m, const char *gun, const char *ro
 			   char **public_json, char **private_pem, struct wharf_error *err);
 int wharf_meta_tuf_key_put(struct wharf_meta *m, const char *gun, const char *role, const char *keyid,
 			   const char *public_json, const char *private_pem, struct wharf_error *err);
+/* The GUNs holding trust data for repository repo: "repo" itself and "HOST[:PORT]/repo". */
+int wharf_meta_tuf_guns_of(struct wharf_meta *m, const char *repo, struct wharf_strv *out, struct wharf_error *err);
 /* Every role with metadata stored for gun. */
 int wharf_meta_tuf_roles(struct wharf_meta *m, const char *gun, struct wharf_strv *out, struct wharf_error *err);
 /* Changefeed records after change id `after` ("0" = from the start), at most n, as JSON objects

@@ -20,6 +20,7 @@ struct wharf_config {
 	int64_t gc_grace;     /* unreferenced blobs younger than this are kept */
 	int64_t upload_ttl;   /* uploads idle longer than this are abandoned */
 	bool delete_enabled;
+	struct wharf_strv require_signed; /* repository patterns (fnmatch) whose tags must be signed */
 };
 
 /* Defaults: 127.0.0.1:5000, ./data, access log on, gc off, grace 1h, uploads kept 24h. */
@@ -28,6 +29,8 @@ void wharf_config_free(struct wharf_config *cfg);
 /* Read a JSON config file over the current values; unknown keys are errors. */
 int wharf_config_load(struct wharf_config *cfg, const char *path, struct wharf_error *err);
 int wharf_config_set_listen(struct wharf_config *cfg, const char *hostport, struct wharf_error *err);
+/* Does the require-signed policy cover repository repo? */
+bool wharf_config_requires_signed(const struct wharf_config *cfg, const char *repo);
 
 struct wharf_registry;
 

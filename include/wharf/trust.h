@@ -80,6 +80,12 @@ int wharf_trust_get(struct wharf_trust *t, const char *gun, const char *role, in
 		    const char *sha256hex, char **data, size_t *len, struct wharf_error *err);
 int wharf_trust_delete(struct wharf_trust *t, const char *gun, struct wharf_error *err);
 
+/* Is tag of repository repo signed, in the trust data of any of its GUNs, as the manifest
+ * with hex sha256 digest and size? Looks in targets/releases, then targets, as clients do.
+ * 0 when signed so; WHARF_ENOTFOUND (message says why) otherwise. */
+int wharf_trust_check_signed(struct wharf_trust *t, const char *repo, const char *tag, const char *sha256hex,
+			     uint64_t size, struct wharf_error *err);
+
 /* Changefeed records (JSON objects, comma separated) after change `after`; gun NULL for all. */
 int wharf_trust_changes(struct wharf_trust *t, const char *gun, int64_t after, int64_t n, struct wharf_buf *json,
 			size_t *count, struct wharf_error *err);

@@ -198,3 +198,23 @@ int wharf_meta_tuf_changes(struct wharf_meta *m, const char *gun, int64_t after,
 	}
 	return rc == SQLITE_DONE ? 0 : meta_db_error(err, c->db, "read changefeed");
 }
+
+int wharf_meta_tuf_guns_of(struct wharf_meta *m, const char *repo, struct wharf_strv *out, struct wharf_error *err)
+{
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
+	if (!c)
+		return -WHARF_EIO;
+	/* A host has no '/', so "HOST/repo" is a GUN of repo exactly when what precedes "/repo"
+	 * holds no '/'. */
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c,
+		"SELECT DISTINCT gun FROM tuf_files WHERE role = 'targets' AND (gun = ?1 OR "
+		"(substr(gun, -length(?1) - 1) = '/' || ?1 AND instr(substr(gun, 1, length(gun) - length(?1) - 1), '/') = 0))",
+		err);
+	if (!st)
+		return -WHARF_EIO;
+	meta_bind_text(st, 1, repo);
+	int rc;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		wharf_strv_push(out, (const char *)sqlite3_column_text(st, 0));
+	return rc == SQLITE_DONE ? 0 : meta_db_error(err, c->db, "find GUNs of a repository");
+}

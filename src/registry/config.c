@@ -1,4 +1,5 @@
 #include <stdio.h>
+#include <fnmatch.h>
 #include <string.h>
 
 #include <jansson.h>
@@ -25,6 +26,31 @@ void wharf_config_free(struct wharf_config *cfg)
 	free(cfg->data_dir);
 	free(cfg->log_level);
 	cfg->listen_host = cfg->data_dir = cfg->log_level = NULL;
+	wharf_strv_free(&cfg->require_signed);
+}
+
+bool wharf_config_requires_signed(const struct wharf_config *cfg, const char *repo)
+{
+	for (size_t i = 0; i < cfg->require_signed.n; i++)
+		if (fnmatch(cfg->require_signed.v[i], repo, 0) == 0)
+			return true;
+	return false;
+}
+
+static int set_patterns(struct wharf_strv *dst, json_t *v, const char *key, struct wharf_error *err)
+{
+	size_t i;
+	json_t *p;
+	if (!json_is_array(v))
+		return wharf_error_set(err, WHARF_EINVAL, "config key '%s' must be an array of repository patterns", key);
+	json_array_foreach(v, i, p) {
+		if (!json_is_string(p) || !json_string_length(p))
+			return wharf_error_set(err, WHARF_EINVAL, "config key '%s': entry %zu is not a pattern", key, i);
+	}
+	wharf_strv_free(dst);
+	json_array_foreach(v, i, p)
+		wharf_strv_push(dst, json_string_value(p));
+	return 0;
 }
 
 int wharf_config_set_listen(struct wharf_config *cfg, const char *hostport, struct wharf_error *err)
@@ -109,6 +135,8 @@ static int apply_key(struct wharf_config *cfg, const char *key, json_t *v, struc
 		return set_duration(&cfg->gc_grace, v, key, err);
 	if (!strcmp(key, "upload_ttl"))
 		return set_duration(&cfg->upload_ttl, v, key, err);
+	if (!strcmp(key, "require_signed"))
+		return set_patterns(&cfg->require_signed, v, key, err);
 	return wharf_error_set(err, WHARF_EINVAL, "config key '%s' is not known (see docs/configuration.md)", key);
 }
 

@@ -167,6 +167,24 @@ static bool accepts(struct wharf_http_request *req, const char *mt)
 	return !any_listed;
 }
 
+/* The require-signed policy: a tag is served only as the manifest its trust data signed. */
+static bool tag_signed(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
+		       const char *tag, const struct wharf_meta_manifest *mm)
+{
+	struct wharf_error err;
+	if (!wharf_str_has_prefix(mm->digest, "sha256:")) {
+		reg_error(req, 403, "DENIED", "tag %s of %s points to a %s manifest; signed tags need sha256 digests",
+			  tag, name, mm->digest);
+		return false;
+	}
+	int r = wharf_trust_check_signed(reg->trust, name, tag, mm->digest + 7, mm->size, &err);
+	if (r == -WHARF_ENOTFOUND)
+		reg_error(req, 403, "DENIED", "%s (pull by digest still works)", err.message);
+	else if (r < 0)
+		reg_error_from(req, &err, "MANIFEST_UNKNOWN");
+	return r == 0;
+}
+
 void reg_manifest_get(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
 		      const char *ref)
 {
@@ -180,6 +198,8 @@ void reg_manifest_get(struct wharf_registry *reg, struct wharf_http_request *req
 		reg_error_from(req, &err, "MANIFEST_UNKNOWN");
 		return;
 	}
+	if (!is_digest && wharf_config_requires_signed(&reg->cfg, name) && !tag_signed(reg, req, name, ref, &mm))
+		return;
 	if (!accepts(req, mm.media_type)) {
 		reg_error(req, 404, "MANIFEST_UNKNOWN", "manifest %s of %s is a %s, which the Accept header does not list",
 			  ref, name, mm.media_type);

@@ -13,6 +13,9 @@ int wharf_registry_open(struct wharf_registry **out, const struct wharf_config *
 	reg->cfg.listen_host = wharf_xstrdup(cfg->listen_host);
 	reg->cfg.data_dir = wharf_xstrdup(cfg->data_dir);
 	reg->cfg.log_level = wharf_xstrdup(cfg->log_level);
+	reg->cfg.require_signed = (struct wharf_strv){0};
+	for (size_t i = 0; i < cfg->require_signed.n; i++)
+		wharf_strv_push(&reg->cfg.require_signed, cfg->require_signed.v[i]);
 	reg->metrics = metrics;
 	reg->auth = wharf_auth_allow_all();
 	for (size_t i = 0; i < DIGEST_LOCKS; i++)

@@ -802,3 +802,58 @@ int wharf_trust_changes(struct wharf_trust *t, const char *gun, int64_t after, i
 {
 	return wharf_meta_tuf_changes(t->meta, gun, after, n, json, count, err);
 }
+
+/* The signed entry of tag in role's newest metadata of gun, or NULL. */
+static bool signed_as(struct wharf_trust *t, const char *gun, const char *role, const char *tag,
+		      const char *sha256hex, uint64_t size, bool *listed)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int64_t expires;
+	if (newest(t, gun, role, &data, &len, &expires, NULL) < 0)
+		return false;
+	struct wharf_tuf_meta m;
+	bool ok = false;
+	if (wharf_tuf_parse(&m, role, data, len, NULL) == 0) {
+		json_t *target = json_object_get(json_object_get(m.signed_obj, "targets"), tag);
+		const char *b64 = json_string_value(json_object_get(json_object_get(target, "hashes"), "sha256"));
+		json_t *length = json_object_get(target, "length");
+		struct wharf_buf raw;
+		wharf_buf_init(&raw);
+		if (target)
+			*listed = true;
+		if (b64 && json_is_integer(length) && (uint64_t)json_integer_value(length) == size &&
+		    wharf_base64_decode(b64, &raw, NULL) >= 0 && raw.len == 32) {
+			char *hex = wharf_hex_encode(raw.data, raw.len);
+			ok = !strcmp(hex, sha256hex);
+			free(hex);
+		}
+		wharf_buf_free(&raw);
+		wharf_tuf_meta_free(&m);
+	}
+	free(data);
+	return ok;
+}
+
+int wharf_trust_check_signed(struct wharf_trust *t, const char *repo, const char *tag, const char *sha256hex,
+			     uint64_t size, struct wharf_error *err)
+{
+	struct wharf_strv guns = {0};
+	int r = wharf_meta_tuf_guns_of(t->meta, repo, &guns, err);
+	bool listed = false, ok = false;
+	for (size_t i = 0; r == 0 && !ok && i < guns.n; i++)
+		ok = signed_as(t, guns.v[i], "targets/releases", tag, sha256hex, size, &listed) ||
+		     signed_as(t, guns.v[i], "targets", tag, sha256hex, size, &listed);
+	size_t nguns = guns.n;
+	wharf_strv_free(&guns);
+	if (r < 0 || ok)
+		return r;
+	if (!nguns)
+		return wharf_error_set(err, WHARF_ENOTFOUND, "tag %s of %s is not signed: the repository has no trust data, "
+				       "and its policy requires signed tags", tag, repo);
+	if (listed)
+		return wharf_error_set(err, WHARF_ENOTFOUND, "tag %s of %s is signed for other content than the manifest it points to now",
+				       tag, repo);
+	return wharf_error_set(err, WHARF_ENOTFOUND, "tag %s of %s is not signed, and the repository's policy requires signed tags",
+			       tag, repo);
+}

@@ -26,6 +26,8 @@ static void usage(FILE *out)
 	      "      --gc-interval DUR    run garbage collection online every DUR (e.g. 1h; default off)\n"
 	      "      --gc-grace DUR       never collect a blob used within DUR (default 1h)\n"
 	      "      --upload-ttl DUR     abandon uploads idle for DUR (default 24h)\n"
+	      "      --require-signed PATTERN  pulls by tag of repositories matching PATTERN (fnmatch,\n"
+	      "                           e.g. 'prod/*'; repeatable) need the tag signed in the trust data\n"
 	      "      --no-access-log      do not write a JSON access log line per request\n"
 	      "      --log-level LEVEL    debug, info, warn or error (default info)\n"
 	      "  -h, --help               show this help and exit\n"
@@ -36,7 +38,7 @@ static void usage(FILE *out)
 	      out);
 }
 
-enum { OPT_THREADS = 256, OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_UPLOAD_TTL, OPT_NO_ACCESS_LOG, OPT_LOG_LEVEL };
+enum { OPT_THREADS = 256, OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_UPLOAD_TTL, OPT_NO_ACCESS_LOG, OPT_LOG_LEVEL, OPT_REQUIRE_SIGNED };
 
 static int set_log_level(const char *name)
 {
@@ -60,6 +62,7 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 		{"upload-ttl", required_argument, NULL, OPT_UPLOAD_TTL},
 		{"no-access-log", no_argument, NULL, OPT_NO_ACCESS_LOG},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+		{"require-signed", required_argument, NULL, OPT_REQUIRE_SIGNED},
 		{"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -98,6 +101,7 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 			case OPT_GC_GRACE: r = wharf_parse_duration(optarg, &cfg->gc_grace, err); break;
 			case OPT_UPLOAD_TTL: r = wharf_parse_duration(optarg, &cfg->upload_ttl, err); break;
 			case OPT_NO_ACCESS_LOG: cfg->access_log = false; break;
+			case OPT_REQUIRE_SIGNED: wharf_strv_push(&cfg->require_signed, optarg); break;
 			case OPT_LOG_LEVEL:
 				free(cfg->log_level);
 				cfg->log_level = wharf_xstrdup(optarg);

@@ -254,3 +254,35 @@ def notary_delegation_targets_releases(s):
                 "signature")
     finally:
         n.cleanup()
+
+
+@test(slow=True, shared=False)
+def require_signed_policy(s):
+    check(have_notary(), "the notary client is installed")
+    s.extra_args = ["--require-signed", "prod/*"]
+    s.start()
+    d1, body1 = s.push_image("prod/app", "v1", layers=(b"one",))
+    d2, body2 = s.push_image("prod/app", "v2", layers=(b"two",))
+    s.push_image("dev/app", "v1", layers=(b"dev",))
+    r = s.request("GET", "/v2/prod/app/manifests/v1")
+    eq((r.status, r.error_code()), (403, "DENIED"), "unsigned tag under require-signed")
+    check("not signed" in r.json()["errors"][0]["message"], f"message says why: {r.body[:200]!r}")
+    eq(s.request("GET", f"/v2/prod/app/manifests/{d1}").status, 200, "pull by digest still works")
+    eq(s.request("GET", "/v2/dev/app/manifests/v1").status, 200, "repositories outside the policy are free")
+    gun = f"{s.addr}/prod/app"
+    n = Notary(s)
+    try:
+        n.run("init", gun)
+        n.run("addhash", gun, "v1", str(len(body1)), "--sha256", d1[len("sha256:"):])
+        n.run("publish", gun)
+        r = s.request("GET", "/v2/prod/app/manifests/v1")
+        eq((r.status, r.body), (200, body1), "signed tag is served")
+        eq(s.request("HEAD", "/v2/prod/app/manifests/v1").status, 200, "HEAD of the signed tag")
+        eq(s.request("GET", "/v2/prod/app/manifests/v2").status, 403, "the other tag is still unsigned")
+        # Point v1 at other content without signing it again: refused.
+        s.push_manifest("prod/app", "v1", body2)
+        r = s.request("GET", "/v2/prod/app/manifests/v1")
+        eq(r.status, 403, "a tag moved away from its signed content")
+        check("other content" in r.json()["errors"][0]["message"], f"message: {r.body[:200]!r}")
+    finally:
+        n.cleanup()
