@@ -203,4 +203,24 @@ int wharf_trust_snapshot_next(struct wharf_buf *out, const struct wharf_trust_re
 /* A name made safe as one file name: every byte outside [A-Za-z0-9._-] (and a leading '.') as %XX. */
 char *wharf_trust_escape_name(const char *s);
 
+/* ---- Rotation (Notary's dialect) ---- */
+
+/* The next root version of the verified repo r with role's keys replaced by new_key (threshold 1;
+ * keys no role lists any more are dropped), signed by every key of signers: for a root rotation
+ * the old and the new root key, so that clients trusting the old root follow the chain. role is
+ * root, targets, snapshot or timestamp; a new root key must be a certificate key. */
+int wharf_trust_root_rotate(struct wharf_buf *out, const struct wharf_trust_repo *r, const char *role,
+			    const struct wharf_key *new_key, struct wharf_key *const *signers, size_t nsigners,
+			    int64_t expires, struct wharf_error *err);
+/* The next version of role (targets, a delegation or snapshot) of r with the same content and a
+ * new expiry (for snapshot, the file meta of the changed roles replaced), signed by key. The key
+ * is not checked against root: a rotation signs with the key the new root lists. */
+int wharf_trust_role_resign(struct wharf_buf *out, const struct wharf_trust_repo *r, const char *role,
+			    const struct wharf_tuf_upload *changed, size_t n, struct wharf_key *key, int64_t expires,
+			    struct wharf_error *err);
+/* Ask the server for a new key of role (timestamp or snapshot): POST <role>.key. The key signs
+ * once a published root lists it. */
+int wharf_trust_http_new_key(const char *server, const char *gun, const char *role, struct wharf_key **out,
+			     struct wharf_error *err);
+
 #endif

@@ -2,6 +2,9 @@
 #ifndef WHARF_CLI_H
 #define WHARF_CLI_H
 
+#include <jansson.h>
+
+#include "wharf/keys.h"
 #include "wharf/util.h"
 
 /* Exit codes scripts can rely on. */
@@ -32,5 +35,25 @@ int wharf_cli_trust_revoke(int argc, char **argv);
 
 /* wharf pull (src/wharf/pull.c). */
 int wharf_cli_cmd_pull(int argc, char **argv);
+
+/* Key files of the trust verbs (src/wharf/trust_write.c): $WHARF_HOME/keys/<GUN escaped>/<role>.key,
+ * encrypted PKCS#8 (0600), beside <role>.key.pub, the public key JSON (for root, the certificate
+ * key, whose ID root lists). */
+char *wharf_cli_trust_key_path(const char *home, const char *gun, const char *role);
+/* WHARF_<ROLE>_PASSPHRASE, else asked on the terminal (twice when is_new). */
+int wharf_cli_trust_passphrase(const char *role, bool is_new, char **out, struct wharf_error *err);
+/* Write k encrypted with pass to path and its public JSON to path.pub. */
+int wharf_cli_trust_write_key(const char *path, const struct wharf_key *k, const char *pass, struct wharf_error *err);
+/* The private key of role for gun; WHARF_ENOTFOUND when this client holds none. A certificate
+ * key comes whole from the .pub side file, else from the first of certs ({id: key JSON}, may
+ * be NULL) that certifies it. */
+int wharf_cli_trust_load_key(const char *home, const char *gun, const char *role, const json_t *certs,
+			     struct wharf_key **out, struct wharf_error *err);
+/* This client's snapshot key when the verified root still lists it, else *out = NULL. */
+int wharf_cli_trust_snapshot_key(const char *home, const char *gun, const struct wharf_trust_repo *repo,
+				 struct wharf_key **out, struct wharf_error *err);
+/* wharf trust rotate (src/wharf/trust_rotate.c) and wharf trust key (src/wharf/trust_key.c). */
+int wharf_cli_trust_rotate(int argc, char **argv);
+int wharf_cli_trust_key(int argc, char **argv);
 
 #endif

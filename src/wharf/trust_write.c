@@ -59,7 +59,7 @@ static int prompt(const char *question, char *out, size_t n, struct wharf_error 
 }
 
 /* The passphrase of role: WHARF_<ROLE>_PASSPHRASE, else asked (twice when it is new). */
-static int passphrase(const char *role, bool is_new, char **out, struct wharf_error *err)
+int wharf_cli_trust_passphrase(const char *role, bool is_new, char **out, struct wharf_error *err)
 {
 	char var[64];
 	snprintf(var, sizeof(var), "WHARF_%s_PASSPHRASE", role);
@@ -92,33 +92,89 @@ static char *key_dir(const char *home, const char *gun)
 	return wharf_xasprintf("%s/keys/%s", home, e);
 }
 
-static char *key_path(const char *home, const char *gun, const char *role)
+char *wharf_cli_trust_key_path(const char *home, const char *gun, const char *role)
 {
 	_cleanup_free_ char *dir = key_dir(home, gun);
 	return wharf_xasprintf("%s/%s.key", dir, role);
+}
+
+int wharf_cli_trust_write_key(const char *path, const struct wharf_key *k, const char *pass, struct wharf_error *err)
+{
+	struct wharf_buf pem;
+	wharf_buf_init(&pem);
+	json_t *pub = wharf_key_to_json(k, WHARF_DIALECT_NOTARY);
+	char *pub_text = json_dumps(pub, JSON_COMPACT | JSON_SORT_KEYS);
+	json_decref(pub);
+	_cleanup_free_ char *pub_path = wharf_xasprintf("%s.pub", path);
+	int r = wharf_key_private_to_pem(k, pass, &pem, err);
+	if (r == 0)
+		r = wharf_atomic_write(path, pem.data, pem.len, 0600, err);
+	if (r == 0)
+		r = wharf_atomic_write(pub_path, pub_text, strlen(pub_text), 0644, err);
+	free(pub_text);
+	wharf_buf_free(&pem);
+	return r;
 }
 
 static int save_key(const char *home, const char *gun, const char *role, const struct wharf_key *k, const char *pass,
 		    struct wharf_error *err)
 {
 	_cleanup_free_ char *dir = key_dir(home, gun);
-	_cleanup_free_ char *path = key_path(home, gun, role);
-	struct wharf_buf pem;
-	wharf_buf_init(&pem);
+	_cleanup_free_ char *path = wharf_cli_trust_key_path(home, gun, role);
 	int r = wharf_mkdir_p(dir, 0700, err);
-	if (r == 0)
-		r = wharf_key_private_to_pem(k, pass, &pem, err);
-	if (r == 0)
-		r = wharf_atomic_write(path, pem.data, pem.len, 0600, err);
-	wharf_buf_free(&pem);
-	return r;
+	return r < 0 ? r : wharf_cli_trust_write_key(path, k, pass, err);
 }
 
-/* The private key of role for gun; WHARF_ENOTFOUND when this client holds none. */
-static int load_key(const char *home, const char *gun, const char *role, struct wharf_key **out,
-		    struct wharf_error *err)
+/* The certificate key of a key file: its ".pub" side file, when that holds a certificate key. */
+static struct wharf_key *cert_of(const char *path)
 {
-	_cleanup_free_ char *path = key_path(home, gun, role);
+	_cleanup_free_ char *pub_path = wharf_xasprintf("%s.pub", path);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	struct wharf_error err;
+	json_t *doc = NULL;
+	struct wharf_key *k = NULL;
+	if (wharf_read_file(pub_path, 1 << 20, &text, &len, &err) < 0 || wharf_json_parse(&doc, text, len, 1 << 20, &err) < 0)
+		return NULL;
+	if (wharf_key_from_json(&k, doc, WHARF_DIALECT_NOTARY, &err) == 0 && wharf_key_type(k) != WHARF_KEY_ECDSA_X509 &&
+	    wharf_key_type(k) != WHARF_KEY_RSA_X509) {
+		wharf_key_free(k);
+		k = NULL;
+	}
+	json_decref(doc);
+	return k;
+}
+
+/* Decrypt with each certificate key of certs ({id: key JSON}) until one certifies the key. */
+static int load_with_certs(struct wharf_key **out, const char *pem, size_t len, const char *pass, const json_t *certs,
+			   struct wharf_error *err)
+{
+	int r = wharf_key_private_from_pem(out, pem, len, pass, NULL, err);
+	if (r < 0 || !certs)
+		return r;
+	const char *id;
+	json_t *v;
+	json_object_foreach((json_t *)certs, id, v) {
+		struct wharf_key *c = NULL, *k = NULL;
+		struct wharf_error e2;
+		if (wharf_key_from_json(&c, v, WHARF_DIALECT_NOTARY, &e2) < 0)
+			continue;
+		bool is_cert = wharf_key_type(c) == WHARF_KEY_ECDSA_X509 || wharf_key_type(c) == WHARF_KEY_RSA_X509;
+		if (is_cert && wharf_key_private_from_pem(&k, pem, len, pass, c, &e2) == 0) {
+			wharf_key_free(*out);
+			*out = k;
+			wharf_key_free(c);
+			return 0;
+		}
+		wharf_key_free(c);
+	}
+	return 0;
+}
+
+int wharf_cli_trust_load_key(const char *home, const char *gun, const char *role, const json_t *certs,
+			     struct wharf_key **out, struct wharf_error *err)
+{
+	_cleanup_free_ char *path = wharf_cli_trust_key_path(home, gun, role);
 	_cleanup_free_ char *pem = NULL;
 	size_t len = 0;
 	int r = wharf_read_file(path, 1 << 20, &pem, &len, err);
@@ -127,10 +183,21 @@ static int load_key(const char *home, const char *gun, const char *role, struct 
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *pass = NULL;
-	if ((r = passphrase(role, false, &pass, err)) < 0)
+	if ((r = wharf_cli_trust_passphrase(role, false, &pass, err)) < 0)
 		return r;
-	r = wharf_key_private_from_pem(out, pem, len, pass, NULL, err);
+	struct wharf_key *cert = cert_of(path);
+	if (cert)
+		r = wharf_key_private_from_pem(out, pem, len, pass, cert, err);
+	else
+		r = load_with_certs(out, pem, len, pass, certs, err);
+	wharf_key_free(cert);
 	return r < 0 ? wharf_error_prefix(err, "%s", path) : 0;
+}
+
+static int load_key(const char *home, const char *gun, const char *role, struct wharf_key **out,
+		    struct wharf_error *err)
+{
+	return wharf_cli_trust_load_key(home, gun, role, NULL, out, err);
 }
 
 /* --- options --- */
@@ -256,11 +323,11 @@ static void init_keys_free(struct init_keys *k)
 
 static int make_keys(const char *gun, const struct write_opts *o, struct init_keys *k, struct wharf_error *err)
 {
-	int r = passphrase("root", true, &k->root_pass, err);
+	int r = wharf_cli_trust_passphrase("root", true, &k->root_pass, err);
 	if (r == 0)
-		r = passphrase("targets", true, &k->targets_pass, err);
+		r = wharf_cli_trust_passphrase("targets", true, &k->targets_pass, err);
 	if (r == 0 && !o->server_snapshot)
-		r = passphrase("snapshot", true, &k->snapshot_pass, err);
+		r = wharf_cli_trust_passphrase("snapshot", true, &k->snapshot_pass, err);
 	if (r == 0)
 		r = wharf_key_generate(&k->root_raw, WHARF_KEY_ECDSA, err);
 	if (r == 0)
@@ -279,8 +346,10 @@ static void remove_keys(const char *home, const char *gun)
 {
 	static const char *const roles[] = {"root", "targets", "snapshot"};
 	for (size_t i = 0; i < 3; i++) {
-		_cleanup_free_ char *p = key_path(home, gun, roles[i]);
+		_cleanup_free_ char *p = wharf_cli_trust_key_path(home, gun, roles[i]);
+		_cleanup_free_ char *pub = wharf_xasprintf("%s.pub", p);
 		unlink(p);
+		unlink(pub);
 	}
 }
 
@@ -336,7 +405,7 @@ static int cmd_init(const char *gun, const struct write_opts *o)
 	_cleanup_free_ char *home = NULL;
 	if (wharf_tuf_check_gun(gun, &err) < 0 || wharf_cli_home(&home, &err) < 0)
 		return fail("init", gun, &err);
-	_cleanup_free_ char *root_key = key_path(home, gun, "root");
+	_cleanup_free_ char *root_key = wharf_cli_trust_key_path(home, gun, "root");
 	if (access(root_key, F_OK) == 0) {
 		fprintf(stderr, "wharf trust init: %s: this client holds keys for it already (%s)\n", gun, root_key);
 		return EXIT_FAILURE_RUNTIME;
@@ -457,11 +526,11 @@ static int split_ref(const char *ref, char **gun, char **tag)
 }
 
 /* This client's snapshot key, when root still names it; else the server signs the snapshot. */
-static int client_snapshot_key(const char *home, const char *gun, const struct wharf_trust_repo *repo,
+int wharf_cli_trust_snapshot_key(const char *home, const char *gun, const struct wharf_trust_repo *repo,
 			       struct wharf_key **out, struct wharf_error *err)
 {
 	*out = NULL;
-	_cleanup_free_ char *path = key_path(home, gun, "snapshot");
+	_cleanup_free_ char *path = wharf_cli_trust_key_path(home, gun, "snapshot");
 	if (access(path, F_OK) != 0)
 		return 0;
 	struct wharf_key *k = NULL;
@@ -497,7 +566,7 @@ static int edit_and_publish(const char *home, const char *gun, const char *tag, 
 	if (r == 0)
 		r = wharf_trust_targets_edit(&targets, repo, "targets", tag, sha256, size, tk, expires, err);
 	if (r == 0)
-		r = client_snapshot_key(home, gun, repo, &sk, err);
+		r = wharf_cli_trust_snapshot_key(home, gun, repo, &sk, err);
 	struct wharf_tuf_upload files[2] = {{.role = "targets", .data = targets.data, .len = targets.len},
 					    {.role = "snapshot"}};
 	if (r == 0 && sk && (r = wharf_trust_snapshot_next(&snap, repo, files, 1, sk, expires, err)) == 0) {

@@ -544,12 +544,16 @@ def trust_client_init_sign_revoke_read_by_notary(s):
         p = w.run("trust", "init", "--server", s.url, gun, env=WPASS)
         check("initialised" in p.stdout, f"init: {p.stdout}")
         keydir = [os.path.join(w.home, "keys", d) for d in os.listdir(os.path.join(w.home, "keys"))][0]
-        eq(sorted(os.listdir(keydir)), ["root.key", "snapshot.key", "targets.key"], "keys stored")
+        eq(sorted(os.listdir(keydir)), ["root.key", "root.key.pub", "snapshot.key", "snapshot.key.pub", "targets.key",
+                                        "targets.key.pub"], "keys stored, each with its public key beside it")
         eq(os.stat(keydir).st_mode & 0o777, 0o700, "key directory mode")
         for f in os.listdir(keydir):
-            eq(os.stat(os.path.join(keydir, f)).st_mode & 0o777, 0o600, f"{f} mode")
+            private = f.endswith(".key")
+            eq(os.stat(os.path.join(keydir, f)).st_mode & 0o777, 0o600 if private else 0o644, f"{f} mode")
             with open(os.path.join(keydir, f)) as fh:
-                check("ENCRYPTED PRIVATE KEY" in fh.read(), f"{f} is encrypted")
+                text = fh.read()
+            check(("ENCRYPTED PRIVATE KEY" in text) if private else ("PRIVATE" not in text and '"private":null' in text),
+                  f"{f} is encrypted, or public only")
         # Sign a tag from the registry: the manifest is fetched and hashed by the client.
         digest, body = s.push_image("tc/signed", "v1", layers=(b"signed layer",))
         p = w.run("trust", "sign", "--server", s.url, f"{gun}:v1", env=WPASS)
@@ -606,8 +610,8 @@ def trust_client_server_managed_snapshot(s):
             w.run("trust", "init", "--server-managed-snapshot", "--server", server, gun, env=WPASS)
             keydir = [d for d in os.listdir(os.path.join(w.home, "keys")) if d.endswith("managed")]
             check(len(keydir) == 1, f"keys of {gun}: {keydir}")
-            eq(sorted(os.listdir(os.path.join(w.home, "keys", keydir[0]))), ["root.key", "targets.key"],
-               "no snapshot key held by the client")
+            eq(sorted(f for f in os.listdir(os.path.join(w.home, "keys", keydir[0])) if f.endswith(".key")),
+               ["root.key", "targets.key"], "no snapshot key held by the client")
             w.run("trust", "sign", "--server", server, "--digest", f"sha256:{HEX_A}", "--size", "12", f"{gun}:v1",
                   env=WPASS)
             fresh_notary_sees(server, gun, "v1", HEX_A, 12)

@@ -1,0 +1,199 @@
+"""Content trust, key rotation by `wharf trust rotate`, and the `wharf trust key` verbs.
+
+A repository initialised and signed by `wharf trust`, then every role rotated (root twice). A
+wharf client and the real `notary` client that trusted the first root must follow the chain of
+roots; the old root key alone must not be able to move the repository on, neither through the
+server nor through a malicious server in front of it.
+"""
+import base64
+import json
+import os
+import shutil
+import subprocess
+
+from harness import check, eq, test
+from test_trust import multipart
+from test_trust_client import HEX_A, HEX_C, WPASS, Evil, Notary, Wharf, fresh_notary_sees, get, have, refused
+
+
+def root_version(s, gun):
+    return json.loads(get(s, gun, "root.json"))["signed"]["version"]
+
+
+def keyids(s, gun, role):
+    return json.loads(get(s, gun, "root.json"))["signed"]["roles"][role]["keyids"]
+
+
+def rotate(w, s, gun, role, *extra):
+    before = root_version(s, gun)
+    p = w.run("trust", "rotate", "--server", s.url, *extra, gun, role, env=WPASS)
+    check(f"rotated the {role} key" in p.stdout, f"rotate {role}: {p.stdout}")
+    eq(root_version(s, gun), before + 1, f"rotate {role}: root version")
+    ids = keyids(s, gun, role)
+    eq(len(ids), 1, f"rotate {role}: one key")
+    check(ids[0] in p.stdout, f"rotate {role} prints the new key ID {ids[0]}: {p.stdout}")
+    return ids[0]
+
+
+def canonical(obj):
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sign_raw(key_file, passphrase, data):
+    """ECDSA P-256 SHA-256 over data with an encrypted PKCS#8 key, as Notary's raw r||s."""
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
+    pem = subprocess.run(["openssl", "pkey", "-in", key_file, "-passin", f"pass:{passphrase}"], check=True,
+                         capture_output=True).stdout
+    key = serialization.load_pem_private_key(pem, None)
+    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
+    return base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
+
+
+def old_key_root(s, gun, old_key_file, old_root_id, old_root_key):
+    """The next root version, naming the old root key as root and signed by it alone."""
+    doc = json.loads(get(s, gun, "root.json"))
+    signed = doc["signed"]
+    signed["version"] += 1
+    signed["keys"][old_root_id] = old_root_key
+    del signed["keys"][signed["roles"]["root"]["keyids"][0]]
+    signed["roles"]["root"] = {"keyids": [old_root_id], "threshold": 1}
+    sig = sign_raw(old_key_file, WPASS["WHARF_ROOT_PASSPHRASE"], canonical(signed))
+    return json.dumps({"signed": signed, "signatures": [{"keyid": old_root_id, "method": "ecdsa", "sig": sig}]},
+                      separators=(",", ":")).encode()
+
+
+@test
+def trust_rotate_usage(s):
+    w = Wharf()
+    try:
+        eq(w.run("trust", "rotate", ok=False).returncode, 2, "rotate without arguments")
+        eq(w.run("trust", "rotate", "a/b", ok=False).returncode, 2, "rotate without a role")
+        eq(w.run("trust", "rotate", "a/b", "nonsense", ok=False).returncode, 2, "an unknown role")
+        eq(w.run("trust", "rotate", "--server-managed", "a/b", "targets", ok=False).returncode, 2,
+           "a server-managed targets key")
+        eq(w.run("trust", "rotate", "--server-managed", "a/b", "root", ok=False).returncode, 2,
+           "a server-managed root key")
+        check("--server-managed" in w.run("trust", "rotate", "--help").stdout, "rotate --help")
+        check("rotate" in w.run("trust", "--help").stdout, "wharf trust --help lists rotate")
+        p = w.run("trust", "rotate", "--server", s.url, f"{s.addr}/nothing/here", "targets", ok=False)
+        eq(p.returncode, 1, "a GUN without trust data")
+    finally:
+        w.cleanup()
+
+
+@test(slow=True)
+def trust_rotate_every_role_followed_by_old_clients(s):
+    check(have("notary"), "the notary client is installed")
+    gun = f"{s.addr}/rot/app"
+    w, old, n_old = Wharf(), Wharf(), Notary(s.url)
+    evil = Evil(s.url)
+    try:
+        w.run("trust", "init", "--server", s.url, gun, env=WPASS)
+        w.run("trust", "sign", "--server", s.url, "--digest", f"sha256:{HEX_A}", "--size", "10", f"{gun}:v1",
+              env=WPASS)
+        # Two clients trust root version 1: a wharf client and notary with its own trust directory.
+        check("v1" in old.run("trust", "ls", "--server", s.url, gun).stdout, "old wharf client")
+        check(HEX_A in n_old.run("list", gun).stdout, "old notary client")
+        keydir = os.path.join(w.home, "keys", os.listdir(os.path.join(w.home, "keys"))[0])
+        saved = os.path.join(old.home, "old-root.key")
+        shutil.copy(os.path.join(keydir, "root.key"), saved)
+        v1 = json.loads(get(s, gun, "1.root.json"))["signed"]
+        old_root_id = v1["roles"]["root"]["keyids"][0]
+
+        # targets: a new client-held key; targets re-signed by it.
+        targets_id = rotate(w, s, gun, "targets")
+        eq(json.loads(get(s, gun, "targets.json"))["signatures"][0]["keyid"], targets_id, "targets re-signed")
+        w.run("trust", "sign", "--server", s.url, "--digest", f"sha256:{HEX_C}", "--size", "20", f"{gun}:v2",
+              env=WPASS)
+        # snapshot: a new client-held key, then to the server, then back here.
+        snap_id = rotate(w, s, gun, "snapshot")
+        eq(json.loads(get(s, gun, "snapshot.json"))["signatures"][0]["keyid"], snap_id, "snapshot signed by the new key")
+        server_snap = rotate(w, s, gun, "snapshot", "--server-managed")
+        check(not os.path.exists(os.path.join(keydir, "snapshot.key")), "the client's snapshot key is gone")
+        w.run("trust", "sign", "--server", s.url, "--digest", f"sha256:{HEX_A}", "--size", "30", f"{gun}:v3",
+              env=WPASS)
+        eq(json.loads(get(s, gun, "snapshot.json"))["signatures"][0]["keyid"], server_snap, "the server signs snapshot")
+        rotate(w, s, gun, "snapshot")
+        check(os.path.exists(os.path.join(keydir, "snapshot.key")), "a client snapshot key again")
+        # timestamp: always the server's.
+        ts_id = rotate(w, s, gun, "timestamp")
+        eq(json.loads(get(s, gun, "timestamp.json"))["signatures"][0]["keyid"], ts_id, "timestamp signed by the new key")
+        # root, twice: each new root signed by the old and the new root key.
+        for _ in range(2):
+            prev = keyids(s, gun, "root")[0]
+            new = rotate(w, s, gun, "root")
+            sigs = {x["keyid"] for x in json.loads(get(s, gun, "root.json"))["signatures"]}
+            eq(sigs, {prev, new}, "the new root is signed by the old and the new root key")
+        w.run("trust", "sign", "--server", s.url, "--digest", f"sha256:{HEX_C}", "--size", "40", f"{gun}:v4",
+              env=WPASS)
+        final = root_version(s, gun)
+        eq(final, 8, "seven rotations")
+
+        # The clients that trusted version 1 walk the chain.
+        out = old.run("trust", "ls", "--server", s.url, gun).stdout
+        check(all(t in out for t in ("v1", "v2", "v3", "v4")), f"old wharf client after the rotations: {out}")
+        roots = [v for k, v in old.stored().items() if k.endswith("/root.json")]
+        eq(json.loads(roots[0])["signed"]["version"], final, "the old wharf client walked to the newest root")
+        out = n_old.run("list", gun).stdout
+        check(all(t in out for t in ("v1", "v2", "v3", "v4")), f"old notary client after the rotations: {out}")
+        fresh_notary_sees(s.url, gun, "v4", HEX_C, 40)
+
+        # The old root key alone cannot move the repository on.
+        crafted = old_key_root(s, gun, saved, old_root_id, v1["keys"][old_root_id])
+        body, headers = multipart([("root", crafted)])
+        r = s.request("POST", f"/v2/{gun}/_trust/tuf/", body=body, headers=headers)
+        eq(r.status, 400, f"the server refuses a root signed by the old root key: {r.body[:300]!r}")
+        err = r.json()["errors"][0]
+        eq(err["code"], "INVALID_UPDATE", "error code")
+        check(f"root version {final + 1}" in err["message"], f"message names the root: {err['message']}")
+        eq(root_version(s, gun), final, "the server's root is unchanged")
+        evil.rules = {"root.json": crafted, f"{final + 1}.root.json": crafted}
+        refused(old, ["trust", "ls", "--server", evil.url, gun],
+                [f"root version {final + 1}", f"not signed by the keys of trusted root version {final}"],
+                "a malicious server serving a root signed by the old root key")
+        # ...nor can a client that still holds the old root key rotate anything.
+        stale = Wharf()
+        try:
+            shutil.copytree(os.path.join(w.home, "keys"), os.path.join(stale.home, "keys"))
+            shutil.copy(saved, os.path.join(stale.home, "keys", os.path.basename(keydir), "root.key"))
+            os.unlink(os.path.join(stale.home, "keys", os.path.basename(keydir), "root.key.pub"))
+            p = stale.run("trust", "rotate", "--server", s.url, gun, "targets", ok=False, env=WPASS)
+            eq(p.returncode, 1, "rotate with the old root key")
+            check("not a root key" in p.stderr, f"message: {p.stderr}")
+        finally:
+            stale.cleanup()
+        eq(root_version(s, gun), final, "still the same root")
+        check("v4" in old.run("trust", "ls", "--server", s.url, gun).stdout, "the honest server again")
+    finally:
+        evil.close()
+        n_old.cleanup()
+        old.cleanup()
+        w.cleanup()
+
+
+@test(slow=True)
+def trust_rotate_server_managed_snapshot_at_init(s):
+    """A repository whose snapshot the server holds from the start: rotating root and targets
+    leaves the snapshot to the server; rotating snapshot brings it to the client."""
+    gun = f"{s.addr}/rot/managed"
+    w, old = Wharf(), Wharf()
+    try:
+        w.run("trust", "init", "--server-managed-snapshot", "--server", s.url, gun, env=WPASS)
+        old.run("trust", "ls", "--server", s.url, gun)
+        rotate(w, s, gun, "root")
+        rotate(w, s, gun, "targets")
+        rotate(w, s, gun, "snapshot", "--server-managed")
+        w.run("trust", "sign", "--server", s.url, "--digest", f"sha256:{HEX_A}", "--size", "5", f"{gun}:v1",
+              env=WPASS)
+        rotate(w, s, gun, "snapshot")
+        w.run("trust", "sign", "--server", s.url, "--digest", f"sha256:{HEX_C}", "--size", "6", f"{gun}:v2",
+              env=WPASS)
+        out = old.run("trust", "ls", "--server", s.url, gun).stdout
+        check("v1" in out and "v2" in out, f"old client: {out}")
+        if have("notary"):
+            fresh_notary_sees(s.url, gun, "v2", HEX_C, 6)
+    finally:
+        old.cleanup()
+        w.cleanup()
