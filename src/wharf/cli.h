@@ -40,6 +40,8 @@ int wharf_cli_cmd_pull(int argc, char **argv);
  * encrypted PKCS#8 (0600), beside <role>.key.pub, the public key JSON (for root, the certificate
  * key, whose ID root lists). */
 char *wharf_cli_trust_key_path(const char *home, const char *gun, const char *role);
+/* The variable var, else asked on the terminal for `what` (twice when is_new). */
+int wharf_cli_passphrase_var(const char *var, const char *what, bool is_new, char **out, struct wharf_error *err);
 /* WHARF_<ROLE>_PASSPHRASE, else asked on the terminal (twice when is_new). */
 int wharf_cli_trust_passphrase(const char *role, bool is_new, char **out, struct wharf_error *err);
 /* Write k encrypted with pass to path and its public JSON to path.pub. */

@@ -58,6 +58,29 @@ static int prompt(const char *question, char *out, size_t n, struct wharf_error 
 	return got < 0 ? wharf_error_sys(err, "cannot read a passphrase") : 0;
 }
 
+int wharf_cli_passphrase_var(const char *var, const char *what, bool is_new, char **out, struct wharf_error *err)
+{
+	const char *env = getenv(var);
+	if (env && *env) {
+		*out = wharf_xstrdup(env);
+		return 0;
+	}
+	char a[256], b[256];
+	_cleanup_free_ char *q = wharf_xasprintf("Passphrase for %s%s: ", what, is_new ? " (new)" : "");
+	int r = prompt(q, a, sizeof(a), err);
+	if (r < 0)
+		return wharf_error_prefix(err, "set %s or run on a terminal", var);
+	if (is_new && (r = prompt("Repeat it: ", b, sizeof(b), err)) == 0 && strcmp(a, b) != 0)
+		r = wharf_error_set(err, WHARF_EINVAL, "the passphrases for %s differ", what);
+	if (r == 0 && !a[0])
+		r = wharf_error_set(err, WHARF_EINVAL, "the passphrase for %s is empty", what);
+	if (r == 0)
+		*out = wharf_xstrdup(a);
+	memset(a, 0, sizeof(a));
+	memset(b, 0, sizeof(b));
+	return r;
+}
+
 /* The passphrase of role: WHARF_<ROLE>_PASSPHRASE, else asked (twice when it is new). */
 int wharf_cli_trust_passphrase(const char *role, bool is_new, char **out, struct wharf_error *err)
 {
@@ -65,25 +88,8 @@ int wharf_cli_trust_passphrase(const char *role, bool is_new, char **out, struct
 	snprintf(var, sizeof(var), "WHARF_%s_PASSPHRASE", role);
 	for (char *p = var; *p; p++)
 		*p = (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
-	const char *env = getenv(var);
-	if (env && *env) {
-		*out = wharf_xstrdup(env);
-		return 0;
-	}
-	char a[256], b[256];
-	_cleanup_free_ char *q = wharf_xasprintf("Passphrase for the %s key%s: ", role, is_new ? " (new)" : "");
-	int r = prompt(q, a, sizeof(a), err);
-	if (r < 0)
-		return wharf_error_prefix(err, "set %s or run on a terminal", var);
-	if (is_new && (r = prompt("Repeat it: ", b, sizeof(b), err)) == 0 && strcmp(a, b) != 0)
-		r = wharf_error_set(err, WHARF_EINVAL, "the passphrases for the %s key differ", role);
-	if (r == 0 && !a[0])
-		r = wharf_error_set(err, WHARF_EINVAL, "the passphrase for the %s key is empty", role);
-	if (r == 0)
-		*out = wharf_xstrdup(a);
-	memset(a, 0, sizeof(a));
-	memset(b, 0, sizeof(b));
-	return r;
+	_cleanup_free_ char *what = wharf_xasprintf("the %s key", role);
+	return wharf_cli_passphrase_var(var, what, is_new, out, err);
 }
 
 static char *key_dir(const char *home, const char *gun)

@@ -1,4 +1,4 @@
-"""Content trust, key rotation by `wharf trust rotate`, and the `wharf trust key` verbs.
+"""Content trust: key rotation by `wharf trust rotate`, and the `wharf trust key` verbs.
 
 A repository initialised and signed by `wharf trust`, then every role rotated (root twice). A
 wharf client and the real `notary` client that trusted the first root must follow the chain of
@@ -13,7 +13,7 @@ import subprocess
 
 from harness import check, eq, test
 from test_trust import multipart
-from test_trust_client import HEX_A, HEX_C, WPASS, Evil, Notary, Wharf, fresh_notary_sees, get, have, refused
+from test_trust_client import HEX_A, HEX_C, PASS, WPASS, Evil, Notary, Wharf, fresh_notary_sees, get, have, refused
 
 
 def root_version(s, gun):
@@ -196,4 +196,159 @@ def trust_rotate_server_managed_snapshot_at_init(s):
             fresh_notary_sees(s.url, gun, "v2", HEX_C, 6)
     finally:
         old.cleanup()
+        w.cleanup()
+
+
+# ---------------------------------------------------------------------------------------------
+# wharf trust key generate | list | export | import
+
+KPASS = "key-file-pass"
+
+
+def key_list(w):
+    return json.loads(w.run("trust", "key", "list", "--json").stdout)["keys"]
+
+
+def notary_key_file(n, role):
+    """The notary client's private key file of role (notary writes a "role: ..." PEM header)."""
+    top = os.path.join(n.dir, "private")
+    for root, _, files in os.walk(top):
+        for f in files:
+            with open(os.path.join(root, f)) as fh:
+                if f"role: {role}\n" in fh.read():
+                    return os.path.join(root, f)
+    raise AssertionError(f"notary holds no {role} key under {top}")
+
+
+@test
+def trust_key_generate(s):
+    w = Wharf()
+    try:
+        for kind in ("ecdsa", "ed25519", "rsa"):
+            out = os.path.join(w.home, f"{kind}.key")
+            p = w.run("trust", "key", "generate", "--type", kind, "--out", out, env={"WHARF_KEY_PASSPHRASE": KPASS})
+            kid = p.stdout.strip()
+            eq(len(kid), 64, f"{kind}: prints the key ID")
+            eq(os.stat(out).st_mode & 0o777, 0o600, f"{kind}: key file mode")
+            with open(out) as fh:
+                check("ENCRYPTED PRIVATE KEY" in fh.read(), f"{kind}: encrypted PKCS#8")
+            with open(out + ".pub") as fh:
+                pub = json.load(fh)
+            eq(pub["keytype"], kind, f"{kind}: public key type")
+            eq(pub["keyval"]["private"], None, f"{kind}: no private material in the public file")
+            # openssl reads it with the passphrase, and not without.
+            subprocess.run(["openssl", "pkey", "-in", out, "-passin", f"pass:{KPASS}", "-noout"], check=True,
+                           capture_output=True)
+            bad = subprocess.run(["openssl", "pkey", "-in", out, "-passin", "pass:wrong", "-noout"],
+                                 capture_output=True)
+            check(bad.returncode != 0, f"{kind}: a wrong passphrase does not open it")
+        kid = w.run("trust", "key", "generate", env={"WHARF_KEY_PASSPHRASE": KPASS}).stdout.strip()
+        eq([(k["gun"], k["role"], k["id"], k["type"]) for k in key_list(w)], [(None, None, kid, "ecdsa")],
+           "a generated key without --out is listed")
+        eq(w.run("trust", "key", "generate", "--type", "dsa", ok=False).returncode, 2, "an unknown key type")
+        eq(w.run("trust", "key", "frob", ok=False).returncode, 2, "an unknown key command")
+        eq(w.run("trust", "key", "export", "a/b", ok=False).returncode, 2, "export without a role")
+        p = subprocess.run(["setsid", w.bin, "trust", "key", "generate"], env=dict(os.environ, WHARF_HOME=w.home),
+                           stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+        eq(p.returncode, 1, "no passphrase and no terminal")
+        check("WHARF_KEY_PASSPHRASE" in p.stderr, f"message names the variable: {p.stderr}")
+    finally:
+        w.cleanup()
+
+
+@test(slow=True)
+def trust_key_list_export_import_round_trip(s):
+    check(have("notary"), "the notary client is installed")
+    gun = f"{s.addr}/keys/app"
+    w, w2 = Wharf(), Wharf()
+    try:
+        w.run("trust", "init", "--server", s.url, gun, env=WPASS)
+        root = json.loads(get(s, gun, "root.json"))["signed"]
+        listed = {k["role"]: k for k in key_list(w)}
+        eq(sorted(listed), ["root", "snapshot", "targets"], "key list roles")
+        for role in listed:
+            eq(listed[role]["gun"], gun, f"{role}: GUN")
+            eq(listed[role]["id"], root["roles"][role]["keyids"][0], f"{role}: the key ID root lists")
+        eq(listed["root"]["type"], "ecdsa-x509", "root key type")
+        text = w.run("trust", "key", "list").stdout
+        check(gun in text and root["roles"]["targets"]["keyids"][0] in text, f"key list: {text}")
+        check("PRIVATE" not in text, "no private material in the listing")
+
+        # export: the stored encrypted file as it is, or the public key JSON.
+        keydir = os.path.dirname(listed["targets"]["file"])
+        exported = {}
+        for role in ("root", "targets", "snapshot"):
+            f = os.path.join(w2.home, f"{role}.export")
+            w.run("trust", "key", "export", "--out", f, gun, role)
+            with open(f, "rb") as a, open(os.path.join(keydir, f"{role}.key"), "rb") as b:
+                eq(a.read(), b.read(), f"{role}: export is the stored file")
+            eq(os.stat(f).st_mode & 0o777, 0o600, f"{role}: exported file mode")
+            exported[role] = f
+        pub = json.loads(w.run("trust", "key", "export", "--public", gun, "root").stdout)
+        eq(pub, root["keys"][listed["root"]["id"]], "export --public gives root's certificate key")
+        p = w.run("trust", "key", "export", gun, "delegation", ok=False)
+        eq(p.returncode, 1, "exporting a key this client does not hold")
+
+        # import into a fresh WHARF_HOME with new passphrases, then sign and rotate from there.
+        new = {"WHARF_ROOT_PASSPHRASE": "r2", "WHARF_TARGETS_PASSPHRASE": "t2", "WHARF_SNAPSHOT_PASSPHRASE": "s2"}
+        for role, var in (("targets", "WHARF_TARGETS_PASSPHRASE"), ("snapshot", "WHARF_SNAPSHOT_PASSPHRASE"),
+                          ("root", "WHARF_ROOT_PASSPHRASE")):
+            w2.run("trust", "key", "import", "--server", s.url, gun, role, exported[role],
+                   env=dict(new, WHARF_KEY_PASSPHRASE=WPASS[var]))
+        eq({k["role"]: k["id"] for k in key_list(w2)}, {r: listed[r]["id"] for r in listed}, "imported key IDs")
+        p = w2.run("trust", "key", "import", gun, "targets", exported["targets"], ok=False,
+                   env=dict(new, WHARF_KEY_PASSPHRASE=WPASS["WHARF_TARGETS_PASSPHRASE"]))
+        eq(p.returncode, 1, "importing over a held key")
+        check("--force" in p.stderr, f"message: {p.stderr}")
+        p = w2.run("trust", "key", "import", "--force", gun, "targets", exported["targets"], ok=False,
+                   env=dict(new, WHARF_KEY_PASSPHRASE="wrong"))
+        eq(p.returncode, 1, "a wrong passphrase")
+        check("wrong passphrase" in p.stderr, f"message: {p.stderr}")
+        w2.run("trust", "sign", "--server", s.url, "--digest", f"sha256:{HEX_A}", "--size", "11", f"{gun}:v1", env=new)
+        fresh_notary_sees(s.url, gun, "v1", HEX_A, 11)
+        p = w2.run("trust", "sign", "--server", s.url, "--digest", f"sha256:{HEX_A}", "--size", "11", f"{gun}:v9",
+                   ok=False, env=WPASS)
+        check("wrong passphrase" in p.stderr, f"re-encrypted with the new passphrase: {p.stderr}")
+        w2.run("trust", "rotate", "--server", s.url, gun, "root", env=new)
+        check("v1" in w.run("trust", "ls", "--server", s.url, gun).stdout, "the first client follows")
+        # A root key that is not one of the GUN's is refused.
+        p = w2.run("trust", "key", "import", "--force", "--server", s.url, gun, "root", exported["targets"],
+                   ok=False, env=dict(new, WHARF_KEY_PASSPHRASE=WPASS["WHARF_TARGETS_PASSPHRASE"]))
+        eq(p.returncode, 1, "a targets key imported as root")
+        check("not a root key" in p.stderr, f"message: {p.stderr}")
+
+        # openssl's encrypted PKCS#8.
+        ossl = os.path.join(w2.home, "openssl.key")
+        raw = subprocess.run(["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"],
+                             check=True, capture_output=True).stdout
+        subprocess.run(["openssl", "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", f"pass:{KPASS}", "-out", ossl],
+                       input=raw, check=True, capture_output=True)
+        w2.run("trust", "key", "import", f"{s.addr}/keys/other", "targets", ossl,
+               env=dict(new, WHARF_KEY_PASSPHRASE=KPASS))
+        other = [k for k in key_list(w2) if k["gun"] == f"{s.addr}/keys/other"]
+        eq([(k["role"], k["type"]) for k in other], [("targets", "ecdsa")], "openssl's key imported")
+    finally:
+        w.cleanup()
+        w2.cleanup()
+
+
+@test(slow=True)
+def trust_key_import_notary_keys_and_sign(s):
+    """notary's own key files (PBKDF2 PKCS#8 with role/gun headers) imported; wharf signs a
+    repository notary made, and notary reads it."""
+    check(have("notary"), "the notary client is installed")
+    gun = f"{s.addr}/keys/notary"
+    n, w = Notary(s.url), Wharf()
+    try:
+        n.run("init", gun)
+        n.run("publish", gun)
+        for role, var in (("targets", "NOTARY_TARGETS_PASSPHRASE"), ("snapshot", "NOTARY_SNAPSHOT_PASSPHRASE")):
+            w.run("trust", "key", "import", gun, role, notary_key_file(n, role),
+                  env=dict(WPASS, WHARF_KEY_PASSPHRASE=PASS[var]))
+        w.run("trust", "sign", "--server", s.url, "--digest", f"sha256:{HEX_C}", "--size", "21", f"{gun}:v1",
+              env=WPASS)
+        out = n.run("list", gun).stdout
+        check("v1" in out and HEX_C in out, f"notary reads what wharf signed with notary's keys: {out}")
+    finally:
+        n.cleanup()
         w.cleanup()
