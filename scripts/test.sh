@@ -56,6 +56,9 @@ else
     export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 UBSAN_OPTIONS=print_stacktrace=1
     stage unit-asan unit_tests build-asan
     stage integration-asan python3 tests/integration/run.py --wharfd build-asan/wharfd --quick
+    # The trust and pull tests are slow only because real clients run; the server and client
+    # code they drive is exactly what the sanitizers should watch.
+    stage trust-asan python3 tests/integration/run.py --wharfd build-asan/wharfd test_trust test_pull test_tuf
     unset ASAN_OPTIONS UBSAN_OPTIONS
   else
     tail -40 "$logdir/build-asan.log"; echo "   not ok - sanitizer build"; failed=$((failed + 1))
