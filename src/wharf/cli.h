@@ -58,4 +58,7 @@ int wharf_cli_trust_snapshot_key(const char *home, const char *gun, const struct
 int wharf_cli_trust_rotate(int argc, char **argv);
 int wharf_cli_trust_key(int argc, char **argv);
 
+/* wharf tuf: the generic TUF specification-format client (src/wharf/tuf.c). */
+int wharf_cli_cmd_tuf(int argc, char **argv);
+
 #endif

@@ -17,6 +17,7 @@ static void usage(FILE *out)
 	      "  home         print the client state directory\n"
 	      "  pull         pull an image, its tag verified through content trust, into $WHARF_HOME/content\n"
 	      "  trust        content trust: init, sign, revoke, ls, inspect, lookup (Notary v1, TUF)\n"
+	      "  tuf          generic TUF client (init, refresh, download) for specification-format repositories\n"
 	      "  version      print the version\n"
 	      "\n"
 	      "Run 'wharf COMMAND --help' for the options of a command.\n"
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
 		return wharf_cli_cmd_pull(argc - 1, argv + 1);
 	if (!strcmp(cmd, "trust"))
 		return wharf_cli_cmd_trust(argc - 1, argv + 1);
+	if (!strcmp(cmd, "tuf"))
+		return wharf_cli_cmd_tuf(argc - 1, argv + 1);
 	fprintf(stderr, "wharf: unknown command '%s' (see wharf --help)\n", cmd);
 	return EXIT_USAGE;
 }
