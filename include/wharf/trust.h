@@ -42,6 +42,11 @@ int wharf_tuf_verify(const struct wharf_tuf_meta *m, const char *role, const jso
 int wharf_tuf_verify_by_root(const struct wharf_tuf_meta *m, const char *role,
 			     const struct wharf_tuf_meta *root, struct wharf_error *err);
 
+/* The "targets" object of targets metadata m: every entry has a length >= 0 and hashes.
+ * *targets is borrowed from m. Messages name the role and the target. */
+int wharf_tuf_check_targets(const struct wharf_tuf_meta *m, const char *role, json_t **targets,
+			    struct wharf_error *err);
+
 /* Sign: {"signed": signed_obj, "signatures": [one per key]} as canonical JSON bytes. */
 int wharf_tuf_sign(const json_t *signed_obj, struct wharf_key *const *keys, size_t nkeys,
 		   struct wharf_buf *out, struct wharf_error *err);

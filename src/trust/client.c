@@ -527,17 +527,9 @@ static int update_snapshot(struct update *u, struct wharf_error *err)
 
 static int check_targets_shape(const struct role *r, struct wharf_error *err)
 {
-	json_t *targets = json_object_get(r->meta.signed_obj, "targets");
-	if (!json_is_object(targets))
-		return wharf_error_set(err, WHARF_EINVAL, "%s has no targets object", r->name);
-	const char *name;
-	json_t *t;
-	json_object_foreach(targets, name, t) {
-		json_t *len = json_object_get(t, "length");
-		json_t *hashes = json_object_get(t, "hashes");
-		if (!json_is_integer(len) || json_integer_value(len) < 0 || !json_is_object(hashes) || !json_object_size(hashes))
-			return wharf_error_set(err, WHARF_EINVAL, "%s: target '%.100s' needs a length and hashes", r->name, name);
-	}
+	int rc = wharf_tuf_check_targets(&r->meta, r->name, NULL, err);
+	if (rc < 0)
+		return rc;
 	json_t *dels = json_object_get(r->meta.signed_obj, "delegations");
 	if (!dels || json_is_null(dels))
 		return 0;

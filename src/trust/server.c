@@ -476,17 +476,14 @@ static bool path_allowed(const json_t *delegation, const char *target)
 
 static int check_targets_shape(const struct role_file *f, const json_t *delegation, struct wharf_error *err)
 {
-	json_t *targets = json_object_get(f->meta.signed_obj, "targets");
-	if (!json_is_object(targets))
-		return wharf_error_set(err, WHARF_EINVAL, "%s needs a targets object", f->role);
+	json_t *targets;
+	int r = wharf_tuf_check_targets(&f->meta, f->role, &targets, err);
+	if (r < 0 || !delegation)
+		return r;
 	const char *name;
 	json_t *t;
 	json_object_foreach(targets, name, t) {
-		json_t *len = json_object_get(t, "length");
-		json_t *hashes = json_object_get(t, "hashes");
-		if (!json_is_integer(len) || json_integer_value(len) < 0 || !json_is_object(hashes) || !json_object_size(hashes))
-			return wharf_error_set(err, WHARF_EINVAL, "%s: target '%.100s' needs a length and hashes", f->role, name);
-		if (delegation && !path_allowed(delegation, name))
+		if (!path_allowed(delegation, name))
 			return wharf_error_set(err, WHARF_EINVAL, "%s may not sign target '%.100s': outside its delegated paths",
 					       f->role, name);
 	}

@@ -199,6 +199,25 @@ int wharf_tuf_verify_by_root(const struct wharf_tuf_meta *m, const char *role,
 				json_integer_value(th), err);
 }
 
+int wharf_tuf_check_targets(const struct wharf_tuf_meta *m, const char *role, json_t **targets,
+			    struct wharf_error *err)
+{
+	json_t *all = json_object_get(m->signed_obj, "targets");
+	if (!json_is_object(all))
+		return wharf_error_set(err, WHARF_EINVAL, "%s has no targets object", role);
+	const char *name;
+	json_t *t;
+	json_object_foreach(all, name, t) {
+		json_t *len = json_object_get(t, "length");
+		json_t *hashes = json_object_get(t, "hashes");
+		if (!json_is_integer(len) || json_integer_value(len) < 0 || !json_is_object(hashes) || !json_object_size(hashes))
+			return wharf_error_set(err, WHARF_EINVAL, "%s: target '%.100s' needs a length and hashes", role, name);
+	}
+	if (targets)
+		*targets = all;
+	return 0;
+}
+
 int wharf_tuf_sign(const json_t *signed_obj, struct wharf_key *const *keys, size_t nkeys,
 		   struct wharf_buf *out, struct wharf_error *err)
 {
