@@ -47,7 +47,8 @@ int wharf_tuf_verify_by_root(const struct wharf_tuf_meta *m, const char *role,
 int wharf_tuf_check_targets(const struct wharf_tuf_meta *m, const char *role, json_t **targets,
 			    struct wharf_error *err);
 
-/* Sign: {"signed": signed_obj, "signatures": [one per key]} as canonical JSON bytes. */
+/* Sign the canonical form of signed_obj with each key; out gets {"signed":..,"signatures":[..]}
+ * as ordinary compact JSON (the signatures cover only the canonical "signed"). */
 int wharf_tuf_sign(const json_t *signed_obj, struct wharf_key *const *keys, size_t nkeys,
 		   struct wharf_buf *out, struct wharf_error *err);
 /* A {"length":N,"hashes":{"sha256":b64,"sha512":b64}} object for file bytes. */
