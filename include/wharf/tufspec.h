@@ -85,4 +85,16 @@ int wharf_tufspec_download(struct wharf_tufspec_client *c, const char *name, con
 			   struct wharf_error *err);
 void wharf_tufspec_client_free(struct wharf_tufspec_client *c);
 
+/* ---- Writing (src/trust/spec_write.c) ---- */
+struct wharf_key;
+/* {"signatures":[{"keyid","sig"} per key],"signed":signed_obj} as compact JSON; signatures over
+ * the OLPC canonical form of signed_obj, key IDs and hex signatures in the specification's
+ * dialect (ECDSA signatures DER). */
+int wharf_tufspec_sign(const json_t *signed_obj, struct wharf_key *const *keys, size_t nkeys, struct wharf_buf *out,
+		       struct wharf_error *err);
+/* The common head of every signed object: _type, spec_version, version, expires. */
+json_t *wharf_tufspec_signed_new(const char *type, int64_t version, int64_t expires);
+/* {"length":N,"hashes":{"sha256":hex}} for target bytes. */
+json_t *wharf_tufspec_target_meta(const void *data, size_t len);
+
 #endif

@@ -41,14 +41,15 @@ static char *trim_url(const char *u)
 	return u ? wharf_xstrndup(u, n) : NULL;
 }
 
-/* Bytes outside [A-Za-z0-9._~-] (and '/' unless keep_slash) as %XX: URL path and file names. */
+/* Bytes outside [A-Za-z0-9._~-] (and ':', '@', '/' in URLs, keep_slash) as %XX: URL paths and
+ * file names (a leading '.' too, so no name is "." or ".."). */
 static char *quote(const char *s, bool keep_slash)
 {
 	struct wharf_buf b;
 	wharf_buf_init(&b);
 	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
 		if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		    strchr("-_~", *p) || (*p == '.' && p != (const unsigned char *)s) || (*p == '/' && keep_slash))
+		    strchr("-_~", *p) || (*p == '.' && p != (const unsigned char *)s) || (keep_slash && strchr("/:@", *p)))
 			wharf_buf_append(&b, p, 1);
 		else
 			wharf_buf_printf(&b, "%%%02X", *p);

@@ -60,5 +60,7 @@ int wharf_cli_trust_key(int argc, char **argv);
 
 /* wharf tuf: the generic TUF specification-format client (src/wharf/tuf.c). */
 int wharf_cli_cmd_tuf(int argc, char **argv);
+/* wharf tuf repo: write and sign a specification-format repository (src/wharf/tuf_repo.c). */
+int wharf_cli_tuf_repo(int argc, char **argv);
 
 #endif

@@ -15,8 +15,8 @@ static void usage(FILE *out)
 	      "                          --target-dir DIR NAME...\n"
 	      "       wharf tuf repo ...   (see 'wharf tuf repo --help')\n"
 	      "\n"
-	      "A TUF 1.0 client for any repository in the specification's format (python-tuf, tuf-js,\n"
-	      "wharfd's /v2/<gun>/_trust/spec/). init installs a first trusted root (it must be signed\n"
+	      "A TUF 1.0 client for any repository in the specification's format (as python-tuf, tuf-js\n"
+	      "and 'wharf tuf repo' write it). init installs a first trusted root (it must be signed\n"
 	      "by its own keys); refresh runs the specification's update workflow (root chain,\n"
 	      "timestamp, snapshot, targets) and stores verified metadata in DIR; download also finds\n"
 	      "each NAME through the delegations, fetches it, checks its length and hashes and writes\n"
@@ -134,6 +134,8 @@ int wharf_cli_cmd_tuf(int argc, char **argv)
 		return cmd_update(argc - 1, argv + 1, false);
 	if (!strcmp(verb, "download"))
 		return cmd_update(argc - 1, argv + 1, true);
+	if (!strcmp(verb, "repo"))
+		return wharf_cli_tuf_repo(argc - 1, argv + 1);
 	fprintf(stderr, "wharf tuf: unknown command '%s' (see wharf tuf --help)\n", verb);
 	return EXIT_USAGE;
 }

@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import urllib.parse
 
 from harness import check, eq, test
 from tufspec_repo import Key, SpecRepo, StaticServer, signed
@@ -335,7 +336,7 @@ def run_tufjs(root_bytes, meta_url, target_url, names):
         out = {}
         if p.returncode == 0:
             for n in names:
-                with open(os.path.join(tdir, n.replace("/", "%2F")), "rb") as f:
+                with open(os.path.join(tdir, urllib.parse.quote(n, safe="")), "rb") as f:
                     out[n] = f.read()
         return p, out
     finally:
@@ -359,3 +360,64 @@ def tufjs_and_wharf_verify_the_same_repository(srv):
         check(p.returncode != 0, "tuf-js refuses a tampered target")
         refused(c.download("v1", ok=False), "target v1")
     with_fixture(body)(srv)
+
+
+REPO_PASS = {"WHARF_ROOT_PASSPHRASE": "root-pass-1234", "WHARF_TARGETS_PASSPHRASE": "targets-pass-1234",
+             "WHARF_SNAPSHOT_PASSPHRASE": "snapshot-pass-1234", "WHARF_TIMESTAMP_PASSPHRASE": "ts-pass-1234",
+             "WHARF_DELEGATION_PASSPHRASE": "deleg-pass-1234"}
+
+
+def wharf_repo(home, *args, ok=True):
+    w = os.path.join(os.environ["WHARF_TEST_BIN"], "wharf")
+    p = subprocess.run([w, "tuf", "repo"] + list(args), capture_output=True, text=True, timeout=120,
+                       env=dict(os.environ, WHARF_HOME=home, **REPO_PASS))
+    if ok and p.returncode != 0:
+        raise AssertionError(f"wharf tuf repo {' '.join(args)} exited {p.returncode}: {p.stderr[-1500:]}")
+    return p
+
+
+@test(slow=True)
+def wharf_tuf_repo_signs_what_wharf_and_tufjs_verify(srv):
+    """wharf's own spec-format signing (ECDSA DER and Ed25519, a delegation) against two verifiers."""
+    top = tempfile.mkdtemp(prefix="wharf-tufrepo-")
+    home = os.path.join(top, "home")
+    os.makedirs(home)
+    d = os.path.join(top, "repo")
+    static = None
+    c = None
+    try:
+        manifest = srv.push_image("spec/app", "v1")[1]
+        mfile = os.path.join(top, "manifest.json")
+        with open(mfile, "wb") as f:
+            f.write(manifest)
+        wharf_repo(home, "init", "spec/app", "--dir", d)
+        wharf_repo(home, "sign", "spec/app", "--dir", d, "app:v1", "--file", mfile)
+        wharf_repo(home, "delegate", "spec/app", "--dir", d, "releases", "--path", "rel/*")
+        wharf_repo(home, "sign", "spec/app", "--dir", d, "rel/v1", "--file", mfile, "--role", "releases")
+        # A second init would replace the keys: refused.
+        check(wharf_repo(home, "init", "spec/app", "--dir", d, ok=False).returncode == 1, "second init refused")
+        key = os.path.join(home, "keys", "spec", "spec%2Fapp", "root.key")
+        eq(oct(os.stat(key).st_mode & 0o777), "0o600", "root key mode")
+        with open(key) as f:
+            check("ENCRYPTED PRIVATE KEY" in f.read(), "root key encrypted at rest")
+        static = StaticServer(d)
+        with open(os.path.join(d, "metadata", "1.root.json"), "rb") as f:
+            root = f.read()
+
+        class R:
+            files = {"1.root.json": root}
+        c = Client(R, static.url)
+        p = c.download("app:v1", "rel/v1")
+        check("rel/v1: verified (signed by releases)" in p.stdout, p.stdout)
+        eq(c.target("app%3Av1"), manifest, "wharf tuf: target bytes are the registry's manifest")
+        eq(c.target("rel%2Fv1"), manifest, "wharf tuf: delegated target")
+        p, got = run_tufjs(root, static.url + "/metadata", static.url + "/targets", ["app:v1", "rel/v1"])
+        eq(p.returncode, 0, f"tuf-js: {p.stderr[-1500:]}")
+        eq(got["app:v1"], manifest, "tuf-js: target bytes are the registry's manifest")
+        eq(got["rel/v1"], manifest, "tuf-js: target through the delegation")
+    finally:
+        if c:
+            c.cleanup()
+        if static:
+            static.close()
+        shutil.rmtree(top, ignore_errors=True)

@@ -9,6 +9,7 @@ import json
 import os
 import threading
 import time
+import urllib.parse
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -185,7 +186,7 @@ class StaticServer:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self):
-                path = self.path.split("?")[0]
+                path = urllib.parse.unquote(self.path.split("?")[0])
                 if path in srv.overrides:
                     data = srv.overrides[path]
                 else:
