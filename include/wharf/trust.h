@@ -4,11 +4,14 @@
 #ifndef WHARF_TRUST_H
 #define WHARF_TRUST_H
 
+#include <pthread.h>
+
 #include <jansson.h>
 
 #include "wharf/http.h"
 #include "wharf/keys.h"
 #include "wharf/meta.h"
+#include "wharf/store.h"
 
 #define WHARF_TUF_FILE_MAX (16u * 1024 * 1024)  /* one metadata file */
 #define WHARF_TUF_PUBLISH_MAX (64u * 1024 * 1024) /* one publish request */
@@ -91,6 +94,24 @@ int wharf_trust_delete(struct wharf_trust *t, const char *gun, struct wharf_erro
  * 0 when signed so; WHARF_ENOTFOUND (message says why) otherwise. */
 int wharf_trust_check_signed(struct wharf_trust *t, const char *repo, const char *tag, const char *sha256hex,
 			     uint64_t size, struct wharf_error *err);
+
+/* Specification-format repositories hosted per GUN (src/trust/spec_server.c). */
+bool wharf_trust_spec_valid_name(const char *name);
+/* Check an upload of metadata files (names like 3.targets.json, timestamp.json) as a spec client
+ * would, from the state the last accepted upload left (or trusting the uploaded 1.root.json the
+ * first time), and store it atomically. */
+int wharf_trust_spec_publish(struct wharf_trust *t, const char *gun, const struct wharf_tuf_upload *files,
+			     size_t n, struct wharf_error *err);
+int wharf_trust_spec_get(struct wharf_trust *t, const char *gun, const char *name, char **data, size_t *len,
+			 struct wharf_error *err);
+/* Targets are the repository's blobs: "<sha256 hex>.<name>" opens blob sha256:<hex> when it is
+ * in the GUN's repository. */
+void wharf_trust_set_store(struct wharf_trust *t, struct wharf_store *store);
+int wharf_trust_spec_target(struct wharf_trust *t, const char *gun, const char *file, int *fd, uint64_t *size,
+			    struct wharf_error *err);
+/* For the trust module's own files: the metadata database and the per-GUN lock. */
+struct wharf_meta *wharf_trust_meta(struct wharf_trust *t);
+pthread_mutex_t *wharf_trust_gun_lock(struct wharf_trust *t, const char *gun);
 
 /* Changefeed records (JSON objects, comma separated) after change `after`; gun NULL for all. */
 int wharf_trust_changes(struct wharf_trust *t, const char *gun, int64_t after, int64_t n, struct wharf_buf *json,

@@ -33,6 +33,8 @@ int wharf_registry_open(struct wharf_registry **out, const struct wharf_config *
 	}
 	if (r == 0)
 		r = wharf_trust_open(&reg->trust, reg->meta, cfg->data_dir, err);
+	if (r == 0)
+		wharf_trust_set_store(reg->trust, reg->store);
 	if (r < 0) {
 		wharf_registry_close(reg);
 		return r;

@@ -130,28 +130,38 @@ static int on_publish_body(struct wharf_http_request *req, const char *data, siz
 	return 0;
 }
 
-static void on_publish_done(struct wharf_http_request *req)
+/* A publish body: multipart with one part per file, the file name as the part's filename. */
+static int collect_parts(struct wharf_http_request *req, struct publish_req *pr, struct wharf_multipart_part *parts,
+			 struct wharf_tuf_upload *files, size_t *n)
 {
-	struct publish_req *pr = wharf_http_state(req);
 	struct wharf_error err;
 	if (pr->too_big) {
 		trust_error(req, 413, "MALFORMED_UPLOAD", "a publish is at most %u bytes", WHARF_TUF_PUBLISH_MAX);
-		return;
+		return -1;
 	}
-	struct wharf_multipart_part parts[64];
-	size_t n = 0;
 	if (wharf_multipart_parse(wharf_http_header(req, "Content-Type"), pr->body.data ? pr->body.data : "",
-				  pr->body.len, parts, 64, &n, &err) < 0) {
+				  pr->body.len, parts, 64, n, &err) < 0) {
 		trust_error(req, 400, "MALFORMED_UPLOAD", "%s", err.message);
-		return;
+		return -1;
 	}
-	struct wharf_tuf_upload files[64];
-	for (size_t i = 0; i < n; i++) {
-		/* Notary names each part "files" and puts the role in the file name. */
+	for (size_t i = 0; i < *n; i++) {
 		snprintf(files[i].role, sizeof(files[i].role), "%s", parts[i].filename[0] ? parts[i].filename : parts[i].name);
 		files[i].data = parts[i].data;
 		files[i].len = parts[i].len;
 	}
+	return 0;
+}
+
+static void on_publish_done(struct wharf_http_request *req)
+{
+	struct publish_req *pr = wharf_http_state(req);
+	struct wharf_error err;
+	struct wharf_multipart_part parts[64];
+	struct wharf_tuf_upload files[64];
+	size_t n = 0;
+	/* Notary names each part "files" and puts the role in the file name. */
+	if (collect_parts(req, pr, parts, files, &n) < 0)
+		return;
 	if (wharf_trust_publish(pr->t, pr->gun, files, n, &err) < 0) {
 		error_from(req, &err, "INVALID_UPDATE");
 		return;
@@ -195,6 +205,61 @@ static void changefeed(struct wharf_trust *t, struct wharf_http_request *req, co
 	respond_json(req, wharf_buf_steal(&b), len, false);
 }
 
+static void on_spec_publish_done(struct wharf_http_request *req)
+{
+	struct publish_req *pr = wharf_http_state(req);
+	struct wharf_multipart_part parts[64];
+	struct wharf_tuf_upload files[64];
+	size_t n = 0;
+	struct wharf_error err;
+	if (collect_parts(req, pr, parts, files, &n) < 0)
+		return;
+	if (wharf_trust_spec_publish(pr->t, pr->gun, files, n, &err) < 0) {
+		error_from(req, &err, "INVALID_UPDATE");
+		return;
+	}
+	wharf_http_respond(req, wharf_http_response_buffer(200, "", 0));
+}
+
+static void spec_handle(struct wharf_trust *t, struct wharf_http_request *req, const char *gun, const char *name)
+{
+	const char *method = wharf_http_method(req);
+	struct wharf_error err;
+	if (name[0] == '\0' && !strcmp(method, "POST")) {
+		struct publish_req *pr = wharf_xcalloc(1, sizeof(*pr));
+		pr->t = t;
+		snprintf(pr->gun, sizeof(pr->gun), "%s", gun);
+		wharf_buf_init(&pr->body);
+		wharf_http_set_state(req, pr, publish_req_free);
+		wharf_http_expect_body(req, on_publish_body, on_spec_publish_done, NULL);
+		return;
+	}
+	if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		trust_error(req, 405, "UNSUPPORTED", "%s is not allowed on spec/%.100s (GET files, POST spec/ to upload)",
+			    method, name);
+		return;
+	}
+	if (wharf_str_has_prefix(name, "targets/")) {
+		int fd;
+		uint64_t size;
+		if (wharf_trust_spec_target(t, gun, name + 8, &fd, &size, &err) < 0) {
+			trust_error(req, 404, "METADATA_NOT_FOUND", "%s", err.message);
+			return;
+		}
+		struct wharf_http_response *r = wharf_http_response_fd(200, fd, 0, size);
+		wharf_http_response_header(r, "Content-Type", "application/octet-stream");
+		wharf_http_respond(req, r);
+		return;
+	}
+	char *data = NULL;
+	size_t len = 0;
+	if (wharf_trust_spec_get(t, gun, name, &data, &len, &err) < 0) {
+		error_from(req, &err, "INVALID_GUN");
+		return;
+	}
+	respond_json(req, data, len, strspn(name, "0123456789") > 0);
+}
+
 void wharf_trust_handle(struct wharf_trust *t, struct wharf_http_request *req, const char *gun, const char *rest)
 {
 	const char *method = wharf_http_method(req);
@@ -206,6 +271,10 @@ void wharf_trust_handle(struct wharf_trust *t, struct wharf_http_request *req, c
 	}
 	if (!strcmp(rest, "changefeed") && read) {
 		changefeed(t, req, gun);
+		return;
+	}
+	if (gun && wharf_str_has_prefix(rest, "spec/")) {
+		spec_handle(t, req, gun, rest + 5);
 		return;
 	}
 	if (!gun || !wharf_str_has_prefix(rest, "tuf/")) {

@@ -39,6 +39,7 @@ struct cached_file {
 
 struct wharf_trust {
 	struct wharf_meta *meta;
+	struct wharf_store *store; /* the registry's, for spec-format targets */
 	pthread_mutex_t files_lock;
 	struct cached_file *files;
 	size_t nfiles;
@@ -49,7 +50,7 @@ struct wharf_trust {
 	struct cached_key *keys;
 };
 
-static pthread_mutex_t *gun_lock(struct wharf_trust *t, const char *gun)
+pthread_mutex_t *wharf_trust_gun_lock(struct wharf_trust *t, const char *gun)
 {
 	size_t h = 5381;
 	for (const char *p = gun; *p; p++)
@@ -223,7 +224,7 @@ int wharf_trust_server_key(struct wharf_trust *t, const char *gun, const char *r
 	int r = wharf_tuf_check_gun(gun, err);
 	if (r < 0)
 		return r;
-	pthread_mutex_t *lock = gun_lock(t, gun);
+	pthread_mutex_t *lock = wharf_trust_gun_lock(t, gun);
 	pthread_mutex_lock(lock);
 	r = rotate ? -WHARF_ENOTFOUND : wharf_meta_tuf_key_get(t->meta, gun, role, NULL, public_json, NULL, err);
 	if (r == -WHARF_ENOTFOUND)
@@ -701,7 +702,7 @@ int wharf_trust_publish(struct wharf_trust *t, const char *gun, const struct wha
 	struct state *s = wharf_xcalloc(1, sizeof(*s));
 	s->t = t;
 	s->gun = gun;
-	pthread_mutex_t *lock = gun_lock(t, gun);
+	pthread_mutex_t *lock = wharf_trust_gun_lock(t, gun);
 	pthread_mutex_lock(lock);
 	r = publish_locked(s, files, n, err);
 	pthread_mutex_unlock(lock);
@@ -716,7 +717,7 @@ static int refresh_timestamp(struct wharf_trust *t, const char *gun, struct whar
 	struct state *s = wharf_xcalloc(1, sizeof(*s));
 	s->t = t;
 	s->gun = gun;
-	pthread_mutex_t *lock = gun_lock(t, gun);
+	pthread_mutex_t *lock = wharf_trust_gun_lock(t, gun);
 	pthread_mutex_lock(lock);
 	int r = state_load(s, err);
 	struct role_file *ts = r == 0 ? state_find(s, "timestamp") : NULL;
@@ -786,7 +787,7 @@ int wharf_trust_delete(struct wharf_trust *t, const char *gun, struct wharf_erro
 	int r = wharf_tuf_check_gun(gun, err);
 	if (r < 0)
 		return r;
-	pthread_mutex_t *lock = gun_lock(t, gun);
+	pthread_mutex_t *lock = wharf_trust_gun_lock(t, gun);
 	pthread_mutex_lock(lock);
 	r = wharf_meta_tuf_delete(t->meta, gun, err);
 	files_invalidate(t, gun);
@@ -853,4 +854,39 @@ int wharf_trust_check_signed(struct wharf_trust *t, const char *repo, const char
 				       tag, repo);
 	return wharf_error_set(err, WHARF_ENOTFOUND, "tag %s of %s is not signed, and the repository's policy requires signed tags",
 			       tag, repo);
+}
+
+struct wharf_meta *wharf_trust_meta(struct wharf_trust *t)
+{
+	return t->meta;
+}
+
+void wharf_trust_set_store(struct wharf_trust *t, struct wharf_store *store)
+{
+	t->store = store;
+}
+
+int wharf_trust_spec_target(struct wharf_trust *t, const char *gun, const char *file, int *fd, uint64_t *size,
+			    struct wharf_error *err)
+{
+	int r = wharf_tuf_check_gun(gun, err);
+	if (r < 0)
+		return r;
+	/* Consistent target names are DIR/<hash>.BASENAME: the hash starts the last component. */
+	const char *base = strrchr(file, '/');
+	file = base ? base + 1 : file;
+	if (strlen(file) < 66 || file[64] != '.' || strspn(file, "0123456789abcdef") != 64 || !t->store)
+		return wharf_error_set(err, WHARF_ENOTFOUND, "target file '%.100s' is not <sha256 hex>.<name>", file);
+	struct wharf_digest d;
+	char text[8 + 64];
+	snprintf(text, sizeof(text), "sha256:%.64s", file);
+	if ((r = wharf_digest_parse(&d, text, err)) < 0)
+		return r;
+	/* Only what the repository holds: GUN "HOST[:PORT]/repo" names repository "repo". */
+	const char *slash = strchr(gun, '/');
+	const char *repo = slash && (memchr(gun, '.', (size_t)(slash - gun)) || memchr(gun, ':', (size_t)(slash - gun)))
+				   ? slash + 1 : gun;
+	if ((r = wharf_meta_blob_in_repo(t->meta, repo, d.str, NULL, err)) < 0)
+		return r;
+	return wharf_store_blob_open(t->store, &d, fd, size, err);
 }

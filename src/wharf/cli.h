@@ -62,5 +62,7 @@ int wharf_cli_trust_key(int argc, char **argv);
 int wharf_cli_cmd_tuf(int argc, char **argv);
 /* wharf tuf repo: write and sign a specification-format repository (src/wharf/tuf_repo.c). */
 int wharf_cli_tuf_repo(int argc, char **argv);
+/* wharf tuf push: upload a repository's metadata to wharfd (src/wharf/tuf_push.c). */
+int wharf_cli_tuf_push(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ static void usage(FILE *out)
 	      "       wharf tuf download --metadata-dir DIR --metadata-url URL --target-base-url URL\n"
 	      "                          --target-dir DIR NAME...\n"
 	      "       wharf tuf repo ...   (see 'wharf tuf repo --help')\n"
+	      "       wharf tuf push --dir DIR [--server URL] GUN   (host it on wharfd; see 'wharf tuf push --help')\n"
 	      "\n"
 	      "A TUF 1.0 client for any repository in the specification's format (as python-tuf, tuf-js\n"
 	      "and 'wharf tuf repo' write it). init installs a first trusted root (it must be signed\n"
@@ -136,6 +137,8 @@ int wharf_cli_cmd_tuf(int argc, char **argv)
 		return cmd_update(argc - 1, argv + 1, true);
 	if (!strcmp(verb, "repo"))
 		return wharf_cli_tuf_repo(argc - 1, argv + 1);
+	if (!strcmp(verb, "push"))
+		return wharf_cli_tuf_push(argc - 1, argv + 1);
 	fprintf(stderr, "wharf tuf: unknown command '%s' (see wharf tuf --help)\n", verb);
 	return EXIT_USAGE;
 }

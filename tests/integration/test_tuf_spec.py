@@ -421,3 +421,86 @@ def wharf_tuf_repo_signs_what_wharf_and_tufjs_verify(srv):
         if static:
             static.close()
         shutil.rmtree(top, ignore_errors=True)
+
+
+@test(slow=True, shared=False)
+def wharfd_hosts_spec_repositories(srv):
+    """wharf tuf push hosts a spec repository on wharfd; wharf tuf and tuf-js verify it from there."""
+    srv.start()
+    top = tempfile.mkdtemp(prefix="wharf-tufhost-")
+    home = os.path.join(top, "home")
+    os.makedirs(home)
+    d = os.path.join(top, "repo")
+    gun = f"{srv.addr}/spec/hosted"
+    w = os.path.join(os.environ["WHARF_TEST_BIN"], "wharf")
+
+    def push(ok=True):
+        p = subprocess.run([w, "tuf", "push", "--dir", d, "--server", srv.url, gun], capture_output=True,
+                           text=True, timeout=60)
+        if ok and p.returncode != 0:
+            raise AssertionError(f"wharf tuf push exited {p.returncode}: {p.stderr[-1500:]}")
+        return p
+
+    def wharf_tuf(*args, ok=True):
+        p = subprocess.run([w, "tuf"] + list(args), capture_output=True, text=True, timeout=60)
+        if ok and p.returncode != 0:
+            raise AssertionError(f"wharf tuf {' '.join(args)} exited {p.returncode}: {p.stderr[-1500:]}")
+        return p
+
+    meta_url = f"{srv.url}/v2/{gun}/_trust/spec"
+    target_url = f"{srv.url}/v2/{gun}/_trust/spec/targets"
+    try:
+        digest, manifest = srv.push_image("spec/hosted", "v1")
+        wharf_repo(home, "init", "spec/hosted", "--dir", d)
+        wharf_repo(home, "sign", "spec/hosted", "--dir", d, "v1", "--digest", digest, "--size", str(len(manifest)))
+        wharf_repo(home, "delegate", "spec/hosted", "--dir", d, "releases", "--path", "rel/*")
+        wharf_repo(home, "sign", "spec/hosted", "--dir", d, "rel/v1", "--digest", digest, "--size",
+                   str(len(manifest)), "--role", "releases")
+        push()
+        with open(os.path.join(d, "metadata", "1.root.json"), "rb") as f:
+            root = f.read()
+        eq(srv.request("GET", f"/v2/{gun}/_trust/spec/1.root.json").body, root, "wharfd serves the root as uploaded")
+        # wharf tuf against wharfd
+        mdir, tdir = os.path.join(top, "m"), os.path.join(top, "t")
+        rootfile = os.path.join(top, "root.json")
+        with open(rootfile, "wb") as f:
+            f.write(root)
+        wharf_tuf("init", "--metadata-dir", mdir, rootfile)
+        wharf_tuf("download", "--metadata-dir", mdir, "--metadata-url", meta_url, "--target-base-url", target_url,
+                  "--target-dir", tdir, "v1", "rel/v1")
+        got = {f: open(os.path.join(tdir, f), "rb").read() for f in os.listdir(tdir)}
+        check(manifest in got.values(), f"wharf tuf fetched the manifest from wharfd ({list(got)})")
+        # tuf-js against wharfd, through the delegation too
+        p, got = run_tufjs(root, meta_url, target_url, ["v1", "rel/v1"])
+        eq(p.returncode, 0, f"tuf-js against wharfd: {p.stderr[-1500:]}")
+        eq(got["v1"], manifest, "tuf-js: the target is the registry's manifest")
+        eq(got["rel/v1"], manifest, "tuf-js: through the delegation")
+        # Attacks on the upload: nothing stored changes.
+        ts_path = os.path.join(d, "metadata", "timestamp.json")
+        with open(ts_path, "rb") as f:
+            old_ts = f.read()
+        wharf_repo(home, "sign", "spec/hosted", "--dir", d, "v2", "--digest", digest, "--size", str(len(manifest)))
+        with open(ts_path, "rb") as f:
+            new_ts = f.read()
+        push()  # v2 accepted: the server now trusts the newer timestamp
+        wharf_tuf("download", "--metadata-dir", mdir, "--metadata-url", meta_url, "--target-base-url", target_url,
+                  "--target-dir", tdir, "v2")
+        before = srv.request("GET", f"/v2/{gun}/_trust/spec/timestamp.json").body
+        eq(before, new_ts, "the newest timestamp is served")
+        with open(ts_path, "wb") as f:
+            f.write(old_ts)  # roll the timestamp back
+        p = push(ok=False)
+        check(p.returncode == 1 and "timestamp" in p.stderr, f"a rolled-back timestamp is refused: {p.stderr}")
+        eq(srv.request("GET", f"/v2/{gun}/_trust/spec/timestamp.json").body, before, "nothing changed")
+        doc = json.loads(new_ts)
+        doc["signed"]["version"] += 5  # tampered: the signature no longer matches
+        with open(ts_path, "w") as f:
+            json.dump(doc, f)
+        p = push(ok=False)
+        check(p.returncode == 1 and "timestamp" in p.stderr, f"a tampered timestamp is refused: {p.stderr}")
+        eq(srv.request("GET", f"/v2/{gun}/_trust/spec/timestamp.json").body, before, "nothing changed")
+        # A blob of another repository is not served as a target of this one.
+        other = srv.push_blob("spec/other", b"someone else's bytes")
+        eq(srv.request("GET", f"/v2/{gun}/_trust/spec/targets/{other[7:]}.x").status, 404, "foreign blob")
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
