@@ -194,13 +194,13 @@ class Server:
 
 def run_tests(wharfd, selected=None, quick=False, tests=None):
     """Run registered tests; print TAP; return (passed, failed)."""
-    selected = [t for t in (tests or REGISTRY)
+    chosen = [t for t in (tests or REGISTRY)
             if (not selected or any(s in t.__module__ + "." + t.__name__ for s in selected))
             and not (quick and t.slow)]
-    print(f"1..{len(selected)}", flush=True)
+    print(f"1..{len(chosen)}", flush=True)
     shared = None
     passed = failed = 0
-    for i, t in enumerate(selected, 1):
+    for i, t in enumerate(chosen, 1):
         name = f"{t.__module__}.{t.__name__}"
         start = time.time()
         srv = None
@@ -233,7 +233,7 @@ def run_tests(wharfd, selected=None, quick=False, tests=None):
         rc = shared.stop()
         if rc not in (0, None):
             failed += 1
-            print(f"not ok {len(selected) + 1} - shared wharfd stops cleanly (exit status {rc})", flush=True)
+            print(f"not ok {len(chosen) + 1} - shared wharfd stops cleanly (exit status {rc})", flush=True)
             for line in shared.log_text().splitlines()[-30:]:
                 print(f"#   wharfd: {line[:300]}", flush=True)
         shared.cleanup()
