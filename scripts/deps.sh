@@ -6,9 +6,9 @@ set -euo pipefail
 want=${1:-build}
 
 build_pkgs=(meson ninja-build pkg-config gcc libmicrohttpd-dev libcurl4-openssl-dev libssl-dev
-            libjansson-dev libsqlite3-dev)
+            libjansson-dev libsqlite3-dev libp11-kit-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev python3 curl jq skopeo podman buildah umoci mmdebstrap
-           uidmap docker-registry apache2-utils wrk)
+           uidmap docker-registry apache2-utils wrk softhsm2 opensc)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -90,6 +90,8 @@ void wharf_key_free(struct wharf_key *k)
 	free(k->tuf_keytype);
 	free(k->tuf_scheme);
 	free(k->tuf_public);
+	if (k->signer && --k->signer->refs == 0)
+		k->signer->destroy(k->signer);
 	free(k);
 }
 

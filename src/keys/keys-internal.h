@@ -6,6 +6,7 @@
 #include <openssl/x509.h>
 
 #include "wharf/keys.h"
+#include "wharf/pkcs11.h"
 
 #define KEYS_RSA_MIN_BITS 2048  /* Notary's verifiers refuse shorter moduli */
 #define KEYS_RSA_MAX_BITS 16384 /* bounds the cost of a hostile key */
@@ -26,12 +27,20 @@ struct wharf_key {
 	char *tuf_keytype;
 	char *tuf_scheme;
 	char *tuf_public;
+	/* Set when the private half lives elsewhere (a PKCS#11 token): signing goes through it
+	 * (one reference held per key). has_private is then true, but pkey is public only. */
+	struct wharf_key_signer *signer;
 };
 
 /* A new key of type t over pkey (reference taken over by the key); fills pub from pkey, or
  * from cert's PEM text for the x509 types (cert reference taken over too). */
 int keys_new(struct wharf_key **out, enum wharf_key_type t, EVP_PKEY *pkey, X509 *cert,
 	     bool has_private, struct wharf_error *err);
+/* Share src's signer (if any) with k. */
+void keys_share_signer(struct wharf_key *k, const struct wharf_key *src);
+/* Sign a certificate whose fields are filled through k's signer (ECDSA with SHA-256). */
+int keys_x509_sign_with_signer(X509 *cert, const struct wharf_key *k, struct wharf_error *err);
+
 /* Check that pkey is what type t demands: P-256 (named curve) for ecdsa, Ed25519, RSA of
  * KEYS_RSA_MIN_BITS..KEYS_RSA_MAX_BITS. `what` names the key in the message. */
 int keys_check_pkey(const EVP_PKEY *pkey, enum wharf_key_type t, const char *what,

@@ -38,6 +38,10 @@ int wharf_key_private_to_pem(const struct wharf_key *k, const char *passphrase, 
 	if (!k->has_private)
 		return wharf_error_set(err, WHARF_EINVAL, "%s key has no private half to write",
 				       wharf_key_type_name(k->type));
+	if (k->signer)
+		return wharf_error_set(err, WHARF_EINVAL,
+				       "%s key: its private half is on a token and cannot be written out",
+				       wharf_key_type_name(k->type));
 	if (!passphrase || !passphrase[0])
 		return wharf_error_set(err, WHARF_EINVAL, "an empty passphrase is refused");
 	size_t plen = strlen(passphrase);

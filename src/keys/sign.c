@@ -114,6 +114,33 @@ static const char *method_name(const struct wharf_key *k, enum wharf_key_dialect
 	return notary_method(k->type);
 }
 
+/* A token signs the SHA-256 digest (CKM_ECDSA: hash-then-sign) and returns r||s. */
+static int sign_with_signer(const struct wharf_key *k, enum wharf_key_dialect dialect, const void *data,
+			    size_t len, struct wharf_buf *sig, const char **method, const char *id,
+			    struct wharf_error *err)
+{
+	if (!is_ecdsa(k->type))
+		return wharf_error_set(err, WHARF_EUNSUPPORTED, "key %s: only ECDSA keys sign on a token", id);
+	unsigned char md[32];
+	unsigned int mdlen = 0;
+	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
+		return wharf_error_set(err, WHARF_EINTERNAL, "key %s: cannot hash: %s", id, keys_openssl_reason());
+	_cleanup_buf_ struct wharf_buf rs = {0};
+	int r = k->signer->sign_digest(k->signer, md, mdlen, &rs, err);
+	if (r < 0)
+		return wharf_error_prefix(err, "key %s", id);
+	if (rs.len != 2 * P256_FIELD_BYTES)
+		return wharf_error_set(err, WHARF_EINVAL, "key %s: the token's signature is %zu bytes, not %d", id,
+				       rs.len, 2 * P256_FIELD_BYTES);
+	if (dialect == WHARF_DIALECT_NOTARY)
+		wharf_buf_append(sig, rs.data, rs.len);
+	else if (raw_to_der((const unsigned char *)rs.data, sig) < 0)
+		return wharf_error_set(err, WHARF_EINTERNAL, "key %s: cannot convert signature", id);
+	if (method)
+		*method = method_name(k, dialect);
+	return 0;
+}
+
 int wharf_key_sign(const struct wharf_key *k, enum wharf_key_dialect dialect, const void *data,
 		   size_t len, struct wharf_buf *sig, const char **method, struct wharf_error *err)
 {
@@ -122,6 +149,8 @@ int wharf_key_sign(const struct wharf_key *k, enum wharf_key_dialect dialect, co
 	if (!k->has_private)
 		return wharf_error_set(err, WHARF_EINVAL, "key %s (%s): no private half to sign with", id,
 				       wharf_key_type_name(k->type));
+	if (k->signer)
+		return sign_with_signer(k, dialect, data, len, sig, method, id, err);
 	_cleanup_md_ctx_ EVP_MD_CTX *ctx = start(k, true, RSA_PSS_SALTLEN_DIGEST);
 	size_t n = 0;
 	if (!ctx || EVP_DigestSign(ctx, NULL, &n, data, len) != 1)

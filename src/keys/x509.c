@@ -53,7 +53,9 @@ static int set_serial(X509 *cert, struct wharf_error *err)
 	return 0;
 }
 
-static int fill_cert(X509 *cert, EVP_PKEY *pkey, const char *cn, int days, struct wharf_error *err)
+/* signer: a key whose private half is on a token, or NULL to sign with pkey. */
+static int fill_cert(X509 *cert, EVP_PKEY *pkey, const struct wharf_key *signer, const char *cn, int days,
+		     struct wharf_error *err)
 {
 	int r;
 	if (!X509_set_version(cert, 2)) /* v3 */
@@ -77,6 +79,8 @@ static int fill_cert(X509 *cert, EVP_PKEY *pkey, const char *cn, int days, struc
 	    (r = add_ext(cert, NID_ext_key_usage, "codeSigning", err)) < 0 ||
 	    (r = add_ext(cert, NID_basic_constraints, "critical,CA:FALSE", err)) < 0)
 		return r;
+	if (signer)
+		return keys_x509_sign_with_signer(cert, signer, err);
 	if (X509_sign(cert, pkey, EVP_sha256()) <= 0)
 		return wharf_error_set(err, WHARF_EINTERNAL, "cannot sign certificate: %s",
 				       keys_openssl_reason());
@@ -110,12 +114,15 @@ int wharf_key_make_x509(struct wharf_key **out, const struct wharf_key *k, const
 	_cleanup_x509_ X509 *cert = X509_new();
 	if (!cert)
 		return wharf_error_set(err, WHARF_EINTERNAL, "out of memory");
-	int r = fill_cert(cert, k->pkey, common_name, days, err);
+	int r = fill_cert(cert, k->pkey, k->signer ? k : NULL, common_name, days, err);
 	if (r < 0)
 		return r;
 	if (!EVP_PKEY_up_ref(k->pkey))
 		return wharf_error_set(err, WHARF_EINTERNAL, "cannot share key");
-	return keys_new(out, t, k->pkey, steal_pointer(&cert), k->has_private, err);
+	if ((r = keys_new(out, t, k->pkey, steal_pointer(&cert), k->has_private, err)) < 0)
+		return r;
+	keys_share_signer(*out, k);
+	return 0;
 }
 
 int wharf_key_x509_info(const struct wharf_key *k, char *cn, size_t cn_len, int64_t *not_after,

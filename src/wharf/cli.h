@@ -65,4 +65,10 @@ int wharf_cli_tuf_repo(int argc, char **argv);
 /* wharf tuf push: upload a repository's metadata to wharfd (src/wharf/tuf_push.c). */
 int wharf_cli_tuf_push(int argc, char **argv);
 
+/* wharf trust hsm: root keys on PKCS#11 tokens (src/wharf/trust_hsm.c). */
+int wharf_cli_trust_hsm(int argc, char **argv);
+/* The root key of gun on the token recorded by `hsm generate-root`/`hsm import`, signing there;
+ * WHARF_ENOTFOUND when no token holds it. */
+int wharf_cli_trust_hsm_root_key(const char *home, const char *gun, struct wharf_key **out, struct wharf_error *err);
+
 #endif

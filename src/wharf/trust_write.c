@@ -28,6 +28,7 @@ struct write_opts {
 	const char *digest;
 	const char *size;
 	bool server_snapshot;
+	bool root_on_token; /* init: the root key is on a PKCS#11 token (wharf trust hsm) */
 };
 
 /* --- passphrases and key files --- */
@@ -184,6 +185,9 @@ int wharf_cli_trust_load_key(const char *home, const char *gun, const char *role
 	_cleanup_free_ char *pem = NULL;
 	size_t len = 0;
 	int r = wharf_read_file(path, 1 << 20, &pem, &len, err);
+	if (r == -WHARF_ENOTFOUND && !strcmp(role, "root") &&
+	    (r = wharf_cli_trust_hsm_root_key(home, gun, out, err)) != -WHARF_ENOTFOUND)
+		return r; /* the root key is on a token */
 	if (r == -WHARF_ENOTFOUND)
 		return wharf_error_set(err, WHARF_ENOTFOUND, "no %s key for %s in %s", role, gun, path);
 	if (r < 0)
@@ -222,6 +226,7 @@ static void write_usage(FILE *out, const char *verb)
 		      "Options:\n"
 		      "  -s, --server URL             the trust server (default $WHARF_TRUST_SERVER or " DEFAULT_SERVER ")\n"
 		      "      --server-managed-snapshot  the server holds the snapshot key (no snapshot key here)\n"
+		      "      --root-on-token          use the root key put on a token by 'wharf trust hsm'\n"
 		      "  -h, --help                   show this help\n",
 		      out);
 	else
@@ -250,9 +255,10 @@ static void write_usage(FILE *out, const char *verb)
 
 static int parse_write_opts(int argc, char **argv, const char *verb, struct write_opts *o)
 {
-	enum { OPT_SNAP = 256, OPT_DIGEST, OPT_SIZE, OPT_REGISTRY };
+	enum { OPT_ROOT_TOKEN = 200, OPT_SNAP = 256, OPT_DIGEST, OPT_SIZE, OPT_REGISTRY };
 	static const struct option opts[] = {
 		{"server", required_argument, NULL, 's'},  {"server-managed-snapshot", no_argument, NULL, OPT_SNAP},
+		{"root-on-token", no_argument, NULL, OPT_ROOT_TOKEN},
 		{"digest", required_argument, NULL, OPT_DIGEST}, {"size", required_argument, NULL, OPT_SIZE},
 		{"registry", required_argument, NULL, OPT_REGISTRY}, {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -267,6 +273,7 @@ static int parse_write_opts(int argc, char **argv, const char *verb, struct writ
 		switch (c) {
 		case 's': o->server = optarg; break;
 		case OPT_SNAP: o->server_snapshot = true; ok = is_init; break;
+		case OPT_ROOT_TOKEN: o->root_on_token = true; ok = is_init; break;
 		case OPT_DIGEST: o->digest = optarg; ok = is_sign; break;
 		case OPT_SIZE: o->size = optarg; ok = is_sign; break;
 		case OPT_REGISTRY: o->registry = optarg; ok = is_sign; break;
@@ -327,16 +334,17 @@ static void init_keys_free(struct init_keys *k)
 	free(k->snapshot_pass);
 }
 
-static int make_keys(const char *gun, const struct write_opts *o, struct init_keys *k, struct wharf_error *err)
+static int make_keys(const char *home, const char *gun, const struct write_opts *o, struct init_keys *k, struct wharf_error *err)
 {
-	int r = wharf_cli_trust_passphrase("root", true, &k->root_pass, err);
+	int r = o->root_on_token ? wharf_cli_trust_hsm_root_key(home, gun, &k->root, err)
+				 : wharf_cli_trust_passphrase("root", true, &k->root_pass, err);
 	if (r == 0)
 		r = wharf_cli_trust_passphrase("targets", true, &k->targets_pass, err);
 	if (r == 0 && !o->server_snapshot)
 		r = wharf_cli_trust_passphrase("snapshot", true, &k->snapshot_pass, err);
-	if (r == 0)
+	if (r == 0 && !o->root_on_token)
 		r = wharf_key_generate(&k->root_raw, WHARF_KEY_ECDSA, err);
-	if (r == 0)
+	if (r == 0 && !o->root_on_token)
 		r = wharf_key_make_x509(&k->root, k->root_raw, gun, ROOT_DAYS, err);
 	if (r == 0)
 		r = wharf_key_generate(&k->targets, WHARF_KEY_ECDSA, err);
@@ -362,7 +370,7 @@ static void remove_keys(const char *home, const char *gun)
 static int save_keys(const char *home, const char *gun, const struct init_keys *k, bool server_snapshot,
 		     struct wharf_error *err)
 {
-	int r = save_key(home, gun, "root", k->root, k->root_pass, err);
+	int r = k->root_pass ? save_key(home, gun, "root", k->root, k->root_pass, err) : 0; /* else on a token */
 	if (r == 0)
 		r = save_key(home, gun, "targets", k->targets, k->targets_pass, err);
 	if (r == 0 && !server_snapshot)
@@ -429,7 +437,7 @@ static int cmd_init(const char *gun, const struct write_opts *o)
 	struct init_keys k = {0};
 	struct wharf_buf root;
 	wharf_buf_init(&root);
-	r = make_keys(gun, o, &k, &err);
+	r = make_keys(home, gun, o, &k, &err);
 	if (r == 0)
 		r = init_publish(home, gun, o, &k, &root, &err);
 	/* Our own root is trusted by construction: store it, then verify what the server serves. */
