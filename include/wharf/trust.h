@@ -250,4 +250,37 @@ int wharf_trust_role_resign(struct wharf_buf *out, const struct wharf_trust_repo
 int wharf_trust_http_new_key(const char *server, const char *gun, const char *role, struct wharf_key **out,
 			     struct wharf_error *err);
 
+/* ---- Delegations (src/trust/client_deleg.c; Notary's dialect) ---- */
+
+/* Sign signed_obj (taken) with keys in the byte form Notary's client uploads. */
+int wharf_trust_sign_signed(json_t *signed_obj, struct wharf_key *const *keys, size_t n, struct wharf_buf *out,
+			    struct wharf_error *err);
+/* A copy of the signed object of role (a targets role of r) to edit; NULL when r has no such role. */
+json_t *wharf_trust_deleg_edit_begin(const struct wharf_trust_repo *r, const char *role);
+/* In a targets signed object: make (or update) delegation role with keys added (no duplicates).
+ * paths NULL keeps the role's paths (a new role gets [""]: every path); threshold 0 keeps the
+ * role's (a new role gets 1). Fails when the threshold exceeds the number of keys. */
+int wharf_trust_deleg_add_keys(json_t *signed_obj, const char *role, struct wharf_key *const *keys, size_t n,
+			       const json_t *paths, int64_t threshold, struct wharf_error *err);
+/* Remove the key IDs (all of the role's keys when n is 0) from delegation role. A threshold the
+ * remaining keys cannot meet is lowered to their number, so revocation is never blocked; a role
+ * left without keys is removed. Keys no delegation lists any more are dropped. *removed_role
+ * says whether the role went; WHARF_ENOTFOUND when the role is not delegated here. */
+int wharf_trust_deleg_remove_keys(json_t *signed_obj, const char *role, const char *const *keyids, size_t n,
+				  bool *removed_role, struct wharf_error *err);
+/* The delegation entry of role in a targets signed object (borrowed), or NULL. */
+json_t *wharf_trust_deleg_find(const json_t *signed_obj, const char *role);
+/* Sign the edited signed object of role (taken) as r's next version, with key, which must be a key
+ * of role in r. */
+int wharf_trust_deleg_edit_finish(struct wharf_buf *out, const struct wharf_trust_repo *r, const char *role,
+				  json_t *signed_obj, struct wharf_key *key, int64_t expires, struct wharf_error *err);
+/* Sign or remove target name in delegated role (targets/...), signed by key: the next version
+ * of its verified metadata, or version 1 when the role is delegated but has none published yet.
+ * key must be one of the keys its delegator lists for it, and the threshold 1. */
+int wharf_trust_deleg_sign_target(struct wharf_buf *out, const struct wharf_trust_repo *r, const char *role,
+				  const char *name, const char *sha256hex, uint64_t length, struct wharf_key *key,
+				  int64_t expires, struct wharf_error *err);
+/* The delegator of a delegated role: targets/a/b -> targets/a (written into out). */
+void wharf_trust_deleg_parent(const char *role, char *out, size_t n);
+
 #endif

@@ -57,6 +57,12 @@ static int sign_one(json_t *signed_obj, struct wharf_key *key, struct wharf_buf 
 	return sign_keys(signed_obj, &key, 1, out, err);
 }
 
+int wharf_trust_sign_signed(json_t *signed_obj, struct wharf_key *const *keys, size_t n, struct wharf_buf *out,
+			    struct wharf_error *err)
+{
+	return sign_keys(signed_obj, keys, n, out, err);
+}
+
 static json_t *role_of(json_t *keys, const struct wharf_key *k)
 {
 	char id[65];

@@ -65,6 +65,19 @@ int wharf_cli_tuf_repo(int argc, char **argv);
 /* wharf tuf push: upload a repository's metadata to wharfd (src/wharf/tuf_push.c). */
 int wharf_cli_tuf_push(int argc, char **argv);
 
+/* wharf trust signer add|remove, and signing into delegated roles (src/wharf/trust_signer.c). */
+int wharf_cli_trust_signer(int argc, char **argv);
+struct wharf_error;
+/* Sign (sha256 non-NULL) or revoke tag in delegated role with the private key in key_file
+ * (passphrase WHARF_DELEGATION_PASSPHRASE, else asked), and publish it (with a snapshot when
+ * this client holds the snapshot key, else the server makes it). */
+int wharf_cli_trust_sign_delegated(const char *home, const char *gun, const char *tag, const char *sha256,
+				   uint64_t size, const char *server, const char *role, const char *key_file,
+				   const struct wharf_trust_repo *repo, struct wharf_error *err);
+/* Does role's verified metadata in repo sign tag (as sha256/size when sha256 is not NULL)? */
+bool wharf_cli_trust_role_signs(const struct wharf_trust_repo *repo, const char *role, const char *tag,
+				const char *sha256, uint64_t size);
+
 /* wharf trust hsm: root keys on PKCS#11 tokens (src/wharf/trust_hsm.c). */
 int wharf_cli_trust_hsm(int argc, char **argv);
 /* The root key of gun on the token recorded by `hsm generate-root`/`hsm import`, signing there;

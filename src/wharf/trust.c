@@ -57,6 +57,7 @@ static void trust_usage(FILE *out)
 	      "  rotate GUN ROLE  replace the key of root, targets, snapshot or timestamp\n"
 	      "  key generate|list|export|import   the keys this client holds\n"
 	      "  hsm list|generate-root|import     root keys on PKCS#11 tokens, with backup and restore\n"
+	      "  signer add|remove GUN NAME ...    delegate signing to targets/NAME and targets/releases\n"
 	      "\n"
 	      "Run 'wharf trust COMMAND --help' for the options of a command.\n",
 	      out);
@@ -333,6 +334,8 @@ int wharf_cli_cmd_trust(int argc, char **argv)
 		return wharf_cli_trust_key(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "hsm"))
 		return wharf_cli_trust_hsm(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "signer"))
+		return wharf_cli_trust_signer(argc - 1, argv + 1);
 	for (size_t v = 0; v < sizeof(read_verbs) / sizeof(*read_verbs); v++)
 		if (!strcmp(argv[1], read_verbs[v][0]))
 			return cmd_read(argc - 1, argv + 1, v);

@@ -29,6 +29,8 @@ struct write_opts {
 	const char *size;
 	bool server_snapshot;
 	bool root_on_token; /* init: the root key is on a PKCS#11 token (wharf trust hsm) */
+	const char *role;     /* sign/revoke: a delegated role (targets/NAME) instead of targets */
+	const char *key_file; /* the delegated role's private key file */
 };
 
 /* --- passphrases and key files --- */
@@ -250,17 +252,22 @@ static void write_usage(FILE *out, const char *verb)
 			!strcmp(verb, "sign") ? "      --digest sha256:HEX  the manifest digest (with --size: no registry needed)\n"
 						"      --size N             the manifest size in bytes\n"
 						"      --registry URL       where the manifest is (default: the server)\n"
-					      : "");
+						"      --role targets/NAME  sign into a delegated role (with --key)\n"
+						"      --key FILE           its encrypted private key (passphrase from\n"
+						"                           WHARF_DELEGATION_PASSPHRASE, else asked)\n"
+					      : "      --role targets/NAME  revoke from a delegated role (with --key FILE)\n"
+						"      --key FILE           its private key (WHARF_DELEGATION_PASSPHRASE)\n");
 }
 
 static int parse_write_opts(int argc, char **argv, const char *verb, struct write_opts *o)
 {
-	enum { OPT_ROOT_TOKEN = 200, OPT_SNAP = 256, OPT_DIGEST, OPT_SIZE, OPT_REGISTRY };
+	enum { OPT_ROOT_TOKEN = 200, OPT_SNAP = 256, OPT_DIGEST, OPT_SIZE, OPT_REGISTRY, OPT_ROLE, OPT_KEY };
 	static const struct option opts[] = {
 		{"server", required_argument, NULL, 's'},  {"server-managed-snapshot", no_argument, NULL, OPT_SNAP},
 		{"root-on-token", no_argument, NULL, OPT_ROOT_TOKEN},
 		{"digest", required_argument, NULL, OPT_DIGEST}, {"size", required_argument, NULL, OPT_SIZE},
 		{"registry", required_argument, NULL, OPT_REGISTRY}, {"help", no_argument, NULL, 'h'},
+		{"role", required_argument, NULL, OPT_ROLE}, {"key", required_argument, NULL, OPT_KEY},
 		{NULL, 0, NULL, 0},
 	};
 	const char *env = getenv("WHARF_TRUST_SERVER");
@@ -277,6 +284,8 @@ static int parse_write_opts(int argc, char **argv, const char *verb, struct writ
 		case OPT_DIGEST: o->digest = optarg; ok = is_sign; break;
 		case OPT_SIZE: o->size = optarg; ok = is_sign; break;
 		case OPT_REGISTRY: o->registry = optarg; ok = is_sign; break;
+		case OPT_ROLE: o->role = optarg; ok = !is_init; break;
+		case OPT_KEY: o->key_file = optarg; ok = !is_init; break;
 		case 'h': write_usage(stdout, verb); return EXIT_OK;
 		default: ok = false; break;
 		}
@@ -287,6 +296,12 @@ static int parse_write_opts(int argc, char **argv, const char *verb, struct writ
 	}
 	if (argc - optind != 1) {
 		fprintf(stderr, "wharf trust %s: expected %s (see --help)\n", verb, is_init ? "GUN" : "GUN:TAG");
+		return EXIT_USAGE;
+	}
+	if (o->role && !strcmp(o->role, "targets"))
+		o->role = NULL;
+	if (!o->role != !o->key_file || (o->role && !wharf_str_has_prefix(o->role, "targets/"))) {
+		fprintf(stderr, "wharf trust %s: --role targets/NAME and --key FILE go together\n", verb);
 		return EXIT_USAGE;
 	}
 	if (!o->digest != !o->size) {
@@ -625,7 +640,10 @@ static int cmd_edit(const char *verb, const char *ref, const struct write_opts *
 	int r = 0;
 	if (sign && !o->digest)
 		r = manifest_of(o->registry ? o->registry : o->server, gun, tag, sha256, &size, &err);
-	if (r == 0)
+	if (r == 0 && o->role)
+		r = wharf_cli_trust_sign_delegated(home, gun, tag, sign ? sha256 : NULL, size, o->server, o->role,
+						   o->key_file, repo, &err);
+	else if (r == 0)
 		r = edit_and_publish(home, gun, tag, sign ? sha256 : NULL, size, o, repo, &err);
 	wharf_trust_repo_free(repo);
 	if (r < 0)
@@ -635,10 +653,12 @@ static int cmd_edit(const char *verb, const char *ref, const struct write_opts *
 		return EXIT_FAILURE_RUNTIME;
 	struct wharf_trust_target t;
 	r = wharf_trust_repo_lookup(repo, tag, &t, &err);
-	bool ok = sign ? r == 0 && !strcmp(t.sha256, sha256) && t.length == size && !strcmp(t.role, "targets")
-		       : r == -WHARF_ENOTFOUND || (r == 0 && strcmp(t.role, "targets") != 0);
-	if (ok && sign)
-		printf("signed %s:%s sha256:%s %llu\n", gun, tag, sha256, (unsigned long long)size);
+	const char *role = o->role ? o->role : "targets";
+	bool ok = sign ? wharf_cli_trust_role_signs(repo, role, tag, sha256, size)
+		       : !wharf_cli_trust_role_signs(repo, role, tag, NULL, 0);
+	if (sign && ok)
+		printf("signed %s:%s sha256:%s %llu%s%s\n", gun, tag, sha256, (unsigned long long)size,
+		       o->role ? " into " : "", o->role ? o->role : "");
 	else if (ok)
 		printf("revoked %s:%s%s%s\n", gun, tag, r == 0 ? "; still signed by " : "", r == 0 ? t.role : "");
 	else
