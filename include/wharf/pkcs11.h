@@ -67,8 +67,10 @@ void wharf_p11_objects_free(struct wharf_p11_object *o, size_t n);
 int wharf_p11_objects(struct wharf_p11 *p, struct wharf_p11_object **out, size_t *n, struct wharf_error *err);
 
 /* Generate an EC P-256 pair on the token (CKM_EC_KEY_PAIR_GEN), sensitive and not extractable,
- * labelled label; out is the public key with the token as signer. */
-int wharf_p11_generate_ec(struct wharf_p11 *p, const char *label, struct wharf_key **out, struct wharf_error *err);
+ * labelled label, with CKA_ID id when id is not NULL (ykcs11: the PIV slot); out is the public
+ * key with the token as signer. */
+int wharf_p11_generate_ec(struct wharf_p11 *p, const char *label, const void *id, size_t id_len,
+			  struct wharf_key **out, struct wharf_error *err);
 /* Import the private half of k (ECDSA P-256) as a sensitive, non-extractable private key plus
  * its public key, labelled label (CKA_ID: id bytes). */
 int wharf_p11_import_ec(struct wharf_p11 *p, const struct wharf_key *k, const char *label, const void *id,
@@ -82,5 +84,8 @@ int wharf_p11_store_cert(struct wharf_p11 *p, const struct wharf_key *cert, cons
 /* The key labelled label as a key that signs on the token: the certificate key when a certificate
  * object with the label exists, else the bare public key. WHARF_ENOTFOUND when there is none. */
 int wharf_key_from_pkcs11(struct wharf_key **out, struct wharf_p11 *p, const char *label, struct wharf_error *err);
+/* The same, found by CKA_ID (tokens with fixed labels, such as a YubiKey's PIV slots). */
+int wharf_key_from_pkcs11_id(struct wharf_key **out, struct wharf_p11 *p, const void *id, size_t id_len,
+			     struct wharf_error *err);
 
 #endif

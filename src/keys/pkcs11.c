@@ -324,22 +324,45 @@ int wharf_p11_objects(struct wharf_p11 *p, struct wharf_p11_object **out, size_t
 	return 0;
 }
 
-/* The one object of class cls labelled label. */
-static int find_one(struct wharf_p11 *p, CK_OBJECT_CLASS cls, const char *label, CK_OBJECT_HANDLE *out,
+/* How objects are found: by CKA_LABEL or by CKA_ID; what names it in messages. */
+struct sel {
+	CK_ATTRIBUTE_TYPE type;
+	const void *ptr;
+	size_t len;
+	char what[96];
+};
+
+static struct sel by_label(const char *label)
+{
+	struct sel s = {CKA_LABEL, label, strlen(label), ""};
+	snprintf(s.what, sizeof(s.what), "labelled \"%.64s\"", label);
+	return s;
+}
+
+static struct sel by_id(const void *id, size_t len)
+{
+	struct sel s = {CKA_ID, id, len, ""};
+	_cleanup_free_ char *hex = wharf_hex_encode(id, len);
+	snprintf(s.what, sizeof(s.what), "with ID %.64s", hex);
+	return s;
+}
+
+/* The one object of class cls that sel selects. */
+static int find_one(struct wharf_p11 *p, CK_OBJECT_CLASS cls, const struct sel *sel, CK_OBJECT_HANDLE *out,
 		    struct wharf_error *err)
 {
-	CK_ATTRIBUTE t[2] = {{CKA_CLASS, &cls, sizeof(cls)}, {CKA_LABEL, (void *)label, strlen(label)}};
+	CK_ATTRIBUTE t[2] = {{CKA_CLASS, &cls, sizeof(cls)}, {sel->type, (void *)sel->ptr, sel->len}};
 	CK_OBJECT_HANDLE objs[2];
 	CK_ULONG found = 0;
 	int r = find(p, t, 2, objs, 2, &found, err);
 	if (r < 0)
 		return r;
 	if (found == 0)
-		return wharf_error_set(err, WHARF_ENOTFOUND, "token \"%s\" has no %s object labelled \"%s\"", p->token,
-				       class_name(cls), label);
+		return wharf_error_set(err, WHARF_ENOTFOUND, "token \"%s\" has no %s object %s", p->token,
+				       class_name(cls), sel->what);
 	if (found > 1)
-		return wharf_error_set(err, WHARF_EINVAL, "token \"%s\" has several %s objects labelled \"%s\"",
-				       p->token, class_name(cls), label);
+		return wharf_error_set(err, WHARF_EINVAL, "token \"%s\" has several %s objects %s", p->token,
+				       class_name(cls), sel->what);
 	*out = objs[0];
 	return 0;
 }
@@ -411,54 +434,54 @@ static int with_token(struct wharf_key **out, struct wharf_p11 *p, const struct 
 	return r;
 }
 
-static int public_of(struct wharf_p11 *p, const char *label, struct wharf_key **out, struct wharf_error *err)
+static int public_of(struct wharf_p11 *p, const struct sel *sel, struct wharf_key **out, struct wharf_error *err)
 {
 	CK_OBJECT_HANDLE pubh;
-	int r = find_one(p, CKO_PUBLIC_KEY, label, &pubh, err);
+	int r = find_one(p, CKO_PUBLIC_KEY, sel, &pubh, err);
 	if (r < 0)
 		return r;
 	size_t len = 0;
 	_cleanup_free_ unsigned char *pt = get_attr(p, pubh, CKA_EC_POINT, &len);
 	if (!pt)
-		return wharf_error_set(err, WHARF_EINVAL, "token \"%s\": public key \"%s\" has no EC point", p->token,
-				       label);
+		return wharf_error_set(err, WHARF_EINVAL, "token \"%s\": public key %s has no EC point", p->token,
+				       sel->what);
 	return key_from_point(out, pt, len, err);
 }
 
 /* The certificate object labelled label as a certificate key, or *out NULL when there is none. */
-static int cert_of(struct wharf_p11 *p, const char *label, struct wharf_key **out, struct wharf_error *err)
+static int cert_of(struct wharf_p11 *p, const struct sel *sel, struct wharf_key **out, struct wharf_error *err)
 {
 	*out = NULL;
 	CK_OBJECT_HANDLE h;
 	struct wharf_error e2;
-	if (find_one(p, CKO_CERTIFICATE, label, &h, &e2) < 0)
+	if (find_one(p, CKO_CERTIFICATE, sel, &h, &e2) < 0)
 		return 0;
 	size_t len = 0;
 	_cleanup_free_ unsigned char *der = get_attr(p, h, CKA_VALUE, &len);
 	const unsigned char *q = der;
 	_cleanup_x509_ X509 *cert = der ? d2i_X509(NULL, &q, (long)len) : NULL;
 	if (!cert)
-		return wharf_error_set(err, WHARF_EINVAL, "token \"%s\": certificate \"%s\" does not parse", p->token,
-				       label);
+		return wharf_error_set(err, WHARF_EINVAL, "token \"%s\": certificate %s does not parse", p->token,
+				       sel->what);
 	EVP_PKEY *pkey = X509_get_pubkey(cert);
 	if (!pkey)
-		return wharf_error_set(err, WHARF_EINVAL, "token \"%s\": certificate \"%s\" has no key", p->token, label);
+		return wharf_error_set(err, WHARF_EINVAL, "token \"%s\": certificate %s has no key", p->token, sel->what);
 	return keys_new(out, WHARF_KEY_ECDSA_X509, pkey, steal_pointer(&cert), false, err);
 }
 
-int wharf_key_from_pkcs11(struct wharf_key **out, struct wharf_p11 *p, const char *label, struct wharf_error *err)
+static int key_from(struct wharf_key **out, struct wharf_p11 *p, const struct sel *sel, struct wharf_error *err)
 {
 	int r = need_session(p, err);
 	CK_OBJECT_HANDLE priv;
 	if (r == 0)
-		r = find_one(p, CKO_PRIVATE_KEY, label, &priv, err);
+		r = find_one(p, CKO_PRIVATE_KEY, sel, &priv, err);
 	if (r < 0)
 		return r;
 	struct wharf_key *pub = NULL, *cert = NULL;
-	if ((r = public_of(p, label, &pub, err)) == 0 && (r = cert_of(p, label, &cert, err)) == 0 && cert &&
+	if ((r = public_of(p, sel, &pub, err)) == 0 && (r = cert_of(p, sel, &cert, err)) == 0 && cert &&
 	    EVP_PKEY_eq(cert->pkey, pub->pkey) != 1)
-		r = wharf_error_set(err, WHARF_EINVAL, "token \"%s\": certificate \"%s\" is not for the key", p->token,
-				    label);
+		r = wharf_error_set(err, WHARF_EINVAL, "token \"%s\": certificate %s is not for the key", p->token,
+				    sel->what);
 	if (r == 0)
 		r = with_token(out, p, cert ? cert : pub, priv, err);
 	wharf_key_free(pub);
@@ -466,7 +489,21 @@ int wharf_key_from_pkcs11(struct wharf_key **out, struct wharf_p11 *p, const cha
 	return r;
 }
 
-int wharf_p11_generate_ec(struct wharf_p11 *p, const char *label, struct wharf_key **out, struct wharf_error *err)
+int wharf_key_from_pkcs11(struct wharf_key **out, struct wharf_p11 *p, const char *label, struct wharf_error *err)
+{
+	struct sel sel = by_label(label);
+	return key_from(out, p, &sel, err);
+}
+
+int wharf_key_from_pkcs11_id(struct wharf_key **out, struct wharf_p11 *p, const void *id, size_t id_len,
+			     struct wharf_error *err)
+{
+	struct sel sel = by_id(id, id_len);
+	return key_from(out, p, &sel, err);
+}
+
+int wharf_p11_generate_ec(struct wharf_p11 *p, const char *label, const void *id, size_t id_len,
+			  struct wharf_key **out, struct wharf_error *err)
 {
 	int r = need_session(p, err);
 	if (r < 0)
@@ -475,20 +512,23 @@ int wharf_p11_generate_ec(struct wharf_p11 *p, const char *label, struct wharf_k
 	CK_ATTRIBUTE pub_t[] = {
 		{CKA_TOKEN, &yes, sizeof(yes)},   {CKA_EC_PARAMS, (void *)P256_OID, sizeof(P256_OID)},
 		{CKA_VERIFY, &yes, sizeof(yes)},  {CKA_LABEL, (void *)label, strlen(label)},
-		{CKA_PRIVATE, &no, sizeof(no)},
+		{CKA_PRIVATE, &no, sizeof(no)},   {CKA_ID, (void *)id, id_len},
 	};
 	CK_ATTRIBUTE priv_t[] = {
 		{CKA_TOKEN, &yes, sizeof(yes)},       {CKA_PRIVATE, &yes, sizeof(yes)},
 		{CKA_SENSITIVE, &yes, sizeof(yes)},   {CKA_EXTRACTABLE, &no, sizeof(no)},
 		{CKA_SIGN, &yes, sizeof(yes)},        {CKA_LABEL, (void *)label, strlen(label)},
+		{CKA_ID, (void *)id, id_len},
 	};
+	/* Without an ID, leave CKA_ID out (the last attribute of each template). */
+	CK_ULONG npub = sizeof(pub_t) / sizeof(*pub_t) - (id ? 0 : 1);
+	CK_ULONG npriv = sizeof(priv_t) / sizeof(*priv_t) - (id ? 0 : 1);
 	CK_MECHANISM mech = {CKM_EC_KEY_PAIR_GEN, NULL, 0};
 	CK_OBJECT_HANDLE pubh, privh;
-	CK_RV rv = p->f->C_GenerateKeyPair(p->session, &mech, pub_t, sizeof(pub_t) / sizeof(*pub_t), priv_t,
-					   sizeof(priv_t) / sizeof(*priv_t), &pubh, &privh);
+	CK_RV rv = p->f->C_GenerateKeyPair(p->session, &mech, pub_t, npub, priv_t, npriv, &pubh, &privh);
 	if (rv != CKR_OK)
 		return p11_fail(err, p, "C_GenerateKeyPair (CKM_EC_KEY_PAIR_GEN, P-256)", rv);
-	return wharf_key_from_pkcs11(out, p, label, err);
+	return id ? wharf_key_from_pkcs11_id(out, p, id, id_len, err) : wharf_key_from_pkcs11(out, p, label, err);
 }
 
 static int create(struct wharf_p11 *p, CK_ATTRIBUTE *t, CK_ULONG n, const char *what, struct wharf_error *err)
@@ -550,7 +590,8 @@ int wharf_p11_relabel(struct wharf_p11 *p, const char *from, const char *label, 
 	static const CK_OBJECT_CLASS classes[] = {CKO_PRIVATE_KEY, CKO_PUBLIC_KEY};
 	for (size_t i = 0; i < 2; i++) {
 		CK_OBJECT_HANDLE h;
-		int r = find_one(p, classes[i], from, &h, err);
+		struct sel sel = by_label(from);
+		int r = find_one(p, classes[i], &sel, &h, err);
 		if (r < 0)
 			return r;
 		CK_ATTRIBUTE t[2] = {{CKA_LABEL, (void *)label, strlen(label)}, {CKA_ID, (void *)id, id_len}};

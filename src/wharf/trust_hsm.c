@@ -28,6 +28,8 @@ struct hsm_opts {
 	const char *token;
 	const char *backup;
 	bool on_token;
+	const char *key_id; /* hex CKA_ID to use instead of the key ID (a YubiKey's PIV slot) */
+	struct wharf_buf ckaid;
 };
 
 static void hsm_usage(FILE *out)
@@ -50,6 +52,9 @@ static void hsm_usage(FILE *out)
 	      "      --pkcs11-module PATH  the token's module (default $WHARF_PKCS11_MODULE, else p11-kit's\n"
 	      "                            proxy " WHARF_PKCS11_DEFAULT_MODULE ")\n"
 	      "      --token LABEL         the token (default: the first initialised one)\n"
+	      "      --key-id HEX          generate-root, import: the key's CKA_ID, and find it by that\n"
+	      "                            (a YubiKey's PIV slot: 02 is slot 9c); default: label and\n"
+	      "                            CKA_ID are the root key ID\n"
 	      "  -h, --help                show this help\n"
 	      "The user PIN comes from WHARF_PKCS11_PIN or a prompt.\n"
 	      "\n"
@@ -59,11 +64,12 @@ static void hsm_usage(FILE *out)
 
 static int parse(int argc, char **argv, struct hsm_opts *o)
 {
-	enum { OPT_MODULE = 256, OPT_TOKEN, OPT_BACKUP, OPT_ON_TOKEN };
+	enum { OPT_MODULE = 256, OPT_TOKEN, OPT_BACKUP, OPT_ON_TOKEN, OPT_KEY_ID };
 	static const struct option opts[] = {
 		{"pkcs11-module", required_argument, NULL, OPT_MODULE}, {"token", required_argument, NULL, OPT_TOKEN},
 		{"backup", required_argument, NULL, OPT_BACKUP},        {"on-token", no_argument, NULL, OPT_ON_TOKEN},
-		{"help", no_argument, NULL, 'h'},                       {NULL, 0, NULL, 0},
+		{"key-id", required_argument, NULL, OPT_KEY_ID},        {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
 	};
 	const char *env = getenv("WHARF_PKCS11_MODULE");
 	o->module = env && *env ? env : NULL;
@@ -75,9 +81,15 @@ static int parse(int argc, char **argv, struct hsm_opts *o)
 		case OPT_TOKEN: o->token = optarg; break;
 		case OPT_BACKUP: o->backup = optarg; break;
 		case OPT_ON_TOKEN: o->on_token = true; break;
+		case OPT_KEY_ID: o->key_id = optarg; break;
 		case 'h': hsm_usage(stdout); return EXIT_OK;
 		default: hsm_usage(stderr); return EXIT_USAGE;
 		}
+	}
+	struct wharf_error err;
+	if (o->key_id && (strlen(o->key_id) > 64 || wharf_hex_decode(o->key_id, &o->ckaid, &err) <= 0)) {
+		fprintf(stderr, "wharf trust hsm: --key-id takes 1 to 32 bytes in hex, not '%s'\n", o->key_id);
+		return EXIT_USAGE;
 	}
 	return -1;
 }
@@ -114,7 +126,7 @@ static char *record_path(const char *home, const char *gun)
 }
 
 static int write_record(const char *home, const char *gun, const struct wharf_p11 *p, const char *id,
-			struct wharf_error *err)
+			const char *ckaid_hex, struct wharf_error *err)
 {
 	_cleanup_free_ char *path = record_path(home, gun);
 	_cleanup_free_ char *dir = wharf_xstrndup(path, (size_t)(strrchr(path, '/') - path));
@@ -123,6 +135,8 @@ static int write_record(const char *home, const char *gun, const struct wharf_p1
 		return r;
 	json_t *doc = json_pack("{s:s,s:s,s:s}", "module", wharf_p11_module_path(p), "token", wharf_p11_token_label(p),
 				"keyid", id);
+	if (ckaid_hex)
+		json_object_set_new(doc, "ckaid", json_string(ckaid_hex));
 	char *text = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS);
 	json_decref(doc);
 	r = wharf_atomic_write(path, text, strlen(text), 0600, err);
@@ -151,8 +165,14 @@ int wharf_cli_trust_hsm_root_key(const char *home, const char *gun, struct wharf
 		r = wharf_error_set(err, WHARF_EINVAL, "%s: no token or keyid", path);
 	if (r == 0)
 		r = open_token(&p, module, token, err);
-	if (r == 0)
+	const char *ckaid = json_string_value(json_object_get(doc, "ckaid"));
+	struct wharf_buf idb;
+	wharf_buf_init(&idb);
+	if (r == 0 && ckaid && (r = wharf_hex_decode(ckaid, &idb, err)) >= 0)
+		r = wharf_key_from_pkcs11_id(out, p, idb.data, idb.len, err);
+	else if (r == 0)
 		r = wharf_key_from_pkcs11(out, p, id, err);
+	wharf_buf_free(&idb);
 	char got[65] = "", cn[128] = "";
 	if (r == 0) {
 		wharf_key_id(*out, WHARF_DIALECT_NOTARY, got);
@@ -260,39 +280,49 @@ static int write_backup(const char *file, const struct wharf_key *root, struct w
 	return r < 0 ? wharf_error_prefix(err, "backup %s", file) : 0;
 }
 
-/* Put root (a certificate key with its private half here) on the token under its key ID. */
-static int import_root(struct wharf_p11 *p, const struct wharf_key *root, char id[65], struct wharf_error *err)
+/* Put root (a certificate key with its private half here) on the token under its key ID (and
+ * CKA_ID ckaid when given). */
+static int import_root(struct wharf_p11 *p, const struct wharf_key *root, const struct wharf_buf *ckaid, char id[65],
+		       struct wharf_error *err)
 {
 	unsigned char raw[32];
 	id_of(root, id, raw);
+	const void *cid = ckaid->len ? (const void *)ckaid->data : raw;
+	size_t cid_len = ckaid->len ? ckaid->len : sizeof(raw);
 	struct wharf_key *there = NULL;
 	struct wharf_error e2;
-	if (wharf_key_from_pkcs11(&there, p, id, &e2) == 0) {
+	if ((ckaid->len ? wharf_key_from_pkcs11_id(&there, p, cid, cid_len, &e2) : wharf_key_from_pkcs11(&there, p, id, &e2)) ==
+	    0) {
 		wharf_key_free(there);
 		return wharf_error_set(err, WHARF_EEXIST, "token \"%s\" holds root key %s already", wharf_p11_token_label(p),
 				       id);
 	}
-	int r = wharf_p11_import_ec(p, root, id, raw, sizeof(raw), err);
+	int r = wharf_p11_import_ec(p, root, id, cid, cid_len, err);
 	if (r == 0)
-		r = wharf_p11_store_cert(p, root, id, raw, sizeof(raw), err);
+		r = wharf_p11_store_cert(p, root, id, cid, cid_len, err);
 	return r;
 }
 
 /* On the token: generate, certify through the token, then label with the key ID. */
-static int generate_on_token(struct wharf_p11 *p, const char *gun, char id[65], struct wharf_error *err)
+static int generate_on_token(struct wharf_p11 *p, const char *gun, const struct wharf_buf *ckaid, char id[65],
+			     struct wharf_error *err)
 {
 	_cleanup_free_ char *tmp = wharf_xasprintf("wharf-new-root-%ld", (long)getpid());
 	struct wharf_key *raw_key = NULL, *root = NULL;
 	unsigned char raw[32];
-	int r = wharf_p11_generate_ec(p, tmp, &raw_key, err);
+	int r = wharf_p11_generate_ec(p, tmp, ckaid->len ? ckaid->data : NULL, ckaid->len, &raw_key, err);
 	if (r == 0)
 		r = wharf_key_make_x509(&root, raw_key, gun, ROOT_DAYS, err);
+	const void *cid = ckaid->len ? (const void *)ckaid->data : raw;
+	size_t cid_len = ckaid->len ? ckaid->len : sizeof(raw);
 	if (r == 0) {
 		id_of(root, id, raw);
-		r = wharf_p11_relabel(p, tmp, id, raw, sizeof(raw), err);
+		struct wharf_error e2; /* tokens with fixed labels refuse this; they are found by CKA_ID */
+		if (wharf_p11_relabel(p, tmp, id, cid, cid_len, ckaid->len ? &e2 : err) < 0 && !ckaid->len)
+			r = -err->code;
 	}
 	if (r == 0)
-		r = wharf_p11_store_cert(p, root, id, raw, sizeof(raw), err);
+		r = wharf_p11_store_cert(p, root, id, cid, cid_len, err);
 	wharf_key_free(raw_key);
 	wharf_key_free(root);
 	return r;
@@ -317,15 +347,15 @@ static int cmd_generate(const char *gun, const struct hsm_opts *o)
 	char id[65] = "";
 	int r = open_token(&p, o->module, o->token, &err);
 	if (r == 0 && o->on_token)
-		r = generate_on_token(p, gun, id, &err);
+		r = generate_on_token(p, gun, &o->ckaid, id, &err);
 	if (r == 0 && !o->on_token) {
 		if ((r = wharf_key_generate(&raw, WHARF_KEY_ECDSA, &err)) == 0 &&
 		    (r = wharf_key_make_x509(&root, raw, gun, ROOT_DAYS, &err)) == 0 &&
-		    (r = write_backup(o->backup, root, &err)) == 0 && (r = import_root(p, root, id, &err)) < 0)
+		    (r = write_backup(o->backup, root, &err)) == 0 && (r = import_root(p, root, &o->ckaid, id, &err)) < 0)
 			unlink(o->backup); /* a backup of a key no token holds would only confuse */
 	}
 	if (r == 0)
-		r = write_record(home, gun, p, id, &err);
+		r = write_record(home, gun, p, id, o->key_id, &err);
 	if (r == 0)
 		printf("root key %s for %s on token \"%s\" (%s)\n%s%s%s", id, gun, wharf_p11_token_label(p),
 		       o->on_token ? "generated on the token, no backup" : "sensitive, not extractable",
@@ -382,15 +412,28 @@ static int cmd_import(const char *gun, const char *file, const struct hsm_opts *
 	if (r == 0)
 		r = open_token(&p, o->module, o->token, &err);
 	if (r == 0)
-		r = import_root(p, root, id, &err);
+		r = import_root(p, root, &o->ckaid, id, &err);
 	if (r == 0)
-		r = write_record(home, gun, p, id, &err);
+		r = write_record(home, gun, p, id, o->key_id, &err);
 	if (r == 0)
 		printf("root key %s for %s imported into token \"%s\" (sensitive, not extractable)\n", id, gun,
 		       wharf_p11_token_label(p));
 	wharf_key_free(root);
 	wharf_p11_close(p);
 	return r < 0 ? fail("import", gun, &err) : EXIT_OK;
+}
+
+static int run(const char *verb, int nargs, char **args, const struct hsm_opts *o)
+{
+	wharf_log_set_level(WHARF_LOG_WARN);
+	if (!strcmp(verb, "list") && nargs == 0)
+		return cmd_list(o);
+	if (!strcmp(verb, "generate-root") && nargs == 1)
+		return cmd_generate(args[0], o);
+	if (!strcmp(verb, "import") && nargs == 2)
+		return cmd_import(args[0], args[1], o);
+	fprintf(stderr, "wharf trust hsm: unknown command or wrong arguments: %s (see wharf trust hsm --help)\n", verb);
+	return EXIT_USAGE;
 }
 
 int wharf_cli_trust_hsm(int argc, char **argv)
@@ -402,17 +445,8 @@ int wharf_cli_trust_hsm(int argc, char **argv)
 	const char *verb = argv[1];
 	struct hsm_opts o = {0};
 	int rc = parse(argc - 1, argv + 1, &o);
-	if (rc >= 0)
-		return rc;
-	wharf_log_set_level(WHARF_LOG_WARN);
-	int nargs = argc - 1 - optind;
-	char **args = argv + 1 + optind;
-	if (!strcmp(verb, "list") && nargs == 0)
-		return cmd_list(&o);
-	if (!strcmp(verb, "generate-root") && nargs == 1)
-		return cmd_generate(args[0], &o);
-	if (!strcmp(verb, "import") && nargs == 2)
-		return cmd_import(args[0], args[1], &o);
-	fprintf(stderr, "wharf trust hsm: unknown command or wrong arguments: %s (see wharf trust hsm --help)\n", verb);
-	return EXIT_USAGE;
+	if (rc < 0)
+		rc = run(verb, argc - 1 - optind, argv + 1 + optind, &o);
+	wharf_buf_free(&o.ckaid);
+	return rc;
 }

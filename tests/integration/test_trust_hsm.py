@@ -154,6 +154,18 @@ def trust_hsm_on_token_and_usage(s):
             check("t " in other.run("trust", "ls", "--server", s.url, gun).stdout, "another client verifies")
         finally:
             other.cleanup()
+        # Keys found by CKA_ID rather than label, as on a YubiKey's PIV slots (ykcs11: 02 is slot 9c).
+        for i, how in enumerate((["--on-token"], ["--backup", os.path.join(w.home, "slot.pem")])):
+            g = f"{gun}-slot{i}"
+            p = w.run("trust", "hsm", "generate-root", "--key-id", f"0{i + 2}", *how, g, env=env(h))
+            kid = p.stdout.split()[2]
+            p = w.run("trust", "init", "--server", s.url, "--root-on-token", g, env=env(h))
+            check(kid in p.stdout, f"init with the key of CKA_ID 0{i + 2}: {p.stdout}")
+            p = h.tool("--token-label", "only", "--login", "--pin", PIN, "--list-objects", "--type", "privkey")
+            check(f"ID:         0{i + 2}" in p.stdout, f"pkcs11-tool shows CKA_ID 0{i + 2}: {p.stdout}")
+            w.run("trust", "rotate", "--server", s.url, g, "targets", env=env(h))
+        eq(w.run("trust", "hsm", "generate-root", "--key-id", "zz", "--on-token", gun, ok=False).returncode, 2,
+           "a --key-id that is no hex")
         eq(w.run("trust", "hsm", "generate-root", gun, ok=False, env=env(h)).returncode, 2,
            "generate-root needs --backup or --on-token")
         eq(w.run("trust", "hsm", ok=False).returncode, 2, "hsm without a command")
