@@ -275,11 +275,12 @@ json_t *wharf_trust_deleg_find(const json_t *signed_obj, const char *role);
 int wharf_trust_deleg_edit_finish(struct wharf_buf *out, const struct wharf_trust_repo *r, const char *role,
 				  json_t *signed_obj, struct wharf_key *key, int64_t expires, struct wharf_error *err);
 /* Sign or remove target name in delegated role (targets/...), signed by key: the next version
- * of its verified metadata, or version 1 when the role is delegated but has none published yet.
- * key must be one of the keys its delegator lists for it, and the threshold 1. */
+ * of its verified metadata, or, when the role is delegated but r holds no verified metadata of
+ * it, a new one at first_version (1, or above what the server stores from an earlier
+ * delegation). key must be one of the keys its delegator lists for it, and the threshold 1. */
 int wharf_trust_deleg_sign_target(struct wharf_buf *out, const struct wharf_trust_repo *r, const char *role,
 				  const char *name, const char *sha256hex, uint64_t length, struct wharf_key *key,
-				  int64_t expires, struct wharf_error *err);
+				  int64_t first_version, int64_t expires, struct wharf_error *err);
 /* The delegator of a delegated role: targets/a/b -> targets/a (written into out). */
 void wharf_trust_deleg_parent(const char *role, char *out, size_t n);
 

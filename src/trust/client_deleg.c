@@ -202,9 +202,10 @@ int wharf_trust_deleg_edit_finish(struct wharf_buf *out, const struct wharf_trus
 	return wharf_trust_sign_signed(signed_obj, &key, 1, out, err);
 }
 
-/* Version 1 of a delegated role nobody published yet, holding one target. */
+/* A delegated role with no verified metadata (none published yet, or only by keys its delegator
+ * no longer lists), holding one target. */
 static int deleg_first(struct wharf_buf *out, const struct wharf_trust_repo *r, const char *role, const char *name,
-		       const char *sha256hex, uint64_t length, struct wharf_key *key, int64_t expires,
+		       const char *sha256hex, uint64_t length, struct wharf_key *key, int64_t version, int64_t expires,
 		       struct wharf_error *err)
 {
 	char parent[256];
@@ -234,19 +235,19 @@ static int deleg_first(struct wharf_buf *out, const struct wharf_trust_repo *r, 
 	_cleanup_free_ char *b64 = wharf_base64_encode(raw.data, raw.len);
 	wharf_buf_free(&raw);
 	_cleanup_free_ char *exp = expires_str(expires);
-	json_t *s = json_pack("{s:s, s:{s:{}, s:[]}, s:s, s:{s:{s:I, s:{s:s}}}, s:i}", "_type", "Targets", "delegations",
+	json_t *s = json_pack("{s:s, s:{s:{}, s:[]}, s:s, s:{s:{s:I, s:{s:s}}}, s:I}", "_type", "Targets", "delegations",
 			      "keys", "roles", "expires", exp, "targets", name, "length", (json_int_t)length, "hashes",
-			      "sha256", b64, "version", 1);
+			      "sha256", b64, "version", (json_int_t)(version > 0 ? version : 1));
 	return wharf_trust_sign_signed(s, &key, 1, out, err);
 }
 
 int wharf_trust_deleg_sign_target(struct wharf_buf *out, const struct wharf_trust_repo *r, const char *role,
 				  const char *name, const char *sha256hex, uint64_t length, struct wharf_key *key,
-				  int64_t expires, struct wharf_error *err)
+				  int64_t first_version, int64_t expires, struct wharf_error *err)
 {
 	if (!wharf_tuf_valid_role(role) || !wharf_str_has_prefix(role, "targets/"))
 		return wharf_error_set(err, WHARF_EINVAL, "'%.100s' is not a delegated role name (targets/NAME)", role);
 	if (wharf_trust_repo_find(r, role) >= 0)
 		return wharf_trust_targets_edit(out, r, role, name, sha256hex, length, key, expires, err);
-	return deleg_first(out, r, role, name, sha256hex, length, key, expires, err);
+	return deleg_first(out, r, role, name, sha256hex, length, key, first_version, expires, err);
 }

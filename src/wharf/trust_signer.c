@@ -533,6 +533,24 @@ static int load_delegation_key(const struct wharf_trust_repo *repo, const char *
 	return wharf_error_set(err, WHARF_EINVAL, "%s: key %.16s is not a key of %s", file, id, role);
 }
 
+/* The version a new metadata file of role must have on server: above the one it stores from an
+ * earlier delegation (read unverified: only its version number is used), else 1. */
+static int64_t first_version(const char *server, const char *gun, const char *role)
+{
+	_cleanup_free_ char *name = wharf_xasprintf("%s.json", role);
+	struct wharf_buf b;
+	wharf_buf_init(&b);
+	struct wharf_error err;
+	struct wharf_tuf_meta m = {0};
+	int64_t v = 1;
+	if (wharf_trust_http_get(server, gun, name, WHARF_TUF_FILE_MAX, &b, &err) == 0 && b.len > 0 &&
+	    wharf_tuf_parse(&m, role, b.data, b.len, &err) == 0 && m.version > 0 && m.version < INT64_MAX)
+		v = m.version + 1;
+	wharf_tuf_meta_free(&m);
+	wharf_buf_free(&b);
+	return v;
+}
+
 int wharf_cli_trust_sign_delegated(const char *home, const char *gun, const char *tag, const char *sha256,
 				   uint64_t size, const char *server, const char *role, const char *key_file,
 				   const struct wharf_trust_repo *repo, struct wharf_error *err)
@@ -544,7 +562,9 @@ int wharf_cli_trust_sign_delegated(const char *home, const char *gun, const char
 	int64_t expires = wharf_now() + ROLE_LIFETIME;
 	int r = load_delegation_key(repo, role, key_file, &dk, err);
 	if (r == 0)
-		r = wharf_trust_deleg_sign_target(&out, repo, role, tag, sha256, size, dk, expires, err);
+		r = wharf_trust_deleg_sign_target(&out, repo, role, tag, sha256, size, dk,
+						  wharf_trust_repo_find(repo, role) < 0 ? first_version(server, gun, role) : 0,
+						  expires, err);
 	if (r == 0)
 		r = wharf_cli_trust_snapshot_key(home, gun, repo, &sk, err);
 	struct wharf_tuf_upload files[2] = {{.data = out.data, .len = out.len}, {.role = "snapshot"}};

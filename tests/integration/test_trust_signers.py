@@ -55,6 +55,14 @@ def ci_sign(ci, s, gun, role, key, tag, digest, size, ok=True):
                   str(size), f"{gun}:{tag}", env=CI, ok=ok)
 
 
+def no_terminal(ci, *args, env=None):
+    """wharf as a CI runner starts it: no controlling terminal, stdin closed, only WHARF_HOME and env."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith("WHARF_") or k == "WHARF_TEST_BIN"}
+    e.update(WHARF_HOME=ci.home, **(env or {}))
+    return subprocess.run([ci.bin] + list(args), env=e, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL, start_new_session=True)
+
+
 @test
 def trust_signer_usage(s):
     w = Wharf()
@@ -104,8 +112,13 @@ def trust_signer_ci_signs_into_releases(s):
 
         # The CI job: its own WHARF_HOME with the key file only, the passphrase from the variable.
         check(not os.path.exists(os.path.join(ci.home, "keys")), "the CI home holds no repository keys")
-        p = ci_sign(ci, s, gun, "targets/releases", key, "v1", digest, size)
-        check("into targets/releases" in p.stdout, f"CI sign output: {p.stdout}")
+        sign_args = ("trust", "sign", "--server", s.url, "--role", "targets/releases", "--key", key, f"{gun}:v1")
+        p = no_terminal(ci, *sign_args)
+        eq(p.returncode, 1, f"no passphrase variable and no terminal: {p.stderr}")
+        check("WHARF_DELEGATION_PASSPHRASE" in p.stderr, f"the message names the variable: {p.stderr}")
+        p = no_terminal(ci, *sign_args, env=CI)  # digest and size from the registry
+        eq(p.returncode, 0, f"CI sign with the variable and no terminal: {p.stderr}")
+        check("into targets/releases" in p.stdout and digest in p.stdout, f"CI sign output: {p.stdout}")
         rel = json.loads(get(s, gun, "targets/releases.json"))
         eq([x["keyid"] for x in rel["signatures"]], [key_id], "targets/releases signed by the CI key")
         eq(rel["signed"]["targets"]["v1"]["length"], size, "targets/releases signs v1")
