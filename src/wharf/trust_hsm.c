@@ -151,6 +151,11 @@ int wharf_cli_trust_hsm_root_key(const char *home, const char *gun, struct wharf
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
 	int r = wharf_read_file(path, 64 * 1024, &text, &len, err);
+	if (r == -WHARF_ENOTFOUND)
+		return wharf_error_set(err, WHARF_ENOTFOUND,
+				       "no root key of %s on a token (%s): run 'wharf trust hsm generate-root' or "
+				       "'wharf trust hsm import' first",
+				       gun, path);
 	if (r < 0)
 		return r;
 	json_t *doc = NULL;

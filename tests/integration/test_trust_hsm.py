@@ -166,6 +166,8 @@ def trust_hsm_on_token_and_usage(s):
             w.run("trust", "rotate", "--server", s.url, g, "targets", env=env(h))
         eq(w.run("trust", "hsm", "generate-root", "--key-id", "zz", "--on-token", gun, ok=False).returncode, 2,
            "a --key-id that is no hex")
+        p = w.run("trust", "init", "--server", s.url, "--root-on-token", f"{gun}-none", ok=False, env=env(h))
+        check(p.returncode == 1 and "hsm generate-root" in p.stderr, f"init --root-on-token with no token key: {p.stderr}")
         eq(w.run("trust", "hsm", "generate-root", gun, ok=False, env=env(h)).returncode, 2,
            "generate-root needs --backup or --on-token")
         eq(w.run("trust", "hsm", ok=False).returncode, 2, "hsm without a command")
