@@ -57,7 +57,7 @@ static void trust_usage(FILE *out)
 	      "  rotate GUN ROLE  replace the key of root, targets, snapshot or timestamp\n"
 	      "  key generate|list|export|import   the keys this client holds\n"
 	      "  hsm list|generate-root|import     root keys on PKCS#11 tokens, with backup and restore\n"
-	      "  signer add|remove GUN NAME ...    delegate signing to targets/NAME and targets/releases\n"
+	      "  signer add|list|remove GUN ...    delegate signing to targets/NAME and targets/releases\n"
 	      "\n"
 	      "Run 'wharf trust COMMAND --help' for the options of a command.\n",
 	      out);

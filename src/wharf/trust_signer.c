@@ -1,4 +1,4 @@
-/* wharf trust signer add|remove: delegated signers (targets/NAME, and targets/releases as docker
+/* wharf trust signer add|list|remove: delegated signers (targets/NAME, and targets/releases as docker
  * trust signer does), and signing into a delegated role with a key read from a file (CI). */
 #include <getopt.h>
 #include <stdio.h>
@@ -32,6 +32,8 @@ static void signer_usage(FILE *out)
 	      "        to targets/releases (made when missing), as docker trust signer add does; with --path\n"
 	      "        the signer is confined to targets/NAME (releases accepts any tag, so its keys are not\n"
 	      "        added there). Targets is re-signed with this client's targets key and published.\n"
+	      "  list [-s URL] [--json] GUN\n"
+	      "        the delegations of targets: role, threshold, paths, keys, published version\n"
 	      "  remove [-s URL] [--key KEYID]... GUN NAME\n"
 	      "        remove the signer's keys (or only the given ones; a unique prefix will do) from\n"
 	      "        targets/NAME and targets/releases; a threshold the remaining keys cannot meet is\n"
@@ -428,15 +430,88 @@ static int cmd_remove(const char *gun, const char *name, const struct signer_opt
 	return EXIT_OK;
 }
 
+/* --- list --- */
+
+static void list_json(const struct wharf_trust_repo *repo, const json_t *roles)
+{
+	json_t *out = json_array();
+	size_t i;
+	json_t *d;
+	json_array_foreach(roles, i, d) {
+		const char *name = json_string_value(json_object_get(d, "name"));
+		ssize_t idx = name ? wharf_trust_repo_find(repo, name) : -1;
+		json_int_t version = 0;
+		if (idx >= 0) {
+			struct wharf_trust_role_info ri;
+			wharf_trust_repo_role(repo, (size_t)idx, &ri);
+			version = ri.meta->version;
+		}
+		json_array_append_new(out, json_pack("{s:s?, s:O?, s:O?, s:O?, s:I}", "role", name, "keyids",
+						     json_object_get(d, "keyids"), "threshold", json_object_get(d, "threshold"),
+						     "paths", json_object_get(d, "paths"), "version", version));
+	}
+	json_t *doc = json_pack("{s:s, s:o}", "gun", wharf_trust_repo_gun(repo), "delegations", out);
+	char *text = json_dumps(doc, JSON_COMPACT);
+	printf("%s\n", text);
+	free(text);
+	json_decref(doc);
+}
+
+static int cmd_list(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"server", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	};
+	const char *env = getenv("WHARF_TRUST_SERVER");
+	const char *server = env && *env ? env : DEFAULT_SERVER;
+	bool as_json = false;
+	int c;
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "s:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': server = optarg; break;
+		case 'j': as_json = true; break;
+		case 'h': signer_usage(stdout); return EXIT_OK;
+		default: signer_usage(stderr); return EXIT_USAGE;
+		}
+	}
+	if (argc - optind != 1) {
+		fprintf(stderr, "wharf trust signer list: expected GUN (see --help)\n");
+		return EXIT_USAGE;
+	}
+	wharf_log_set_level(WHARF_LOG_WARN);
+	struct wharf_trust_repo *repo = wharf_cli_trust_update("signer list", argv[optind], server, NULL);
+	if (!repo)
+		return EXIT_FAILURE_RUNTIME;
+	struct wharf_trust_role_info ri;
+	wharf_trust_repo_role(repo, (size_t)wharf_trust_repo_find(repo, "targets"), &ri);
+	json_t *roles = json_object_get(json_object_get(ri.meta->signed_obj, "delegations"), "roles");
+	if (as_json)
+		list_json(repo, roles);
+	else if (json_array_size(roles) == 0)
+		printf("No signers in %s\n", argv[optind]);
+	else
+		for (size_t i = 0; i < json_array_size(roles); i++) {
+			const char *name = json_string_value(json_object_get(json_array_get(roles, i), "name"));
+			if (name)
+				print_role(repo, name);
+		}
+	wharf_trust_repo_free(repo);
+	return EXIT_OK;
+}
+
 int wharf_cli_trust_signer(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		signer_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
+	if (!strcmp(argv[1], "list"))
+		return cmd_list(argc - 1, argv + 1);
 	bool add = !strcmp(argv[1], "add");
 	if (!add && strcmp(argv[1], "remove") != 0) {
-		fprintf(stderr, "wharf trust signer: unknown command '%s' (add or remove)\n", argv[1]);
+		fprintf(stderr, "wharf trust signer: unknown command '%s' (add, list or remove)\n", argv[1]);
 		return EXIT_USAGE;
 	}
 	struct signer_opts o = {0};

@@ -77,7 +77,10 @@ def trust_signer_usage(s):
         eq(w.run("trust", "sign", "--role", "targets/releases", "a/b:v1", ok=False).returncode, 2, "--role without --key")
         eq(w.run("trust", "sign", "--role", "root", "--key", "k", "a/b:v1", ok=False).returncode, 2,
            "--role that is not delegated")
-        check("signer add" in w.run("trust", "--help").stdout, "wharf trust --help lists signer")
+        check("signer add|list|remove" in w.run("trust", "--help").stdout, "wharf trust --help lists signer")
+        eq(w.run("trust", "signer", "list", ok=False).returncode, 2, "list without a GUN")
+        eq(w.run("trust", "signer", "list", "--server", s.url, f"{s.addr}/sig/none", ok=False).returncode, 1,
+           "list of a GUN without trust data")
         check("--path" in w.run("trust", "signer", "--help").stdout, "signer --help")
         check("--role" in w.run("trust", "sign", "--help").stdout, "sign --help shows --role")
         junk = os.path.join(w.home, "junk.pem")
@@ -103,6 +106,10 @@ def trust_signer_ci_signs_into_releases(s):
         p = owner.run("trust", "signer", "add", "--server", s.url, gun, "ci", key + ".pub", env=OWNER)
         check("targets/ci" in p.stdout and "targets/releases" in p.stdout and key_id in p.stdout,
               f"signer add shows both roles and the key: {p.stdout}")
+        listed = json.loads(ci.run("trust", "signer", "list", "--server", s.url, "--json", gun).stdout)
+        eq([(x["role"], x["keyids"], x["threshold"], x["version"]) for x in listed["delegations"]],
+           [("targets/ci", [key_id], 1, 0), ("targets/releases", [key_id], 1, 0)], "signer list: nothing published yet")
+        check("targets/ci" in ci.run("trust", "signer", "list", "--server", s.url, gun).stdout, "signer list (text)")
         for role in ("targets/ci", "targets/releases"):
             d = delegation(s, gun, role)
             check(d is not None, f"targets delegates {role}")
@@ -123,6 +130,8 @@ def trust_signer_ci_signs_into_releases(s):
         eq([x["keyid"] for x in rel["signatures"]], [key_id], "targets/releases signed by the CI key")
         eq(rel["signed"]["targets"]["v1"]["length"], size, "targets/releases signs v1")
         check("v1" not in targets_doc(s, gun)["targets"], "targets itself does not sign v1")
+        listed = json.loads(ci.run("trust", "signer", "list", "--server", s.url, "--json", gun).stdout)
+        eq([x["version"] for x in listed["delegations"]], [0, 1], "signer list: targets/releases version 1")
 
         listed = ls(s, gun)
         eq(listed["v1"]["role"], "targets/releases", "wharf trust ls: v1 from targets/releases")
