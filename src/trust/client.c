@@ -637,6 +637,14 @@ static int fetch_targets_role(struct update *u, struct role *r, struct wharf_err
 	got.paths = r->paths;
 	got.depth = r->depth;
 	r->paths = NULL;
+	/* A delegated role its delegator's keys no longer sign to the threshold (a revoked signer)
+	 * signs nothing, and neither do its delegates; as notary does, the update goes on without
+	 * it. Targets itself must verify. */
+	if (got.depth > 0 && wharf_tuf_verify(&got.meta, got.name, got.keys, got.keyids, got.threshold, err) < 0) {
+		wharf_log(WHARF_LOG_WARN, "trust: %s: skipping %s: %s", u->o->gun, got.name, err->message);
+		role_free(&got);
+		return 0;
+	}
 	rc = check_role(u, &got, err);
 	if (rc == 0)
 		rc = check_targets_shape(&got, err);

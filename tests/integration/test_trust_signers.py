@@ -273,3 +273,42 @@ def trust_signer_threshold_revocation(s):
     finally:
         owner.cleanup()
         ci.cleanup()
+
+
+@test
+def trust_signer_revoked_signature_stops_counting_other_signers_go_on(s):
+    gun = f"{s.addr}/sig/two"
+    owner, ci = Wharf(), Wharf()
+    hex_a, hex_c = "sha256:" + "ab" * 32, "sha256:" + "cd" * 32
+    try:
+        init(owner, s, gun)
+        ka, _ = new_key(ci, "alice.key")
+        kb, idb = new_key(ci, "bob.key")
+        owner.run("trust", "signer", "add", "--server", s.url, gun, "alice", ka + ".pub", env=OWNER)
+        owner.run("trust", "signer", "add", "--server", s.url, gun, "bob", kb + ".pub", env=OWNER)
+        ci_sign(ci, s, gun, "targets/releases", ka, "v1", hex_a, 5)
+        eq(ls(s, gun)["v1"]["role"], "targets/releases", "alice signed v1")
+        reader = Wharf()  # trusted the repository while alice's signature counted
+        check("v1" in reader.run("trust", "ls", "--server", s.url, gun).stdout, "the reader sees v1")
+        # alice is compromised: bob stays; targets/releases (signed by alice alone) signs nothing now.
+        p = owner.run("trust", "signer", "remove", "--server", s.url, gun, "alice", env=OWNER)
+        check("no longer signed" in p.stderr, f"remove warns about targets/releases: {p.stderr}")
+        eq(delegation(s, gun, "targets/releases")["keyids"], [idb], "bob's key stays in releases")
+        check("v1" not in ls(s, gun), "a fresh client: v1 no longer listed")
+        check("v1" not in reader.run("trust", "ls", "--server", s.url, gun).stdout, "the reader: v1 gone")
+        # bob signs into targets/releases again, above the version the server stores.
+        ci_sign(ci, s, gun, "targets/releases", kb, "v2", hex_c, 6)
+        eq(json.loads(get(s, gun, "targets/releases.json"))["signed"]["version"], 2, "releases version 2")
+        listed = ls(s, gun)
+        check("v1" not in listed and listed["v2"]["role"] == "targets/releases", f"bob's v2 only: {listed}")
+        # Every signer removed, then a new one added: the stale releases does not count either.
+        owner.run("trust", "signer", "remove", "--server", s.url, gun, "bob", env=OWNER)
+        kc, _ = new_key(ci, "carol.key")
+        owner.run("trust", "signer", "add", "--server", s.url, gun, "carol", kc + ".pub", env=OWNER)
+        check("v2" not in ls(s, gun), "bob's v2 does not count for carol's releases")
+        ci_sign(ci, s, gun, "targets/releases", kc, "v3", hex_a, 7)
+        eq(sorted(ls(s, gun)), ["v3"], "carol's v3 only")
+        reader.cleanup()
+    finally:
+        owner.cleanup()
+        ci.cleanup()
