@@ -284,4 +284,11 @@ int wharf_trust_deleg_sign_target(struct wharf_buf *out, const struct wharf_trus
 /* The delegator of a delegated role: targets/a/b -> targets/a (written into out). */
 void wharf_trust_deleg_parent(const char *role, char *out, size_t n);
 
+/* ---- Refresh (src/trust/client_refresh.c) ---- */
+
+/* The next root version of the verified repo r with the same content and a new expiry, signed by
+ * every key of signers (the current root keys; a root refresh changes no key). */
+int wharf_trust_root_resign(struct wharf_buf *out, const struct wharf_trust_repo *r, struct wharf_key *const *signers,
+			    size_t nsigners, int64_t expires, struct wharf_error *err);
+
 #endif

@@ -84,4 +84,9 @@ int wharf_cli_trust_hsm(int argc, char **argv);
  * WHARF_ENOTFOUND when no token holds it. */
 int wharf_cli_trust_hsm_root_key(const char *home, const char *gun, struct wharf_key **out, struct wharf_error *err);
 
+/* wharf trust status and refresh (src/wharf/trust_status.c). EXIT_WARN: some role expires soon. */
+enum { EXIT_WARN = 4 };
+int wharf_cli_trust_status(int argc, char **argv);
+int wharf_cli_trust_refresh(int argc, char **argv);
+
 #endif

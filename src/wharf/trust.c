@@ -55,6 +55,8 @@ static void trust_usage(FILE *out)
 	      "  sign GUN:TAG     sign a tag (the digest and size of its manifest) into targets\n"
 	      "  revoke GUN:TAG   remove a tag from targets\n"
 	      "  rotate GUN ROLE  replace the key of root, targets, snapshot or timestamp\n"
+	      "  status GUN       roles, keys held here and expiry; exit 4 when one expires soon (CI)\n"
+	      "  refresh GUN      re-sign the roles held here before they expire\n"
 	      "  key generate|list|export|import   the keys this client holds\n"
 	      "  hsm list|generate-root|import     root keys on PKCS#11 tokens, with backup and restore\n"
 	      "  signer add|list|remove GUN ...    delegate signing to targets/NAME and targets/releases\n"
@@ -330,6 +332,10 @@ int wharf_cli_cmd_trust(int argc, char **argv)
 		return wharf_cli_trust_revoke(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "rotate"))
 		return wharf_cli_trust_rotate(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "status"))
+		return wharf_cli_trust_status(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "refresh"))
+		return wharf_cli_trust_refresh(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "key"))
 		return wharf_cli_trust_key(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "hsm"))
