@@ -29,7 +29,7 @@ def shifted_server(s, offset_days):
     wrapper = os.path.join(s.tmp, "wharfd-faketime")
     offset = os.path.join(s.tmp, "offset")
     with open(offset, "w") as f:
-        f.write(f"+{offset_days}d")
+        f.write(f"{offset_days:+d}d")
     if not os.path.exists(wrapper):
         with open(wrapper, "w") as f:
             f.write("#!/bin/sh\n"
@@ -172,4 +172,28 @@ def trust_status_refresh_delegation_and_server_snapshot(s):
             fresh_notary_sees(s.url, gun, "v1", HEX_A, 7)
     finally:
         other.cleanup()
+        w.cleanup()
+
+
+@test(slow=True, shared=False)
+def trust_refresh_server_snapshot_alone(s):
+    """Only the server's snapshot is due (the server's clock made it 10 days early): refresh asks
+    the server to re-sign it with an empty publish."""
+    shifted_server(s, -10)
+    gun = f"{s.addr}/st/snap"
+    w = Wharf()
+    try:
+        w.run("trust", "init", "--server-managed-snapshot", "--server", s.url, gun, env=WPASS)
+        w.run("trust", "sign", "--server", s.url, "--digest", f"sha256:{HEX_A}", "--size", "3", f"{gun}:v1",
+              env=WPASS)
+        shifted_server(s, 0)
+        before = roles_of(w, s, gun)
+        check(before["snapshot"]["days_left"] < 1090 <= before["targets"]["days_left"], f"days left: {before}")
+        p = w.run("trust", "refresh", "--server", s.url, "--within", "1090", gun, env=WPASS)
+        check("refreshed snapshot" in p.stdout and "refreshed targets" not in p.stdout, f"refresh: {p.stdout}")
+        after = roles_of(w, s, gun)
+        eq(after["snapshot"]["version"], before["snapshot"]["version"] + 1, "snapshot version bumped")
+        eq(after["targets"]["version"], before["targets"]["version"], "targets unchanged")
+        check(after["snapshot"]["days_left"] >= 1094, f"snapshot renewed: {after['snapshot']}")
+    finally:
         w.cleanup()
