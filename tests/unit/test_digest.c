@@ -4,34 +4,6 @@
 #include "wharf_test.h"
 #include "wharf/digest.h"
 
-/* One temp directory for the whole program, removed by the group teardown even when a test
- * fails half way; each test works in its own subdirectory of it. */
-static char *group_dir;
-
-static int group_setup(void **state)
-{
-	(void)state;
-	group_dir = test_mkdtemp();
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	test_rmtree(group_dir);
-	group_dir = NULL;
-	return 0;
-}
-
-static char *test_subdir(void)
-{
-	static int n;
-	char *dir = wharf_xasprintf("%s/t%d", group_dir, ++n);
-	if (mkdir(dir, 0700) != 0)
-		fail_msg("cannot create %s", dir);
-	return dir;
-}
-
 /* FIPS 180-2 test vectors for the message "abc". */
 #define SHA256_ABC "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
 #define SHA512_ABC                                                                      \
@@ -286,5 +258,5 @@ int main(void)
 		cmocka_unit_test(hasher_dup_forks_a_running_hash),
 		cmocka_unit_test(digest_fd_hashes_the_first_len_bytes),
 	};
-	return cmocka_run_group_tests_name("digest", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("digest", tests, test_group_setup, test_group_teardown);
 }

@@ -7,34 +7,6 @@
 
 #include "wharf_test.h"
 
-/* One temp directory for the whole program, removed by the group teardown even when a test
- * fails half way; each test works in its own subdirectory of it. */
-static char *group_dir;
-
-static int group_setup(void **state)
-{
-	(void)state;
-	group_dir = test_mkdtemp();
-	return 0;
-}
-
-static int group_teardown(void **state)
-{
-	(void)state;
-	test_rmtree(group_dir);
-	group_dir = NULL;
-	return 0;
-}
-
-static char *test_subdir(void)
-{
-	static int n;
-	char *dir = wharf_xasprintf("%s/t%d", group_dir, ++n);
-	if (mkdir(dir, 0700) != 0)
-		fail_msg("cannot create %s", dir);
-	return dir;
-}
-
 /* ---- wharf_buf ---------------------------------------------------------------------------- */
 
 static void buf_append_keeps_bytes_and_terminates(void **state)
@@ -631,5 +603,5 @@ int main(void)
 		cmocka_unit_test(random_hex_is_hex_and_varies),
 		cmocka_unit_test(str_prefix_suffix),
 	};
-	return cmocka_run_group_tests_name("util", tests, group_setup, group_teardown);
+	return cmocka_run_group_tests_name("util", tests, test_group_setup, test_group_teardown);
 }

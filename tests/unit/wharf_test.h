@@ -75,6 +75,35 @@ static inline void test_rmtree(char *path)
 	free(path);
 }
 
+/* One temp directory per test program, made by test_group_setup and removed by
+ * test_group_teardown even when a test fails half way; each test works in its own
+ * subdirectory (test_subdir). Programs that use it pass the two as cmocka group fixtures. */
+static char *test_group_dir;
+
+static inline int test_group_setup(void **state)
+{
+	(void)state;
+	test_group_dir = test_mkdtemp();
+	return 0;
+}
+
+static inline int test_group_teardown(void **state)
+{
+	(void)state;
+	test_rmtree(test_group_dir);
+	test_group_dir = NULL;
+	return 0;
+}
+
+static inline char *test_subdir(void)
+{
+	static int n;
+	char *dir = wharf_xasprintf("%s/t%d", test_group_dir, ++n);
+	if (mkdir(dir, 0700) != 0)
+		fail_msg("cannot create %s", dir);
+	return dir;
+}
+
 static inline void test_write_file(const char *path, const void *data, size_t len)
 {
 	FILE *f = fopen(path, "wb");
