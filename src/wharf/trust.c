@@ -143,19 +143,28 @@ static void print_targets_json(struct wharf_buf *b, const struct wharf_trust_tar
 	wharf_buf_puts(b, "]");
 }
 
+/* A verified update, then every signed target: 0, or the exit status after saying why. */
+static int update_and_list(const char *verb, const char *gun, const struct read_opts *o,
+			   struct wharf_trust_repo **repo, struct wharf_trust_target **list, size_t *n)
+{
+	*repo = update(verb, gun, o);
+	if (!*repo)
+		return EXIT_FAILURE_RUNTIME;
+	struct wharf_error err;
+	if (wharf_trust_repo_list(*repo, list, n, &err) < 0) {
+		fprintf(stderr, "wharf trust %s: %s: %s\n", verb, gun, err.message);
+		return EXIT_FAILURE_RUNTIME;
+	}
+	return EXIT_OK;
+}
+
 static int cmd_ls(const char *gun, const struct read_opts *o)
 {
-	struct wharf_trust_repo *repo = update("ls", gun, o);
-	if (!repo)
-		return EXIT_FAILURE_RUNTIME;
+	struct wharf_trust_repo *repo = NULL;
 	struct wharf_trust_target *list = NULL;
 	size_t n = 0;
-	struct wharf_error err;
-	int rc = EXIT_OK;
-	if (wharf_trust_repo_list(repo, &list, &n, &err) < 0) {
-		fprintf(stderr, "wharf trust ls: %s: %s\n", gun, err.message);
-		rc = EXIT_FAILURE_RUNTIME;
-	} else if (o->json) {
+	int rc = update_and_list("ls", gun, o, &repo, &list, &n);
+	if (rc == EXIT_OK && o->json) {
 		struct wharf_buf b;
 		wharf_buf_init(&b);
 		wharf_buf_puts(&b, "{\"gun\":");
@@ -165,9 +174,9 @@ static int cmd_ls(const char *gun, const struct read_opts *o)
 		wharf_buf_puts(&b, "}\n");
 		fputs(b.data, stdout);
 		wharf_buf_free(&b);
-	} else if (n == 0) {
+	} else if (rc == EXIT_OK && n == 0) {
 		printf("No targets signed in %s\n", gun);
-	} else {
+	} else if (rc == EXIT_OK) {
 		printf("%-24s %-71s %12s  %s\n", "NAME", "DIGEST", "SIZE", "ROLE");
 		for (size_t i = 0; i < n; i++)
 			printf("%-24s %s%-64s %12llu  %s\n", list[i].name, list[i].sha256[0] ? "sha256:" : "",
@@ -275,17 +284,11 @@ static void inspect_text(const struct wharf_trust_repo *repo)
 
 static int cmd_inspect(const char *gun, const struct read_opts *o)
 {
-	struct wharf_trust_repo *repo = update("inspect", gun, o);
-	if (!repo)
-		return EXIT_FAILURE_RUNTIME;
+	struct wharf_trust_repo *repo = NULL;
 	struct wharf_trust_target *list = NULL;
 	size_t n = 0;
-	struct wharf_error err;
-	int rc = EXIT_OK;
-	if (wharf_trust_repo_list(repo, &list, &n, &err) < 0) {
-		fprintf(stderr, "wharf trust inspect: %s: %s\n", gun, err.message);
-		rc = EXIT_FAILURE_RUNTIME;
-	} else if (o->json) {
+	int rc = update_and_list("inspect", gun, o, &repo, &list, &n);
+	if (rc == EXIT_OK && o->json) {
 		struct wharf_buf b;
 		wharf_buf_init(&b);
 		inspect_json(repo, &b);
@@ -294,7 +297,7 @@ static int cmd_inspect(const char *gun, const struct read_opts *o)
 		wharf_buf_puts(&b, "}\n");
 		fputs(b.data, stdout);
 		wharf_buf_free(&b);
-	} else {
+	} else if (rc == EXIT_OK) {
 		inspect_text(repo);
 		printf("%zu signed target%s\n", n, n == 1 ? "" : "s");
 	}
