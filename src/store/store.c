@@ -213,21 +213,20 @@ static int walk_dir(const char *dir, void (*fn)(void *ctx, const char *dir, cons
 	return 0;
 }
 
-struct blob_walk {
-	wharf_store_blob_fn fn;
+/* Every file under blobs/<alg>/<xx>/, with its algorithm: finished blobs and the temp files of
+ * interrupted writes alike. */
+typedef void (*blob_file_fn)(void *ctx, const char *alg, const char *dir, const char *name, int64_t mtime);
+
+struct blob_files_walk {
+	blob_file_fn fn;
 	void *ctx;
 	const char *alg;
 };
 
-static void on_blob_file(void *ctx, const char *dir, const char *name, int64_t mtime)
+static void on_blob_dir_entry(void *ctx, const char *dir, const char *name, int64_t mtime)
 {
-	(void)dir;
-	struct blob_walk *w = ctx;
-	char text[WHARF_DIGEST_MAX + 8];
-	snprintf(text, sizeof(text), "%s:%s", w->alg, name);
-	struct wharf_digest d;
-	if (wharf_digest_parse(&d, text, NULL) == 0)
-		w->fn(w->ctx, &d, mtime);
+	struct blob_files_walk *w = ctx;
+	w->fn(w->ctx, w->alg, dir, name, mtime);
 }
 
 static void on_blob_subdir(void *ctx, const char *dir, const char *name, int64_t mtime)
@@ -235,15 +234,14 @@ static void on_blob_subdir(void *ctx, const char *dir, const char *name, int64_t
 	(void)mtime;
 	char sub[PATH_MAX];
 	snprintf(sub, sizeof(sub), "%s/%s", dir, name);
-	walk_dir(sub, on_blob_file, ctx, NULL);
+	walk_dir(sub, on_blob_dir_entry, ctx, NULL);
 }
 
-int wharf_store_foreach_blob(struct wharf_store *s, wharf_store_blob_fn fn, void *ctx,
-			     struct wharf_error *err)
+static int walk_blob_files(struct wharf_store *s, blob_file_fn fn, void *ctx, struct wharf_error *err)
 {
 	const char *algs[] = {"sha256", "sha512"};
 	for (size_t i = 0; i < 2; i++) {
-		struct blob_walk w = {fn, ctx, algs[i]};
+		struct blob_files_walk w = {fn, ctx, algs[i]};
 		char dir[PATH_MAX];
 		snprintf(dir, sizeof(dir), "%s/blobs/%s", s->root, algs[i]);
 		int r = walk_dir(dir, on_blob_subdir, &w, err);
@@ -253,13 +251,37 @@ int wharf_store_foreach_blob(struct wharf_store *s, wharf_store_blob_fn fn, void
 	return 0;
 }
 
+struct blob_walk {
+	wharf_store_blob_fn fn;
+	void *ctx;
+};
+
+static void on_blob_file(void *ctx, const char *alg, const char *dir, const char *name, int64_t mtime)
+{
+	(void)dir;
+	struct blob_walk *w = ctx;
+	char text[WHARF_DIGEST_MAX + 8];
+	snprintf(text, sizeof(text), "%s:%s", alg, name);
+	struct wharf_digest d;
+	if (wharf_digest_parse(&d, text, NULL) == 0)
+		w->fn(w->ctx, &d, mtime);
+}
+
+int wharf_store_foreach_blob(struct wharf_store *s, wharf_store_blob_fn fn, void *ctx,
+			     struct wharf_error *err)
+{
+	struct blob_walk w = {fn, ctx};
+	return walk_blob_files(s, on_blob_file, &w, err);
+}
+
 struct temp_walk {
 	int64_t cutoff;
 	uint64_t *removed;
 };
 
-static void on_maybe_temp(void *ctx, const char *dir, const char *name, int64_t mtime)
+static void on_maybe_temp(void *ctx, const char *alg, const char *dir, const char *name, int64_t mtime)
 {
+	(void)alg;
 	struct temp_walk *w = ctx;
 	if (!strstr(name, ".tmp-") || mtime >= w->cutoff)
 		return;
@@ -269,27 +291,11 @@ static void on_maybe_temp(void *ctx, const char *dir, const char *name, int64_t 
 		(*w->removed)++;
 }
 
-static void on_temp_subdir(void *ctx, const char *dir, const char *name, int64_t mtime)
-{
-	(void)mtime;
-	char sub[PATH_MAX];
-	snprintf(sub, sizeof(sub), "%s/%s", dir, name);
-	walk_dir(sub, on_maybe_temp, ctx, NULL);
-}
-
 int wharf_store_remove_stale_temps(struct wharf_store *s, int64_t cutoff, uint64_t *removed,
 				   struct wharf_error *err)
 {
-	const char *algs[] = {"sha256", "sha512"};
 	struct temp_walk w = {cutoff, removed};
-	for (size_t i = 0; i < 2; i++) {
-		char dir[PATH_MAX];
-		snprintf(dir, sizeof(dir), "%s/blobs/%s", s->root, algs[i]);
-		int r = walk_dir(dir, on_temp_subdir, &w, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	return walk_blob_files(s, on_maybe_temp, &w, err);
 }
 
 struct upload_walk {
