@@ -9,6 +9,18 @@ build_pkgs=(meson ninja-build pkg-config gcc libmicrohttpd-dev libcurl4-openssl-
             libjansson-dev libsqlite3-dev libp11-kit-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev python3 curl jq skopeo podman buildah umoci mmdebstrap
            uidmap docker-registry apache2-utils wrk softhsm2 opensc)
+# Each area lists its own packages on its own lines, so changes to one don't collide with another's.
+# scan (issue 5)
+build_pkgs+=(libarchive-dev zlib1g-dev libzstd-dev libisal-dev libyaml-dev)
+test_pkgs+=(isal)
+# vulndb (issue 5)
+build_pkgs+=()
+# run and secrets (issue 6)
+build_pkgs+=()
+test_pkgs+=(runc crun uidmap)
+# access control (issue 7)
+build_pkgs+=(libargon2-dev libldap-dev)
+test_pkgs+=(slapd ldap-utils)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
