@@ -96,4 +96,57 @@ struct wharf_secret_list {
 struct wharf_secret_finding *wharf_secret_list_add(struct wharf_secret_list *l);
 void wharf_secret_list_free(struct wharf_secret_list *l);
 
+/* The secrets detector (scan/lang/secrets.c): search one file's text (data, len) found at path in
+ * layer (index; -1 for the image config) and append findings. Binary data is skipped. */
+int wharf_secrets_scan_buffer(const char *path, const unsigned char *data, size_t len, int layer,
+			      struct wharf_secret_list *out, struct wharf_error *err);
+
+/* A known vulnerability affecting one package (vulndb/ match). */
+struct wharf_finding {
+	char *id;              /* "CVE-2023-1234", "GHSA-...", "GO-2023-...", "RUSTSEC-..." */
+	char *pkg_name;        /* the package as installed (binary name for distro packages) */
+	char *installed;       /* installed version */
+	char *fixed;           /* first fixed version, NULL when no fix exists (unfixed) */
+	char *status;          /* "fixed" or "affected" (Trivy's Status values) */
+	char *severity;        /* "CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN" */
+	char *severity_source; /* "debian", "alpine", "nvd", "ghsa", "osv" */
+	char *title;           /* may be NULL */
+	char *description;     /* may be NULL */
+	char *primary_url;     /* may be NULL */
+	double cvss_score;     /* CVSS base score, 0 when unknown */
+	char *cvss_vector;     /* may be NULL */
+	size_t pkg;            /* index into the scan's package list (gives ecosystem, path, layer) */
+};
+struct wharf_finding_list {
+	struct wharf_finding *v;
+	size_t n, cap;
+};
+struct wharf_finding *wharf_finding_list_add(struct wharf_finding_list *l);
+void wharf_finding_list_free(struct wharf_finding_list *l);
+
+/* One image layer as the report names it. */
+struct wharf_layer_info {
+	char *digest;     /* compressed blob digest */
+	char *diffid;     /* uncompressed digest (config rootfs.diff_ids) */
+	char *media_type;
+	uint64_t size;
+	char *created_by; /* the config history entry, may be NULL */
+};
+
+/* Everything one scan of one image found; what the reports (vulndb/report) render. */
+struct wharf_scan_result {
+	char *artifact;        /* as the user named it: "oci:dir:tag", "docker://host/repo:tag" */
+	char *manifest_digest; /* may be NULL (docker-archive) */
+	char *config_digest;
+	char *repo_tags;       /* "repo:tag" or NULL */
+	struct wharf_os os;
+	struct wharf_layer_info *layers;
+	size_t nlayers;
+	struct wharf_pkg_list pkgs;
+	struct wharf_finding_list findings;
+	struct wharf_secret_list secrets;
+	int64_t created; /* unix time of the scan */
+};
+void wharf_scan_result_free(struct wharf_scan_result *r);
+
 #endif
