@@ -69,7 +69,7 @@ static int parse(int argc, char **argv, struct secret_opts *o)
 	o->module = env && *env ? env : NULL;
 	int c;
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "+qh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "qh", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON: o->json = true; break;
 		case 'q': o->quiet = true; break;
@@ -263,7 +263,8 @@ static int cmd_ls(int argc, char **argv)
 	}
 	if (o.json)
 		wharf_buf_puts(&b, "]\n");
-	fputs(b.data, stdout);
+	if (b.len)
+		fputs(b.data, stdout);
 	wharf_buf_free(&b);
 	free(v);
 	return EXIT_OK;
@@ -305,7 +306,8 @@ static int cmd_inspect(int argc, char **argv)
 	}
 	if (o.json)
 		wharf_buf_puts(&b, "]\n");
-	fputs(b.data, stdout);
+	if (b.len)
+		fputs(b.data, stdout);
 	wharf_buf_free(&b);
 	wharf_secrets_close(s);
 	return rc;
