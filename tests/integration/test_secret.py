@@ -155,7 +155,10 @@ def secret_create_ls_inspect_rotate_rm(s):
 @test
 def secret_file_format_decrypts_independently(s):
     """The file is what docs/secrets.md says: AES-256-GCM under master.key, header as AAD."""
-    from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    try:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    except ImportError:
+        check(False, "python3-cryptography is installed (scripts/deps.sh test)")
     w = Wharf()
     try:
         value = b"independent-check-value"

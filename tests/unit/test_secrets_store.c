@@ -392,6 +392,80 @@ static void test_materialize(void **state)
 	assert_int_equal(umount2(tmp, MNT_DETACH), 0);
 }
 
+#define SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
+
+/* A SoftHSM2 token in dir (SOFTHSM2_CONF set for this process); false with a message when
+ * SoftHSM2 is not installed. */
+static bool softhsm_token(const char *dir, const char *label)
+{
+	if (access(SOFTHSM_MODULE, R_OK) != 0 || system("command -v softhsm2-util >/dev/null") != 0) {
+		print_message("# skipped the PKCS#11 case: softhsm2 is not installed\n");
+		return false;
+	}
+	_cleanup_free_ char *tokens = wharf_xasprintf("%s/tokens", dir);
+	_cleanup_free_ char *conf = wharf_xasprintf("%s/softhsm2.conf", dir);
+	_cleanup_free_ char *text =
+		wharf_xasprintf("directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n", tokens);
+	assert_int_equal(mkdir(tokens, 0700), 0);
+	test_write_file(conf, text, strlen(text));
+	setenv("SOFTHSM2_CONF", conf, 1);
+	_cleanup_free_ char *cmd = wharf_xasprintf(
+		"softhsm2-util --init-token --free --label %s --pin 1234 --so-pin 5678 >/dev/null", label);
+	assert_int_equal(system(cmd), 0);
+	return true;
+}
+
+static void test_pkcs11_wrapped(void **state)
+{
+	(void)state;
+	_cleanup_free_ char *dir = test_subdir();
+	if (!softhsm_token(dir, "unit-token"))
+		return;
+	struct wharf_error err = {0};
+	struct wharf_secrets_init_opts o = {.pkcs11_module = SOFTHSM_MODULE, .token = "unit-token", .pin = "1234",
+					    .key_label = "unit-wrap"};
+	assert_wharf_ok(wharf_secrets_init(dir, &o, &err), err);
+	assert_true(wharf_secrets_uses_pkcs11(dir));
+	_cleanup_free_ char *plain = wharf_xasprintf("%s/secrets/master.key", dir);
+	assert_int_equal(access(plain, F_OK), -1);
+	/* A second init, even with another key label, does not replace the key. */
+	o.key_label = "unit-wrap-2";
+	assert_wharf_err(wharf_secrets_init(dir, &o, &err), err, WHARF_EEXIST);
+
+	struct wharf_secrets *s = NULL;
+	unsetenv("WHARF_PKCS11_PIN");
+	assert_wharf_err(wharf_secrets_open(&s, dir, &err), err, WHARF_EINVAL);
+	assert_contains(err.message, "WHARF_PKCS11_PIN");
+	assert_wharf_err(wharf_secrets_open_pin(&s, dir, "0000", &err), err, WHARF_EINVAL);
+	assert_contains(err.message, "wrong PIN");
+
+	assert_wharf_ok(wharf_secrets_open_pin(&s, dir, "1234", &err), err);
+	assert_wharf_ok(wharf_secrets_create(s, "hsm", (const unsigned char *)"on-the-token", 12, NULL, &err), err);
+	wharf_secrets_close(s);
+	setenv("WHARF_PKCS11_PIN", "1234", 1);
+	assert_wharf_ok(wharf_secrets_open(&s, dir, &err), err);
+	unsetenv("WHARF_PKCS11_PIN");
+	unsigned char *data = NULL;
+	size_t len = 0;
+	assert_wharf_ok(wharf_secrets_get(s, "hsm", &data, &len, &err), err);
+	assert_int_equal(len, 12);
+	assert_memory_equal(data, "on-the-token", 12);
+	free(data);
+	wharf_secrets_close(s);
+
+	/* An altered wrapped key does not unwrap. */
+	_cleanup_free_ char *rec = wharf_xasprintf("%s/secrets/master.key.p11", dir);
+	size_t rlen = 0;
+	_cleanup_free_ unsigned char *text = read_all(rec, &rlen);
+	char *w = strstr((char *)text, "\"wrapped\": \"");
+	assert_non_null(w);
+	w += strlen("\"wrapped\": \"");
+	*w = *w == '0' ? '1' : '0';
+	test_write_file(rec, text, rlen);
+	assert_wharf_err(wharf_secrets_open_pin(&s, dir, "1234", &err), err, WHARF_EDIGEST);
+	assert_contains(err.message, "does not open the wrapped data");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -404,6 +478,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_wrong_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_master_key_mode, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_materialize, setup, teardown),
+		cmocka_unit_test(test_pkcs11_wrapped),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }
