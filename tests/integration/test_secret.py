@@ -246,6 +246,34 @@ def secret_tamper_swap_and_key_mode(s):
         w.cleanup()
 
 
+@test
+def secret_concurrent_writers(s):
+    """Parallel creates and rotates: every create lands once, every rotate counts, nothing torn."""
+    w = Wharf()
+    try:
+        w.run("create", "shared", "-", stdin=b"v0")
+        e = dict(os.environ, WHARF_HOME=w.home)
+        procs = []
+        for i in range(16):
+            for args in (["create", f"c{i}", "-"], ["rotate", "shared", "-"]):
+                procs.append(subprocess.Popen([w.bin, "secret"] + args, env=e, stdin=subprocess.PIPE,
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE))
+        # Every process is started and blocked on stdin; release them all at once.
+        for i, p in enumerate(procs):
+            p.stdin.write(f"value-{i}".encode())
+        for p in procs:
+            p.stdin.close()
+        for i, p in enumerate(procs):
+            err = p.stderr.read()
+            p.wait(timeout=60)
+            eq(p.returncode, 0, f"parallel writer {i}: {err!r}")
+        listing = {x["name"]: x for x in json.loads(w.run("ls", "--json").out)}
+        eq(sorted(listing), sorted(["shared"] + [f"c{i}" for i in range(16)]), "all creates landed")
+        eq(listing["shared"]["version"], 17, "16 rotates after create: version 17")
+    finally:
+        w.cleanup()
+
+
 class SoftHSM:
     def __init__(self):
         self.dir = tempfile.mkdtemp(prefix="wharf-secret-hsm-")
