@@ -3,7 +3,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -343,19 +345,49 @@ static char *mount_tmpfs(void)
 	return dir;
 }
 
+static const char *disk_dir_path;
+static void remove_disk_dir(void)
+{
+	if (disk_dir_path)
+		rmdir(disk_dir_path);
+}
+
+/* A new directory on a filesystem that is not a tmpfs: the test's temp directory, else the
+ * working directory (the build tree); NULL with a message when both are tmpfs. */
+static char *disk_dir(void)
+{
+	char *dir = test_subdir();
+	struct statfs fs;
+	if (statfs(dir, &fs) == 0 && (unsigned long)fs.f_type != (unsigned long)TMPFS_MAGIC)
+		return dir;
+	free(dir);
+	char tmpl[] = "wharf-unit-disk-XXXXXX";
+	if (statfs(".", &fs) == 0 && (unsigned long)fs.f_type != (unsigned long)TMPFS_MAGIC && mkdtemp(tmpl)) {
+		static char kept[64];
+		snprintf(kept, sizeof(kept), "%s", tmpl);
+		atexit(remove_disk_dir);
+		disk_dir_path = kept;
+		return wharf_xstrdup(tmpl);
+	}
+	print_message("# skipped the on-disk refusal case: no non-tmpfs directory found\n");
+	return NULL;
+}
+
 static void test_materialize(void **state)
 {
 	struct fixture *f = *state;
 	struct wharf_error err = {0};
 	create(f, "api-key", "s3cr3t-api-key");
-	/* A directory on the disk (not tmpfs) is refused, whatever the target. */
-	_cleanup_free_ char *disk = test_subdir();
-	_cleanup_close_ int dfd = open(disk, O_RDONLY | O_DIRECTORY);
-	int r = wharf_secrets_materialize(f->s, dfd, "api-key", "api-key", (uid_t)-1, (gid_t)-1, 0400, &err);
-	if (r == 0)
-		fail_msg("materialised onto %s, which must not be a tmpfs for this test", disk);
-	assert_contains(err.message, "not on a tmpfs");
-	assert_int_equal(test_count_entries(disk), 0);
+	/* A directory on a disk (not tmpfs) is refused, whatever the target. */
+	_cleanup_free_ char *disk = disk_dir();
+	_cleanup_close_ int dfd = open(disk ? disk : ".", O_RDONLY | O_DIRECTORY);
+	if (disk) {
+		assert_wharf_err(wharf_secrets_materialize(f->s, dfd, "api-key", "api-key", (uid_t)-1, (gid_t)-1,
+							   0400, &err),
+				 err, WHARF_EINVAL);
+		assert_contains(err.message, "not on a tmpfs");
+		assert_int_equal(test_count_entries(disk), 0);
+	}
 	const char *bad[] = {"a/b", "..", ".", "", "../x"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_wharf_err(wharf_secrets_materialize(f->s, dfd, "api-key", bad[i], (uid_t)-1, (gid_t)-1, 0400,
