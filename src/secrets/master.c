@@ -217,24 +217,24 @@ static int create_wrapped(const char *dir, const struct wharf_secrets_init_opts 
 	return r;
 }
 
+/* The key check goes first: the store exists once its master key does (wharf_secrets_exists),
+ * so a crash in between leaves no store rather than one that cannot be opened. */
 int secrets_master_create(const char *dir, const struct wharf_secrets_init_opts *opts,
 			  unsigned char key[MASTER_KEY_LEN], struct wharf_error *err)
 {
 	if (RAND_priv_bytes(key, MASTER_KEY_LEN) != 1)
 		return wharf_error_set(err, WHARF_EINTERNAL, "no random bytes from OpenSSL");
-	int r;
-	if (opts && opts->pkcs11_module) {
-		r = create_wrapped(dir, opts, key, err);
-	} else {
-		_cleanup_free_ char *path = path_in(dir, "master.key");
-		r = wharf_atomic_write(path, key, MASTER_KEY_LEN, 0600, err);
-	}
 	char check[34];
 	secrets_key_check(key, check);
 	check[32] = '\n';
 	_cleanup_free_ char *cpath = path_in(dir, "keycheck");
-	if (r == 0)
-		r = wharf_atomic_write(cpath, check, 33, 0600, err);
+	int r = wharf_atomic_write(cpath, check, 33, 0600, err);
+	if (r == 0 && opts && opts->pkcs11_module) {
+		r = create_wrapped(dir, opts, key, err);
+	} else if (r == 0) {
+		_cleanup_free_ char *path = path_in(dir, "master.key");
+		r = wharf_atomic_write(path, key, MASTER_KEY_LEN, 0600, err);
+	}
 	if (r < 0)
 		OPENSSL_cleanse(key, MASTER_KEY_LEN);
 	return r;
