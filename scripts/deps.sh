@@ -18,6 +18,8 @@ build_pkgs+=()
 # run and secrets (issue 6)
 build_pkgs+=(libarchive-dev zlib1g-dev)
 test_pkgs+=(runc crun uidmap busybox-static hyperfine)
+# secrets (issue 6): SoftHSM2 for the token-wrapped master key, an independent AES-GCM for the format test
+test_pkgs+=(softhsm2 opensc python3-cryptography)
 # access control (issue 7)
 build_pkgs+=(libargon2-dev libldap-dev)
 test_pkgs+=(slapd ldap-utils)

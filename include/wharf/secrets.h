@@ -75,7 +75,8 @@ int wharf_secrets_create(struct wharf_secrets *s, const char *name, const unsign
  * and nothing of the old value stays in the store. WHARF_ENOTFOUND when name does not exist. */
 int wharf_secrets_rotate(struct wharf_secrets *s, const char *name, const unsigned char *data, size_t len,
 			 struct wharf_secret_info *info, struct wharf_error *err);
-/* Remove name (the file is overwritten with zeros, fsynced and unlinked). WHARF_ENOTFOUND when absent. */
+/* Remove name: its file (ciphertext only) is unlinked and the directory fsynced. WHARF_ENOTFOUND
+ * when absent. Writers (create, rotate, remove) hold an exclusive flock on secrets/.lock. */
 int wharf_secrets_remove(struct wharf_secrets *s, const char *name, struct wharf_error *err);
 
 /* The metadata of name, authenticated (the file is decrypted and checked, the value wiped). */

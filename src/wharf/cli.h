@@ -101,4 +101,7 @@ enum { EXIT_WARN = 4 };
 int wharf_cli_trust_status(int argc, char **argv);
 int wharf_cli_trust_refresh(int argc, char **argv);
 
+/* wharf secret: the encrypted secret store (src/wharf/secret.c). */
+int wharf_cli_cmd_secret(int argc, char **argv);
+
 #endif

@@ -19,6 +19,7 @@ static void usage(FILE *out)
 	      "  pull         pull an image, its tag verified through content trust, into $WHARF_HOME/content\n"
 	      "  rm           remove containers; logs, stop: their output, stop them\n"
 	      "  run          run a verified image in a user namespace through runc or crun\n"
+	      "  secret       encrypted secrets for containers: create, ls, inspect, rotate, rm\n"
 	      "  trust        content trust: init, sign, revoke, ls, inspect, lookup (Notary v1, TUF)\n"
 	      "  tuf          generic TUF client (init, refresh, download) for specification-format repositories\n"
 	      "  version      print the version\n"
@@ -59,6 +60,8 @@ int main(int argc, char **argv)
 		return wharf_cli_cmd_rm(argc - 1, argv + 1);
 	if (!strcmp(cmd, "logs"))
 		return wharf_cli_cmd_logs(argc - 1, argv + 1);
+	if (!strcmp(cmd, "secret"))
+		return wharf_cli_cmd_secret(argc - 1, argv + 1);
 	if (!strcmp(cmd, "trust"))
 		return wharf_cli_cmd_trust(argc - 1, argv + 1);
 	if (!strcmp(cmd, "tuf"))

@@ -11,9 +11,7 @@
 #include "cli.h"
 #include "wharf/client.h"
 #include "wharf/run.h"
-#ifdef WHARF_HAVE_SECRETS
 #include "wharf/secrets.h"
-#endif
 
 struct run_opts {
 	bool rm, detach, read_only, no_trust, keep_suid, net_host;
@@ -377,60 +375,41 @@ static int parse_secret(const char *spec, struct secret_spec *out, struct wharf_
 	return 0;
 }
 
-/* Write one secret file into the tmpfs: never anywhere else, and wiped from memory after. */
-static int write_secret(int dirfd, const struct secret_spec *sp, const unsigned char *data, size_t len, uint32_t base,
-			struct wharf_error *err)
-{
-	_cleanup_close_ int fd = openat(dirfd, sp->target, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return wharf_error_sys(err, "secret %s: create /run/secrets/%s", sp->name, sp->target);
-	if (wharf_write_all(fd, data, len) < 0 || fchown(fd, base + sp->uid, base + sp->gid) < 0 ||
-	    fchmod(fd, sp->mode) < 0)
-		return wharf_error_sys(err, "secret %s: write /run/secrets/%s", sp->name, sp->target);
-	return 0;
-}
-
+/* Each --secret into the container's tmpfs (wharf_secrets_materialize refuses anything but a
+ * tmpfs), owned by the mapped uid/gid, then the tmpfs is made read-only. */
 static int install_secrets(const char *home, const struct run_opts *o, struct wharf_container *c,
 			   struct wharf_error *err)
 {
 	if (o->secrets.n == 0)
 		return 0;
-#ifdef WHARF_HAVE_SECRETS
+	struct secret_spec *specs = wharf_xcalloc(o->secrets.n, sizeof(*specs));
+	int r = 0;
+	for (size_t i = 0; r == 0 && i < o->secrets.n; i++)
+		r = parse_secret(o->secrets.v[i], &specs[i], err);
 	struct wharf_secrets *store = NULL;
-	int r = wharf_secrets_open(&store, home, err);
+	if (r == 0 && !wharf_secrets_exists(home))
+		r = wharf_error_set(err, WHARF_ENOTFOUND, "--secret: there is no secret store in %s (wharf secret create)", home);
+	if (r == 0)
+		r = wharf_secrets_open(&store, home, err);
 	_cleanup_close_ int dirfd = -1;
 	if (r == 0)
 		r = wharf_container_secrets_tmpfs(c, &dirfd, err);
+	uint32_t base = c->userns ? c->uid_base : 0;
 	for (size_t i = 0; r == 0 && i < o->secrets.n; i++) {
-		struct secret_spec sp;
-		r = parse_secret(o->secrets.v[i], &sp, err);
-		unsigned char *data = NULL;
-		size_t len = 0;
-		if (r == 0)
-			r = wharf_secrets_get(store, sp.name, &data, &len, err);
-		if (r == 0)
-			r = write_secret(dirfd, &sp, data, len, c->userns ? c->uid_base : 0, err);
-		if (data) {
-			explicit_bzero(data, len);
-			free(data);
-		}
-		free(sp.name);
-		free(sp.target);
+		r = wharf_secrets_materialize(store, dirfd, specs[i].name, specs[i].target, base + specs[i].uid,
+					      base + specs[i].gid, specs[i].mode, err);
+		if (r < 0)
+			wharf_error_prefix(err, "--secret %s", specs[i].name);
 	}
 	wharf_secrets_close(store);
 	if (r == 0)
 		r = wharf_container_secrets_seal(c, err);
+	for (size_t i = 0; i < o->secrets.n; i++) {
+		free(specs[i].name);
+		free(specs[i].target);
+	}
+	free(specs);
 	return r;
-#else
-	(void)home;
-	(void)c;
-	(void)write_secret;
-	struct secret_spec sp;
-	int r = parse_secret(o->secrets.v[0], &sp, err);
-	free(sp.name);
-	free(sp.target);
-	return r < 0 ? r : wharf_error_set(err, WHARF_EUNSUPPORTED, "--secret: this build has no secret store (src/secrets)");
-#endif
 }
 
 /* ---- the container ---- */

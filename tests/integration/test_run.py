@@ -330,3 +330,64 @@ def run_hostile_layers_stay_inside(srv):
     finally:
         w.cleanup()
         shutil.rmtree(victim, ignore_errors=True)
+
+
+def grep_tree(root, needle):
+    """Files under root (not following symlinks or crossing into mounts) that contain needle."""
+    hits = []
+    dev = os.lstat(root).st_dev
+    for d, dirs, files in os.walk(root):
+        dirs[:] = [x for x in dirs if os.lstat(os.path.join(d, x)).st_dev == dev]
+        for f in files:
+            p = os.path.join(d, f)
+            try:
+                if os.path.islink(p) or not os.path.isfile(p):
+                    continue
+                with open(p, "rb") as fh:
+                    if needle in fh.read():
+                        hits.append(p)
+            except OSError:
+                pass
+    return hits
+
+
+@test
+def run_secret_on_tmpfs_only(srv):
+    w = Wharf()
+    vol = volume_dir()
+    try:
+        ref = signed_busybox(srv, w, repo="run/secret")
+        value = b"s3cr3t-" + os.urandom(12).hex().encode()
+        p = subprocess.run([w.bin, "secret", "create", "dbpass", "-"], input=value, capture_output=True,
+                           env={**os.environ, "WHARF_HOME": w.home}, timeout=60)
+        eq(p.returncode, 0, f"secret create: {p.stderr!r}")
+        for rt in runtimes():
+            out = w.run("run", "--rm", "--runtime", rt, "--secret", "dbpass",
+                        "--secret", "dbpass,target=copy,uid=1000,gid=1000,mode=0440", ref, "sh", "-c",
+                        "cat /run/secrets/dbpass; echo; stat -c '%a %u %g' /run/secrets/dbpass /run/secrets/copy; "
+                        "grep -c s3cr3t /proc/1/environ; echo env=$?; "
+                        "touch /run/secrets/new; echo touch=$?; grep ' /run/secrets ' /proc/mounts",
+                        ok=False)
+            lines = out.stdout.splitlines()
+            eq(lines[0].encode(), value, f"{rt}: the secret's value at /run/secrets/dbpass ({out.stderr})")
+            eq(lines[1], "400 0 0", f"{rt}: default mode 0400, owned by container root")
+            eq(lines[2], "440 1000 1000", f"{rt}: target, uid, gid and mode options")
+            check("env=0" not in out.stdout, f"{rt}: not in /proc/1/environ: {out.stdout!r}")
+            check("touch=0" not in out.stdout, f"{rt}: /run/secrets is read-only")
+            check(" tmpfs " in out.stdout and " ro," in out.stdout, f"{rt}: a read-only tmpfs: {out.stdout!r}")
+        # detached: while it runs, the value is nowhere under $WHARF_HOME; after rm the tmpfs is gone
+        cid = w.run("run", "-d", "--secret", "dbpass", ref, "sleep", "30").stdout.strip()
+        eq(grep_tree(w.home, value), [], "the secret's value is in no file under $WHARF_HOME")
+        eq(grep_tree(w.home, value[:12]), [], "not even its prefix")
+        run_dir = os.path.join("/run/wharf", cid, "secrets")
+        check(os.path.ismount(run_dir), "the secrets tmpfs is mounted while the container lives")
+        w.run("rm", "--force", cid)
+        check(not os.path.exists(os.path.join("/run/wharf", cid)), "rm removes the tmpfs and its directory")
+        p = w.run("run", "--rm", "--secret", "nosuch", ref, "true", ok=False)
+        eq(p.returncode, 125, "an unknown secret")
+        check("nosuch" in p.stderr, f"names it: {p.stderr!r}")
+        p = w.run("run", "--rm", "--secret", "dbpass,target=../x", ref, "true", ok=False)
+        eq(p.returncode, 125, f"target with a slash refused: {p.stderr!r}")
+    finally:
+        w.cleanup()
+        shutil.rmtree(vol, ignore_errors=True)
