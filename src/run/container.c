@@ -254,10 +254,13 @@ void wharf_container_unmount(const struct wharf_container *c)
 
 /* ---- the runtime ---- */
 
+/* The runtime's own state (--root): on the run directory's tmpfs, as /run/runc is for runc. */
 static void runtime_root(const char *home, const char *path, char *buf, size_t n)
 {
+	(void)home;
 	const char *base = strrchr(path, '/');
-	snprintf(buf, n, "%s/runtime/%s", home, base ? base + 1 : path);
+	const char *run = getenv("WHARF_RUN_DIR");
+	snprintf(buf, n, "%s/runtime/%s", run && *run ? run : "/run/wharf", base ? base + 1 : path);
 }
 
 static bool is_crun(const char *path)
@@ -407,7 +410,10 @@ int wharf_runtime_delete(const char *path, const char *home, const struct wharf_
 int wharf_container_remove(const char *home, struct wharf_container *c, struct wharf_error *err)
 {
 	int r = 0;
-	if (c->runtime) {
+	/* A foreground container is gone from the runtime when `run` returned; only a detached
+	 * one (or one whose wharf died) is still known to it. */
+	bool in_runtime = c->detached || !c->status || strcmp(c->status, "exited");
+	if (c->runtime && in_runtime) {
 		_cleanup_free_ char *path = NULL;
 		if (wharf_runtime_find(c->runtime, &path, err) == 0)
 			r = wharf_runtime_delete(path, home, c, err);

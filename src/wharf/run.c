@@ -441,6 +441,17 @@ static int setup_userns(const char *home, const struct run_opts *o, struct wharf
 	return wharf_userns_parse_range(mode, &c->uid_base, &c->uid_size, err);
 }
 
+/* config.json: written to a temporary file and renamed (readers never see half of it), without
+ * fsync: it is derived from state.json and the image, and worthless after a crash. */
+static int write_config(const char *path, const char *json, struct wharf_error *err)
+{
+	_cleanup_free_ char *tmp = wharf_xasprintf("%s.tmp", path);
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0 || wharf_write_all(fd, json, strlen(json)) < 0 || rename(tmp, path) < 0)
+		return wharf_error_sys(err, "write %s", path);
+	return 0;
+}
+
 static int write_bundle(const struct image *im, const struct run_opts *o, struct wharf_container *c, int argc,
 			char **argv, struct wharf_error *err)
 {
@@ -465,7 +476,7 @@ static int write_bundle(const struct image *im, const struct run_opts *o, struct
 		build_env(im, o, &s.env);
 		_cleanup_free_ char *json = wharf_bundle_config(&s);
 		_cleanup_free_ char *path = wharf_xasprintf("%s/config.json", c->dir);
-		r = wharf_atomic_write(path, json, strlen(json), 0600, err);
+		r = write_config(path, json, err);
 	}
 	wharf_strv_free(&s.args);
 	wharf_strv_free(&s.env);
@@ -494,7 +505,7 @@ static int create_container(const char *home, const struct image *im, const stru
 	c->created = wharf_now();
 	c->detached = o->detach;
 	c->auto_remove = o->rm;
-	c->status = wharf_xstrdup("created");
+	c->status = wharf_xstrdup("running"); /* from the next step on; wharf ps asks the runtime */
 	c->dir = wharf_xasprintf("%s/containers/%s", home, c->id);
 	c->run_dir = wharf_container_run_dir(c->id);
 	r = check_name_free(home, c->name, err);
@@ -510,12 +521,6 @@ static int create_container(const char *home, const struct image *im, const stru
 static int run_container(const char *home, const char *runtime, struct wharf_container *c)
 {
 	struct wharf_error err;
-	free(c->status);
-	c->status = wharf_xstrdup("running");
-	if (wharf_container_save(c, &err) < 0) {
-		fprintf(stderr, "wharf run: %s\n", err.message);
-		return EXIT_RUN_FAILED;
-	}
 	int st = wharf_runtime_run(runtime, home, c, &err);
 	if (st < 0) {
 		fprintf(stderr, "wharf run: %s\n", err.message);
@@ -535,7 +540,6 @@ static int run_container(const char *home, const char *runtime, struct wharf_con
 	c->exit_code = st;
 	if (!c->auto_remove) {
 		struct wharf_error e2;
-		wharf_runtime_delete(runtime, home, c, &e2);
 		wharf_container_unmount(c);
 		wharf_container_save(c, &e2);
 	}
