@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "wharf/client.h"
+#include "wharf/oci.h"
 #include "wharf/run.h"
 #include "wharf/secrets.h"
 
@@ -214,13 +215,52 @@ static int unpack_image(struct wharf_content_store *cs, struct image *im, const 
 	return r;
 }
 
+/* An image named by digest whose manifest is already in the store is taken from there: the
+ * manifest bytes are hashed again, and the store keeps a manifest only after all its blobs
+ * (src/client/pull.c). 1 when found, 0 when the network is needed. */
+static int local_image(struct wharf_content_store *cs, const char *arg, struct image *im, struct wharf_error *err)
+{
+	struct wharf_oci_ref ref;
+	if (wharf_oci_ref_parse(&ref, arg, err) < 0)
+		return 0; /* the pull path reports it */
+	int found = 0;
+	_cleanup_free_ char *p = ref.has_digest ? wharf_content_store_blob_path(cs, &ref.digest) : NULL;
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	struct wharf_error e2;
+	struct wharf_manifest *m = NULL;
+	struct wharf_digest d;
+	if (p && wharf_read_file(p, WHARF_MANIFEST_MAX, &data, &len, &e2) == 0) {
+		wharf_digest_buffer(ref.digest.alg, data, len, &d);
+		if (wharf_digest_equal(&d, &ref.digest) && wharf_manifest_parse(&m, NULL, data, len, &e2) == 0 &&
+		    m->kind == WHARF_MANIFEST_IMAGE && m->n_refs > 0) {
+			struct wharf_pull_result *r = &im->pull;
+			r->manifest = d;
+			r->manifest_size = len;
+			r->media_type = wharf_xstrdup(m->media_type);
+			r->config = m->refs[0];
+			r->config.media_type = wharf_xstrdup(m->refs[0].media_type);
+			r->layers = wharf_xcalloc(m->n_refs, sizeof(*r->layers));
+			for (size_t i = 1; i < m->n_refs; i++) {
+				r->layers[r->n_layers] = m->refs[i];
+				r->layers[r->n_layers++].media_type = wharf_xstrdup(m->refs[i].media_type);
+			}
+			im->name = wharf_xstrdup(arg);
+			found = 1;
+		}
+	}
+	wharf_manifest_free(m);
+	wharf_oci_ref_free(&ref);
+	return found;
+}
+
 static int prepare_image(const char *arg, const struct run_opts *o, const char *home, struct image *im,
 			 struct wharf_error *err)
 {
 	struct wharf_content_store *cs = NULL;
 	_cleanup_free_ char *root = wharf_xasprintf("%s/content", home);
 	int r = wharf_content_store_open(&cs, root, err);
-	if (r == 0)
+	if (r == 0 && !local_image(cs, arg, im, err))
 		r = wharf_cli_pull_image(arg, o->no_trust, o->registry, cs, &im->pull, &im->name, err);
 	if (r == 0)
 		r = wharf_run_policy_check(home, &im->pull.manifest, err);
