@@ -85,7 +85,7 @@ ref="127.0.0.1:$port/bench/busybox:v1"
 digest=$("$wharf" pull --json "$ref" | python3 -c 'import json,sys; print(json.load(sys.stdin)["digest"])')
 dref="127.0.0.1:$port/bench/busybox@$digest"
 bundle_id=$("$wharf" run -d --runtime "$runtime" "$ref" /bin/true)
-bundle=$WHARF_HOME/containers/$bundle_id
+bundle=/run/wharf/$bundle_id
 mkdir -p "$work/bare-root"
 bare="$runtime --root $work/bare-root run --bundle $bundle bench-bare"
 if [ "$runtime" = crun ] && [ -d /sys/fs/cgroup/unified ]; then

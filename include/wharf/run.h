@@ -150,7 +150,9 @@ int wharf_container_load(const char *home, const char *key, struct wharf_contain
 /* Every container's ID, sorted by creation time. */
 int wharf_container_list(const char *home, struct wharf_strv *ids, struct wharf_error *err);
 
-/* The directory for c's mount points: $WHARF_RUN_DIR/<id>, default /run/wharf/<id>. */
+/* Make sure $WHARF_RUN_DIR (default /run/wharf) is on a tmpfs, mounting one when it is not. */
+int wharf_run_dir_prepare(struct wharf_error *err);
+/* The directory for c's mount points and bundle (config.json): $WHARF_RUN_DIR/<id>, default /run/wharf/<id>. */
 char *wharf_container_run_dir(const char *id);
 /* Mount the container's root file system at run_dir/rootfs: an overlay whose lower layer is the
  * cached rootfs lower (through an idmapped mount at run_dir/lower when c->userns) and whose
@@ -164,7 +166,7 @@ int wharf_container_secrets_seal(struct wharf_container *c, struct wharf_error *
 /* Unmount everything of c (rootfs, lower, secrets); missing mounts are fine. */
 void wharf_container_unmount(const struct wharf_container *c);
 
-/* Run the runtime (path) on the bundle c->dir: foreground, the exit status of the container
+/* Run the runtime (path) on the bundle c->run_dir: foreground, the exit status of the container
  * (128+signal when killed), or detached with stdout and stderr appended to dir/log (0 when it
  * started). Negative on failure to start. */
 int wharf_runtime_run(const char *path, const char *home, struct wharf_container *c, struct wharf_error *err);

@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 
 #include "wharf/run.h"
@@ -168,10 +171,38 @@ int wharf_container_load(const char *home, const char *key, struct wharf_contain
 	return r;
 }
 
-char *wharf_container_run_dir(const char *id)
+static const char *run_base(void)
 {
 	const char *base = getenv("WHARF_RUN_DIR");
-	return wharf_xasprintf("%s/%s", base && *base ? base : "/run/wharf", id);
+	return base && *base ? base : "/run/wharf";
+}
+
+char *wharf_container_run_dir(const char *id)
+{
+	return wharf_xasprintf("%s/%s", run_base(), id);
+}
+
+/* The run directory holds only mount points, bundles and the runtime's state: it belongs on a
+ * tmpfs, as /run is on most systems. Where it is not (this VM's /run is on the root disk), one
+ * is mounted there once, under an flock so that two runs never stack two. */
+int wharf_run_dir_prepare(struct wharf_error *err)
+{
+	const char *base = run_base();
+	struct statfs sf;
+	if (statfs(base, &sf) == 0 && sf.f_type == TMPFS_MAGIC)
+		return 0;
+	int r = wharf_mkdir_p(base, 0711, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *lock = wharf_xasprintf("%s.lock", base);
+	_cleanup_close_ int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0)
+		return wharf_error_sys(err, "lock %s", lock);
+	if (statfs(base, &sf) == 0 && sf.f_type == TMPFS_MAGIC)
+		return 0;
+	if (mount("tmpfs", base, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0711,size=64m") < 0)
+		return wharf_error_sys(err, "mount a tmpfs at %s", base);
+	return 0;
 }
 
 static int mkdir_in(const char *dir, const char *name, unsigned mode, char **out, struct wharf_error *err)
@@ -188,6 +219,8 @@ int wharf_container_mount_rootfs(struct wharf_container *c, const char *lower, s
 	int r = mkdir_in(c->dir, "upper", 0755, &upper, err);
 	if (r == 0)
 		r = mkdir_in(c->dir, "work", 0700, &work, err);
+	if (r == 0)
+		r = wharf_run_dir_prepare(err);
 	if (r == 0)
 		r = wharf_mkdir_p(c->run_dir, 0711, err);
 	if (r == 0 && chmod(c->run_dir, 0711) < 0)
@@ -214,7 +247,9 @@ int wharf_container_mount_rootfs(struct wharf_container *c, const char *lower, s
 int wharf_container_secrets_tmpfs(struct wharf_container *c, int *dirfd, struct wharf_error *err)
 {
 	_cleanup_free_ char *dir = NULL;
-	int r = wharf_mkdir_p(c->run_dir, 0711, err);
+	int r = wharf_run_dir_prepare(err);
+	if (r == 0)
+		r = wharf_mkdir_p(c->run_dir, 0711, err);
 	if (r == 0)
 		r = mkdir_in(c->run_dir, "secrets", 0700, &dir, err);
 	if (r < 0)
@@ -335,8 +370,8 @@ int wharf_runtime_run(const char *path, const char *home, struct wharf_container
 		if (log < 0)
 			return wharf_error_sys(err, "open %s", lp);
 	}
-	const char *fg[] = {"run", "--bundle", c->dir, c->id, NULL};
-	const char *bg[] = {"run", "--detach", "--bundle", c->dir, c->id, NULL};
+	const char *fg[] = {"run", "--bundle", c->run_dir, c->id, NULL};
+	const char *bg[] = {"run", "--detach", "--bundle", c->run_dir, c->id, NULL};
 	/* Our own signals go to the container: the runtime forwards them. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
@@ -439,7 +474,7 @@ int wharf_container_remove(const char *home, struct wharf_container *c, struct w
 		return wharf_error_sys(err, "open %s", parent);
 	/* state.json goes last, so a failed removal can be retried */
 	_cleanup_close_ int dfd = openat(pfd, c->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	const char *parts[] = {"upper", "work", "config.json", "log"};
+	const char *parts[] = {"upper", "work", "log"};
 	for (size_t i = 0; dfd >= 0 && r == 0 && i < sizeof(parts) / sizeof(parts[0]); i++)
 		r = wharf_remove_tree_at(dfd, parts[i], err);
 	if (r == 0)

@@ -515,7 +515,7 @@ static int write_bundle(const struct image *im, const struct run_opts *o, struct
 	if (r == 0) {
 		build_env(im, o, &s.env);
 		_cleanup_free_ char *json = wharf_bundle_config(&s);
-		_cleanup_free_ char *path = wharf_xasprintf("%s/config.json", c->dir);
+		_cleanup_free_ char *path = wharf_xasprintf("%s/config.json", c->run_dir);
 		r = write_config(path, json, err);
 	}
 	wharf_strv_free(&s.args);
