@@ -391,3 +391,59 @@ def run_secret_on_tmpfs_only(srv):
     finally:
         w.cleanup()
         shutil.rmtree(vol, ignore_errors=True)
+
+
+@test
+def run_userns_modes_network_and_volumes(srv):
+    w = Wharf()
+    vol = volume_dir()
+    try:
+        ref = signed_busybox(srv, w, repo="run/modes")
+        # --userns BASE:SIZE: a fixed map, not from the pool
+        p = w.run("run", "--rm", "--userns", "3000000000:65536", ref, "cat", "/proc/self/uid_map")
+        eq(p.stdout.split(), ["0", "3000000000", "65536"], "--userns BASE:SIZE maps 0 to BASE")
+        pool = os.path.join(w.home, "userns", "pool")
+        check(not os.path.exists(pool) or open(pool).read() == "", "a fixed range is not taken from the pool")
+        # --userns host: only on request; container root is host root
+        p = w.run("run", "--rm", "--userns", "host", "-v", f"{vol}:/data", ref, "sh", "-c",
+                  "cat /proc/self/uid_map; touch /data/host-root")
+        eq(p.stdout.split(), ["0", "0", "4294967295"], "--userns host: the initial namespace's map")
+        eq(os.stat(f"{vol}/host-root").st_uid, 0, "--userns host writes as host root")
+        p = w.run("run", "--rm", "--userns", "bogus", ref, "true", ok=False)
+        eq(p.returncode, 125, f"bad --userns: {p.stderr!r}")
+        # network: loopback only by default, the host's with --network host
+        p = w.run("run", "--rm", ref, "cat", "/proc/net/dev")
+        ifaces = sorted(l.split(":")[0].strip() for l in p.stdout.splitlines()[2:])
+        eq(ifaces, ["lo"], "only loopback in the container's network namespace")
+        with open("/proc/net/dev") as f:
+            host_ifaces = sorted(l.split(":")[0].strip() for l in f.read().splitlines()[2:])
+        p = w.run("run", "--rm", "--network", "host", ref, "cat", "/proc/net/dev")
+        eq(sorted(l.split(":")[0].strip() for l in p.stdout.splitlines()[2:]), host_ifaces, "--network host")
+        # -v SRC:DST:ro
+        p = w.run("run", "--rm", "-v", f"{vol}:/ro:ro", ref, "sh", "-c", "touch /ro/x; echo rc=$?")
+        check("rc=0" not in p.stdout, f"a :ro volume is read-only: {p.stdout!r}")
+        check(not os.path.exists(f"{vol}/x"), "nothing written through a :ro volume")
+        p = w.run("run", "--rm", "-v", "relative:/x", ref, "true", ok=False)
+        eq(p.returncode, 125, "a missing volume source")
+        # a foreground container without --rm stays, with its exit code; a name is unique
+        p = w.run("run", "--name", "kept", ref, "sh", "-c", "exit 3", ok=False)
+        eq(p.returncode, 3, "exit status")
+        allps = json.loads(w.run("ps", "--all", "--json").stdout)
+        eq([(c["name"], c["status"], c["exitCode"]) for c in allps], [("kept", "exited", 3)], "ps --all")
+        p = w.run("run", "--name", "kept", ref, "true", ok=False)
+        eq(p.returncode, 125, "a name in use")
+        check("in use" in p.stderr, f"message: {p.stderr!r}")
+        # stop: SIGTERM to pid 1 (sh ignores it), then SIGKILL after --time
+        cid = w.run("run", "-d", ref, "sleep", "60").stdout.strip()
+        import time
+        t0 = time.time()
+        w.run("stop", "--time", "1", cid[:8])
+        check(time.time() - t0 < 15, "stop returns after the grace time")
+        st = {c["id"]: c["status"] for c in json.loads(w.run("ps", "--all", "--json").stdout)}
+        eq(st[cid], "stopped", "the stopped container")
+        w.run("rm", cid[:8], "kept")
+        eq(json.loads(w.run("ps", "--all", "--json").stdout), [], "removed")
+        eq(os.listdir(os.path.join(w.home, "containers")), [], "no state left")
+    finally:
+        w.cleanup()
+        shutil.rmtree(vol, ignore_errors=True)
