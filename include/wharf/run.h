@@ -121,6 +121,11 @@ bool wharf_cap_valid(const char *name, char **canon);
  * base + i (for i < size). WHARF_EUNSUPPORTED when the kernel or file system refuses. */
 int wharf_idmap_bind(const char *src, const char *dst, uint32_t base, uint32_t size, struct wharf_error *err);
 
+/* A copy of the rootfs src with every owner moved by base (ids at or past size become
+ * base + 65534), cached at "<src>-shift-<base>-<size>"; *out gets its path. The fallback of
+ * wharf_container_mount_rootfs when idmapped mounts are refused (or WHARF_RUN_IDMAP=0). */
+int wharf_rootfs_shifted(const char *src, uint32_t base, uint32_t size, char **out, struct wharf_error *err);
+
 /* The runtime binary: name ("runc" or "crun", NULL: runc, then crun) found on PATH. An error
  * names the Debian package when it is missing. */
 int wharf_runtime_find(const char *name, char **path, struct wharf_error *err);

@@ -227,18 +227,27 @@ int wharf_container_mount_rootfs(struct wharf_container *c, const char *lower, s
 		r = wharf_error_sys(err, "chmod %s", c->run_dir);
 	if (r == 0)
 		r = mkdir_in(c->run_dir, "rootfs", 0755, &rootfs, err);
+	_cleanup_free_ char *shifted = NULL;
 	if (r == 0 && c->userns) {
+		const char *idmap = getenv("WHARF_RUN_IDMAP");
+		bool try_idmap = !idmap || strcmp(idmap, "0");
 		r = mkdir_in(c->run_dir, "lower", 0700, &mapped, err);
-		if (r == 0)
+		if (r == 0 && try_idmap)
 			r = wharf_idmap_bind(lower, mapped, c->uid_base, c->uid_size, err);
+		if ((r == -WHARF_EUNSUPPORTED || (r == 0 && !try_idmap))) {
+			/* no idmapped mounts here: a shifted copy, cached per range */
+			free(mapped);
+			mapped = NULL;
+			r = wharf_rootfs_shifted(lower, c->uid_base, c->uid_size, &shifted, err);
+		}
 		/* the overlay's root directory is the upper one: owned by the container's root */
 		if (r == 0 && chown(upper, c->uid_base, c->uid_base) < 0)
 			r = wharf_error_sys(err, "chown %s", upper);
 	}
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *opts = wharf_xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", mapped ? mapped : lower, upper,
-						    work);
+	const char *lowerdir = shifted ? shifted : mapped ? mapped : lower;
+	_cleanup_free_ char *opts = wharf_xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lowerdir, upper, work);
 	if (mount("overlay", rootfs, "overlay", MS_NODEV, opts) < 0)
 		return wharf_error_sys(err, "mount the overlay root file system at %s", rootfs);
 	return 0;

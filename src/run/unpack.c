@@ -299,6 +299,7 @@ struct unpacker {
 	const struct wharf_unpack_opts *opts;
 	const char *what;
 	struct archive *a;
+	uint64_t max_file; /* the largest (possibly sparse) file: the layer's byte limit */
 	struct wharf_error *err;
 };
 
@@ -426,6 +427,9 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 		return make_hardlink(u, pfd, name, path, hl);
 	switch (type) {
 	case AE_IFREG:
+		if (archive_entry_size(e) < 0 || (uint64_t)archive_entry_size(e) > u->max_file)
+			return wharf_error_set(u->err, WHARF_ETOOBIG, "%s: file %s claims %lld bytes, more than the limit of %llu",
+					       u->what, path, (long long)archive_entry_size(e), (unsigned long long)u->max_file);
 		r = write_file(u, pfd, name, path, e);
 		break;
 	case AE_IFDIR:
@@ -475,7 +479,7 @@ static int unpack_source(int rootfd, struct source *s, const struct wharf_unpack
 	struct archive *a = archive_read_new();
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
-	struct unpacker u = {.rootfd = rootfd, .opts = opts, .what = what, .a = a, .err = err};
+	struct unpacker u = {.rootfd = rootfd, .opts = opts, .what = what, .a = a, .max_file = s->max, .err = err};
 	int r = 0;
 	if (archive_read_open(a, s, NULL, archive_read_cb, NULL) != ARCHIVE_OK) {
 		r = s->failed ? s->failed

@@ -447,3 +447,30 @@ def run_userns_modes_network_and_volumes(srv):
     finally:
         w.cleanup()
         shutil.rmtree(vol, ignore_errors=True)
+
+
+@test
+def run_shifted_copy_without_idmapped_mounts(srv):
+    """WHARF_RUN_IDMAP=0 takes the path of kernels without idmapped mounts: a shifted copy."""
+    w = Wharf()
+    try:
+        ref = signed_busybox(srv, w, repo="run/shifted")
+        for idmap in ("1", "0"):
+            p = w.run("run", "--rm", ref, "sh", "-c", "cat /proc/self/uid_map; stat -c '%u %g %a' / /bin/busybox /tmp",
+                      env={"WHARF_RUN_IDMAP": idmap})
+            out = p.stdout.split()
+            eq(out[3:], ["0", "0", "755", "0", "0", "755", "0", "0", "1777"],
+               f"idmap={idmap}: files owned by container root inside, modes kept")
+        roots = os.listdir(os.path.join(w.home, "rootfs"))
+        shifted = [r for r in roots if "-shift-" in r]
+        eq(len(shifted), 1, f"one shifted copy, cached per range: {roots}")
+        base = int(shifted[0].split("-shift-")[1].split("-")[0])
+        st = os.stat(os.path.join(w.home, "rootfs", shifted[0], "bin", "busybox"))
+        eq((st.st_uid, st.st_gid), (base, base), "the copy's owners are shifted by the range base on the host")
+        orig = [r for r in roots if "-shift-" not in r][0]
+        eq(os.stat(os.path.join(w.home, "rootfs", orig, "bin", "busybox")).st_uid, 0, "the original stays unshifted")
+        # a second run with the same range reuses the copy
+        w.run("run", "--rm", ref, "true", env={"WHARF_RUN_IDMAP": "0"})
+        eq(sorted(os.listdir(os.path.join(w.home, "rootfs"))), sorted(roots), "no second copy")
+    finally:
+        w.cleanup()
