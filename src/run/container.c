@@ -49,7 +49,18 @@ int wharf_container_save(const struct wharf_container *c, struct wharf_error *er
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	_cleanup_free_ char *path = wharf_xasprintf("%s/state.json", c->dir);
-	int r = wharf_atomic_write(path, s, strlen(s), 0600, err);
+	int r;
+	if (c->auto_remove && !c->detached) {
+		/* an ephemeral container: renamed into place (atomic for readers), not fsynced; after a
+		 * crash it has nothing worth keeping */
+		_cleanup_free_ char *tmp = wharf_xasprintf("%s.tmp", path);
+		_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		r = fd < 0 || wharf_write_all(fd, s, strlen(s)) < 0 || rename(tmp, path) < 0
+			    ? wharf_error_sys(err, "write %s", path)
+			    : 0;
+	} else {
+		r = wharf_atomic_write(path, s, strlen(s), 0600, err);
+	}
 	free(s);
 	return r;
 }
@@ -247,8 +258,12 @@ int wharf_container_mount_rootfs(struct wharf_container *c, const char *lower, s
 	if (r < 0)
 		return r;
 	const char *lowerdir = shifted ? shifted : mapped ? mapped : lower;
-	_cleanup_free_ char *opts = wharf_xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", lowerdir, upper, work);
-	if (mount("overlay", rootfs, "overlay", MS_NODEV, opts) < 0)
+	/* --rm: the upper layer is thrown away, so it is never synced ("volatile", Linux 5.10) */
+	_cleanup_free_ char *opts = wharf_xasprintf("lowerdir=%s,upperdir=%s,workdir=%s%s", lowerdir, upper, work,
+						    c->auto_remove && !c->detached ? ",volatile" : "");
+	if (mount("overlay", rootfs, "overlay", MS_NODEV, opts) < 0 &&
+	    (!wharf_str_has_suffix(opts, ",volatile") || (opts[strlen(opts) - strlen(",volatile")] = '\0',
+							  mount("overlay", rootfs, "overlay", MS_NODEV, opts) < 0)))
 		return wharf_error_sys(err, "mount the overlay root file system at %s", rootfs);
 	return 0;
 }
