@@ -96,6 +96,20 @@ hyperfine --warmup 3 --runs "$runs" -N --export-json "$work/h.json" \
   -n "$runtime run (bare bundle)" "$bare" \
   -n "wharf run --rm IMAGE@DIGEST ($runtime)" "$wharf run --rm --runtime $runtime $dref /bin/true" \
   -n "wharf run --rm IMAGE:TAG ($runtime)" "$wharf run --rm --runtime $runtime $ref /bin/true" 2>&1 | sed 's/^/  /'
+# Load on a shared machine changes between hyperfine's blocks of runs; interleaving the three
+# commands run by run gives each the same conditions. Medians of that are the figure to quote.
+python3 - "$runs" "$bare" "$wharf run --rm --runtime $runtime $dref /bin/true" \
+  "$wharf run --rm --runtime $runtime $ref /bin/true" <<'PY'
+import statistics, subprocess, sys, time
+n = int(sys.argv[1]); cmds = sys.argv[2:]
+times = [[] for _ in cmds]
+for _ in range(n):
+    for i, c in enumerate(cmds):
+        t = time.perf_counter(); subprocess.run(c, shell=True, check=True, stdout=subprocess.DEVNULL); times[i].append(time.perf_counter() - t)
+med = [statistics.median(t) * 1000 for t in times]
+print(f"interleaved, {n} rounds (medians): bare {med[0]:.1f} ms; wharf by digest {med[1]:.1f} ms "
+      f"(overhead {med[1] - med[0]:.1f} ms); wharf by tag {med[2]:.1f} ms (overhead {med[2] - med[0]:.1f} ms)")
+PY
 python3 - "$work/h.json" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))["results"]
