@@ -134,6 +134,11 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		fputs("wharf run: expected an image reference (see --help)\n", stderr);
 		return EXIT_USAGE;
 	}
+	if (o->rm && o->detach) {
+		fputs("wharf run: --rm with -d: no process stays to remove the container; use 'wharf rm' after it exits\n",
+		      stderr);
+		return EXIT_USAGE;
+	}
 	if (o->name && (!*o->name || strlen(o->name) > 64 || strspn(o->name, "abcdefghijklmnopqrstuvwxyz"
 									   "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") !=
 									   strlen(o->name))) {

@@ -429,6 +429,29 @@ static void test_bundle_config(void **s)
 	assert_false(wharf_cap_valid("CAP_MAKE_ME_ROOT", &canon));
 }
 
+static void test_policy_hook(void **s)
+{
+	(void)s;
+	char *home = wharf_xasprintf("%s/policy", tmp);
+	char *scan = wharf_xasprintf("%s/scan", home);
+	struct wharf_error err;
+	assert_wharf_ok(wharf_mkdir_p(scan, 0700, &err), err);
+	struct wharf_digest d;
+	wharf_digest_buffer(WHARF_SHA256, "m", 1, &d);
+	assert_wharf_ok(wharf_run_policy_check(home, &d, &err), err); /* no report: allowed */
+	char *report = wharf_xasprintf("%s/%s.json", scan, wharf_digest_hex(&d));
+	assert_wharf_ok(wharf_atomic_write(report, "{\"policy\":\"pass\"}", 17, 0600, &err), err);
+	assert_wharf_ok(wharf_run_policy_check(home, &d, &err), err);
+	assert_wharf_ok(wharf_atomic_write(report, "{\"policy\":\"fail\"}", 17, 0600, &err), err);
+	assert_wharf_err(wharf_run_policy_check(home, &d, &err), err, WHARF_EINVAL);
+	assert_contains(err.message, "scan policy refuses");
+	assert_wharf_ok(wharf_atomic_write(report, "not json", 8, 0600, &err), err);
+	assert_wharf_err(wharf_run_policy_check(home, &d, &err), err, WHARF_EINVAL);
+	free(report);
+	free(scan);
+	free(home);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +461,7 @@ int main(void)
 		cmocka_unit_test(test_unpack_limits),      cmocka_unit_test(test_unpack_gzip_diff_id),
 		cmocka_unit_test(test_chain_id),           cmocka_unit_test(test_image_config),
 		cmocka_unit_test(test_userns_pool),        cmocka_unit_test(test_bundle_config),
+		cmocka_unit_test(test_policy_hook),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
