@@ -237,8 +237,11 @@ static void test_unpack_whiteouts(void **s)
 	layer_end(l1);
 	layer_begin(l2);
 	add(l2, "a/.wh.x", AE_IFREG, 0644, "", NULL);
+	add(l2, "b/early", AE_IFREG, 0644, "2", NULL); /* before the marker: this layer's, kept */
 	add(l2, "b/.wh..wh..opq", AE_IFREG, 0644, "", NULL);
 	add(l2, "b/new", AE_IFREG, 0644, "2", NULL);
+	add(l2, "d", AE_IFREG, 0644, "2", NULL);
+	add(l2, ".wh.d", AE_IFREG, 0644, "", NULL); /* hides lower layers only */
 	add(l2, ".wh.c", AE_IFREG, 0644, "", NULL);
 	layer_end(l2);
 	char *parent;
@@ -250,6 +253,8 @@ static void test_unpack_whiteouts(void **s)
 	assert_true(exists_in(parent, "root/a/y"));
 	assert_false(exists_in(parent, "root/b/z"));
 	assert_true(exists_in(parent, "root/b/new"));
+	assert_true(exists_in(parent, "root/b/early"));
+	assert_true(exists_in(parent, "root/d"));
 	assert_false(exists_in(parent, "root/c"));
 	assert_false(exists_in(parent, "root/a/.wh.x"));
 	close(fd);
