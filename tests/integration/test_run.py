@@ -474,3 +474,38 @@ def run_shifted_copy_without_idmapped_mounts(srv):
         eq(sorted(os.listdir(os.path.join(w.home, "rootfs"))), sorted(roots), "no second copy")
     finally:
         w.cleanup()
+
+
+@test(slow=True)
+def run_debian_image_from_mkimage(srv):
+    """A real 3-layer Debian image (mkimage-debian: minbase, ca-certificates, a copy and two
+    deletions that become whiteouts), pushed by skopeo, signed, run: its programs work inside,
+    whiteouts applied, setuid bits stripped, files owned by container root."""
+    from test_clients import TAG, Containers, Layout, image_layout, push_debian
+    image = Layout(image_layout(), TAG)
+    w = Wharf()
+    work = tempfile.mkdtemp(prefix="wharf-run-tools-")
+    try:
+        with Containers(work) as tools:
+            repo = "run/debian"
+            gun = f"{srv.addr}/{repo}"
+            push_debian(srv, tools, image, repo=repo, tag=TAG)
+        w.run("trust", "init", "--server", srv.url, gun)
+        w.run("trust", "sign", "--server", srv.url, f"{gun}:{TAG}")
+        script = ("cat /etc/debian_version; test -e /usr/share/doc/apt; echo apt-doc=$?; "
+                  "test -e /usr/share/doc/debconf; echo debconf-doc=$?; test -d /usr/share/doc/bash; echo bash-doc=$?; "
+                  "cat /opt/x/link.conf | grep value; stat -c '%u %a' /usr/bin/passwd /usr/bin/su /etc/shadow; "
+                  "dpkg-query -W -f='${Package}\\n' | grep -c .; id -u; ls -ld /etc/ssl/certs | cut -c1-10")
+        for rt in runtimes():
+            p = w.run("run", "--rm", "--runtime", rt, f"{gun}:{TAG}", "/bin/sh", "-c", script)
+            out = p.stdout.splitlines()
+            check(out[0].startswith("12"), f"{rt}: bookworm's /etc/debian_version: {out[0]!r}")
+            eq(out[1:4], ["apt-doc=1", "debconf-doc=1", "bash-doc=0"], f"{rt}: whiteouts of layer 3 applied")
+            eq(out[4], "value = 42", f"{rt}: a symlink in the copied layer")
+            eq(out[5:7], ["0 755", "0 755"], f"{rt}: setuid stripped from passwd and su, owned by container root")
+            check(out[7].startswith("0 6"), f"{rt}: /etc/shadow owned by root, mode 6x0: {out[7]!r}")
+            check(int(out[8]) > 80, f"{rt}: dpkg works and lists the packages: {out[8]}")
+            eq(out[9], "0", f"{rt}: uid 0 inside")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        w.cleanup()
