@@ -306,11 +306,9 @@ static int finish(struct stream *s, struct wharf_layer_analysis *out)
 	if (s->ctotal == 0)
 		return wharf_error_set(s->err, WHARF_EINVAL, "layer %s: empty stream", s->name);
 	struct wharf_digest ud, cd;
-	wharf_hasher_final(s->uhash, &ud);
-	s->uhash = NULL;
+	wharf_hasher_final(s->uhash, &ud); /* stream_free frees both hashers */
 	if (s->chash) {
 		wharf_hasher_final(s->chash, &cd);
-		s->chash = NULL;
 	} else {
 		cd = ud;
 	}
