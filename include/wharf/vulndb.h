@@ -39,7 +39,7 @@ int wharf_vulndb_match(struct wharf_vulndb *db, struct wharf_scan_result *r, str
 #define WHARF_VULNDB_FMT_NVD "nvd"       /* NVD CVE JSON 2.0: CVSS and descriptions */
 
 /* Size limit of one input file. */
-#define WHARF_VULNDB_MAX_FILE (64u * 1024 * 1024)
+#define WHARF_VULNDB_MAX_FILE (256u * 1024 * 1024)
 
 struct wharf_vulndb_import_stats {
 	size_t files;      /* files read */
@@ -75,6 +75,13 @@ int wharf_severity_from_name(const char *name);
 const char *wharf_severity_name(int sev);
 /* A comma-separated list like "HIGH,CRITICAL" into a mask of WHARF_SEV_BIT()s. */
 int wharf_severity_parse_list(const char *list, unsigned *mask, struct wharf_error *err);
+
+/* The CVSS v3.0/v3.1 base score of vector ("CVSS:3.1/AV:N/AC:L/..."), computed as the
+ * specification says (with its round-up). WHARF_EINVAL naming the metric that is missing or
+ * has an invalid value. */
+int wharf_cvss3_base_score(const char *vector, double *score, struct wharf_error *err);
+/* The severity a CVSS score falls in (v3 ranges): NONE counts as LOW. */
+int wharf_severity_from_cvss(double score);
 
 /* One entry of an ignore file. */
 struct wharf_ignore_entry {

@@ -268,9 +268,6 @@ static int apk_validate(const char *v, struct wharf_error *err)
 	const char *rev = strstr(v, "-r");
 	if (rev && !isdigit((unsigned char)rev[2]))
 		return wharf_error_set(err, WHARF_EINVAL, "apk version \"%s\": no number after \"-r\"", v);
-	for (const char *dot = strchr(v, '.'); dot; dot = strchr(dot + 1, '.'))
-		if (!isdigit((unsigned char)dot[1]))
-			return wharf_error_set(err, WHARF_EINVAL, "apk version \"%s\": no number after '.'", v);
 	struct apk_cursor c = {v, strlen(v)};
 	int kind = APK_DIGIT;
 	while (kind != APK_END) {

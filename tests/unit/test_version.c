@@ -100,7 +100,7 @@ static void apk_order(void **state)
 	check_chain("Alpine", chain, N(chain));
 	static const char *const eq[] = {"1.2.3-r0", "1.2.3-r0", "2.4.41-r0", "2.4.41-r0"};
 	check_equal("Alpine", eq, N(eq));
-	static const char *const bad[] = {"", "r1.0", "1.0-x1", "1.0_foo", "1.0-r", "1..2", "1.0.A"};
+	static const char *const bad[] = {"", "r1.0", "1.0-x1", "1.0_foo", "1.0-r", "1.0.A", "1.0_rc1x"};
 	check_invalid("Alpine", bad, N(bad));
 }
 
