@@ -32,6 +32,13 @@ int wharf_vulndb_generation(struct wharf_vulndb *db, char **out, struct wharf_er
  * CVSS, primary URL). */
 int wharf_vulndb_match(struct wharf_vulndb *db, struct wharf_scan_result *r, struct wharf_error *err);
 
+/* Read a package list (JSON: {"artifact": "...", "os": {"id", "version_id", "codename"},
+ * "packages": [{"ecosystem", "name", "version", "source_name", "source_version", "path",
+ * "purl", "layer_digest", "layer_diffid"}]}) into r's os and pkgs, for matching an inventory
+ * that did not come from an image scan (`wharf db match`). name is used in errors. */
+int wharf_vulndb_load_pkglist(const char *name, const char *data, size_t len, struct wharf_scan_result *r,
+			      struct wharf_error *err);
+
 /* Import formats of wharf_vulndb_import. */
 #define WHARF_VULNDB_FMT_OSV "osv"       /* OSV JSON or YAML records, files or directories */
 #define WHARF_VULNDB_FMT_DEBIAN "debian" /* the Debian security tracker JSON export */

@@ -4,9 +4,10 @@
 
 #include "report.h"
 
+/* At most w bytes of the first line of s. */
 static int truncate_width(const char *s, int w)
 {
-	int n = s ? (int)strlen(s) : 0;
+	int n = s ? (int)strcspn(s, "\r\n") : 0;
 	return n > w ? w : n;
 }
 
