@@ -294,12 +294,43 @@ static void sort_events(const char *scheme, struct event *ev, size_t n)
 		}
 }
 
+/* RustSec's form: affected unless a patched or unaffected requirement matches; the fix is
+ * the lowest patched lower bound above v. */
+static bool cargo_affected(const json_t *range, const char *v, const char **fixed, char *fixbuf, size_t fixlen)
+{
+	static const char *const lists[] = {"patched", "unaffected"};
+	fixbuf[0] = 0;
+	for (int l = 0; l < 2; l++) {
+		size_t i;
+		json_t *req;
+		json_array_foreach(json_object_get(range, lists[l]), i, req) {
+			bool m = false;
+			char lower[WHARF_VERSION_MAX + 64];
+			if (vulndb_cargo_req_matches(json_string_value(req), v, &m, lower, sizeof(lower)) < 0)
+				continue;
+			if (m)
+				return false;
+			int c = 0;
+			if (l == 0 && lower[0] && wharf_version_compare("SEMVER", lower, v, &c, NULL) == 0 && c > 0) {
+				int c2 = 0;
+				if (!fixbuf[0] || (wharf_version_compare("SEMVER", lower, fixbuf, &c2, NULL) == 0 && c2 < 0))
+					snprintf(fixbuf, fixlen, "%s", lower);
+			}
+		}
+	}
+	*fixed = fixbuf[0] ? fixbuf : NULL;
+	return true;
+}
+
 /* Is version v inside the range? The OSV evaluation: walk the sorted events; an introduced
  * at or below v opens, a fixed at or below v (or a last_affected below v) closes. *fixed is
  * the fix that closes the interval v is in, NULL when none does. */
-static bool in_range(const char *ecosystem, const json_t *range, const char *v, const char **fixed)
+static bool in_range(const char *ecosystem, const json_t *range, const char *v, const char **fixed, char *fixbuf,
+		     size_t fixlen)
 {
 	const char *type = json_string_value(json_object_get(range, "type"));
+	if (type && !strcmp(type, "CARGO_REQ"))
+		return cargo_affected(range, v, fixed, fixbuf, fixlen);
 	const json_t *events = json_object_get(range, "events");
 	static const char *const kinds[] = {"introduced", "fixed", "last_affected", "limit"};
 	size_t n = json_array_size(events);
@@ -366,13 +397,14 @@ static bool osv_affects(const char *ecosystem, const char *ranges_json, const ch
 	json_t *rg;
 	json_array_foreach(ranges, i, rg) {
 		const char *f = NULL;
-		if (in_range(ecosystem, rg, v, &f)) {
+		char fixbuf[WHARF_VERSION_MAX + 64];
+		if (in_range(ecosystem, rg, v, &f, fixbuf, sizeof(fixbuf))) {
 			hit = true;
 			if (f && !fx)
-				fx = f;
+				fx = wharf_xstrdup(f);
 		}
 	}
-	*fixed = fx ? wharf_xstrdup(fx) : NULL;
+	*fixed = (char *)fx;
 	json_decref(ranges);
 	json_decref(versions);
 	return hit;

@@ -23,6 +23,7 @@ static const char db_usage[] =
 	"    debian  the Debian security tracker JSON export (by source package and release)\n"
 	"    alpine  Alpine secdb files (JSON or YAML, one per branch and repository)\n"
 	"    nvd     NVD CVE JSON 2.0 files: descriptions and CVSS scores\n"
+	"    rustsec RustSec advisory-db Markdown files (*.md; crates.io)\n"
 	"  One import is one transaction: a bad file (larger than 256 MiB, not parseable, or\n"
 	"  breaking a rule of its format) is named with the rule it broke, and the database\n"
 	"  stays as it was. Importing the same data again changes nothing but the generation.\n"
@@ -168,7 +169,7 @@ static int db_import(int argc, char **argv)
 		printf("imported %zu %s advisories from %zu files into %s in %.2fs", st.advisories, format, st.files, o.db,
 		       secs);
 		if (st.skipped)
-			printf(" (%zu withdrawn records or unusable versions skipped)", st.skipped);
+			printf(" (%zu skipped: withdrawn, informational, or versions that cannot be ordered)", st.skipped);
 		printf("\n");
 		rc = EXIT_OK;
 	}

@@ -7,6 +7,7 @@
 
 #include "wharf/pkg.h"
 #include "wharf/vulndb.h"
+#include "src/vulndb/internal.h"
 
 #define FIX WHARF_TEST_FIXTURES "/vulndb"
 
@@ -409,6 +410,109 @@ static void language_packages_against_osv(void **state)
 	test_rmtree(dir);
 }
 
+static void rustsec_advisories(void **state)
+{
+	(void)state;
+	char *dir = test_subdir();
+	char *db = wharf_xasprintf("%s/v.sqlite", dir);
+	struct wharf_vulndb_import_stats st = {0};
+	struct wharf_error err = {0};
+	const char *paths[] = {FIX "/rustsec"};
+	assert_wharf_ok(wharf_vulndb_import(db, "rustsec", paths, 1, &st, &err), err);
+	assert_int_equal(st.files, 3);
+	assert_int_equal(st.advisories, 2);
+	assert_int_equal(st.skipped, 1); /* badge: informational "unmaintained" */
+	struct wharf_scan_result r = {0};
+	add_pkg(&r, WHARF_ECO_CARGO, "aes-gcm", "0.10.2", NULL, NULL); /* >= 0.10.0, < 0.10.3 */
+	add_pkg(&r, WHARF_ECO_CARGO, "aes-gcm", "0.9.4", NULL, NULL);  /* unaffected: < 0.10.0 */
+	add_pkg(&r, WHARF_ECO_CARGO, "aes-gcm", "0.10.3", NULL, NULL); /* patched */
+	add_pkg(&r, WHARF_ECO_CARGO, "base64", "0.5.1", NULL, NULL);
+	add_pkg(&r, WHARF_ECO_CARGO, "badge", "0.1.0", NULL, NULL);
+	match(db, &r);
+	assert_int_equal(r.findings.n, 2);
+	assert_string_equal(r.findings.v[0].id, "RUSTSEC-2023-0096");
+	assert_int_equal(r.findings.v[0].pkg, 0);
+	assert_string_equal(r.findings.v[0].fixed, "0.10.3");
+	assert_string_equal(r.findings.v[0].title,
+			    "Plaintext exposed in decrypt_in_place_detached even on tag verification failure");
+	assert_string_equal(r.findings.v[1].id, "RUSTSEC-2017-0004");
+	assert_string_equal(r.findings.v[1].fixed, "0.5.2");
+	assert_string_equal(r.findings.v[1].severity, "CRITICAL"); /* from its CVSS 3.0 vector: 9.8 */
+	wharf_scan_result_free(&r);
+
+	/* A broken front block names the file and the line. */
+	char *bad = write_tmp(dir, "RUSTSEC-0000-0001.md", "```toml\n[advisory]\nid = \"RUSTSEC-0000-0001\n```\n");
+	const char *p2[] = {bad};
+	assert_wharf_err(wharf_vulndb_import(db, "rustsec", p2, 1, NULL, &err), err, WHARF_EINVAL);
+	assert_contains(err.message, "RUSTSEC-0000-0001.md:3");
+	free(bad);
+	free(db);
+	test_rmtree(dir);
+}
+
+static void cargo_requirements(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *req, *v;
+		bool match;
+		const char *lower;
+	} cases[] = {
+		{">= 0.5.2", "0.5.2", true, "0.5.2"},  {">= 0.5.2", "0.5.1", false, "0.5.2"},
+		{"^0.9.5", "0.9.9", true, "0.9.5"},    {"^0.9.5", "0.10.0", false, "0.9.5"},
+		{"^1.2", "1.9.0", true, "1.2.0"},      {"^1.2", "2.0.0", false, "1.2.0"},
+		{"^0.0.3", "0.0.4", false, "0.0.3"},   {"~1.2.3", "1.2.9", true, "1.2.3"},
+		{"~1.2.3", "1.3.0", false, "1.2.3"},   {"=1.0.0", "1.0.0", true, "1.0.0"},
+		{"< 0.10.0", "0.9.4", true, ""},       {"< 0.10.0", "0.10.0", false, ""},
+		{">= 0.10.0, < 0.10.3", "0.10.2", true, "0.10.0"},
+		{">= 0.10.0, < 0.10.3", "0.10.3", false, "0.10.0"},
+		{"> 1.2", "1.2.9", false, "1.3.0"},    {"<= 1.2", "1.2.9", true, ""},
+		{"1.2.3", "1.4.0", true, "1.2.3"},     {"*", "7.0.0", true, ""},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		bool m = !cases[i].match;
+		char lower[300];
+		if (vulndb_cargo_req_matches(cases[i].req, cases[i].v, &m, lower, sizeof(lower)) != 0)
+			fail_msg("%s: refused", cases[i].req);
+		if (m != cases[i].match)
+			fail_msg("%s vs %s: got %d", cases[i].req, cases[i].v, m);
+		assert_string_equal(lower, cases[i].lower);
+	}
+	bool m;
+	assert_int_equal(vulndb_cargo_req_matches(">= x.y", "1.0.0", &m, NULL, 0), -1);
+	assert_int_equal(vulndb_cargo_req_matches(">= 1.0", "banana", &m, NULL, 0), -1);
+}
+
+static void osv_versions_list(void **state)
+{
+	(void)state;
+	char *dir = test_subdir();
+	char *db = wharf_xasprintf("%s/v.sqlite", dir);
+	/* Only a versions list (and a GIT range, which installed packages cannot use). */
+	char *f = write_tmp(dir, "npm.json",
+			    "{\"id\":\"GHSA-aaaa-bbbb-cccc\",\"affected\":[{\"package\":{\"ecosystem\":\"npm\",\"name\":\"left-pad\"},"
+			    "\"ranges\":[{\"type\":\"GIT\",\"repo\":\"https://example.invalid/r\",\"events\":[{\"introduced\":\"0\"}]}],"
+			    "\"versions\":[\"1.0.0\",\"1.1.0\"]},{\"package\":{\"ecosystem\":\"npm\",\"name\":\"right-pad\"},"
+			    "\"ranges\":[{\"type\":\"SEMVER\",\"events\":[{\"introduced\":\"1.0.0\"},{\"last_affected\":\"1.2.0\"}]}]}]}");
+	import_ok(db, "osv", f);
+	struct wharf_scan_result r = {0};
+	add_pkg(&r, WHARF_ECO_NPM, "left-pad", "1.1.0", NULL, NULL);
+	add_pkg(&r, WHARF_ECO_NPM, "left-pad", "1.0.1", NULL, NULL);
+	add_pkg(&r, WHARF_ECO_NPM, "right-pad", "1.2.0", NULL, NULL);
+	add_pkg(&r, WHARF_ECO_NPM, "right-pad", "1.2.1", NULL, NULL);
+	add_pkg(&r, WHARF_ECO_NPM, "right-pad", "0.9.0", NULL, NULL);
+	match(db, &r);
+	assert_int_equal(r.findings.n, 2);
+	assert_int_equal(r.findings.v[0].pkg, 0);
+	assert_int_equal(r.findings.v[1].pkg, 2);
+	assert_null(r.findings.v[1].fixed); /* last_affected: no fix known */
+	assert_string_equal(r.findings.v[1].status, "affected");
+	wharf_scan_result_free(&r);
+	free(f);
+	free(db);
+	test_rmtree(dir);
+}
+
 static void cvss3_scores(void **state)
 {
 	(void)state;
@@ -457,6 +561,9 @@ int main(void)
 		cmocka_unit_test(bullseye_backport_not_reported),
 		cmocka_unit_test(alpine_by_origin_and_branch),
 		cmocka_unit_test(language_packages_against_osv),
+		cmocka_unit_test(rustsec_advisories),
+		cmocka_unit_test(cargo_requirements),
+		cmocka_unit_test(osv_versions_list),
 		cmocka_unit_test(cvss3_scores),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
