@@ -131,21 +131,14 @@ static void parse_modinfo(const char *path, const char *s, size_t len, struct wh
 			pending = m;
 			have_pending = true;
 		} else if (is_repl && have_pending) {
-			/* "=>\tpath\tversion\tsum": a local directory replacement has no version */
-			const char *t1 = p + 2;
-			const char *t2 = memchr(t1 + 1, '\t', (size_t)(le - t1 - 1));
-			if (t2 && t2 + 1 < le) {
-				const char *t3 = memchr(t2 + 1, '\t', (size_t)(le - t2 - 1));
-				pending.path = t1 + 1;
-				pending.path_len = (size_t)(t2 - t1 - 1);
-				pending.version = t2 + 1;
-				pending.version_len = (size_t)((t3 ? t3 : le) - t2 - 1);
-			} else {
-				pending.path = t1 + 1;
-				pending.path_len = (size_t)((t2 ? t2 : le) - t1 - 1);
-				pending.version = "(devel)";
-				pending.version_len = 7;
-			}
+			/* "=>\tpath\tversion\tsum"; a local directory ("./dep", "/src/dep") replaces
+			 * the code but names no module: keep the module path, version "(devel)" */
+			struct modline m2;
+			bool ok = split_mod(p, le, &m2) && m2.path_len > 0;
+			if (ok && (m2.path[0] == '.' || m2.path[0] == '/'))
+				pending.version = "(devel)", pending.version_len = 7;
+			else if (ok)
+				pending = m2;
 		}
 		p = nl ? nl + 1 : end;
 	}
