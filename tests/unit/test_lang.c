@@ -606,6 +606,22 @@ static void test_gemspec(void **state)
 	wharf_pkg_list_free(&l);
 }
 
+static void test_composer(void **state)
+{
+	(void)state;
+	struct wharf_pkg_list l = {0};
+	const char *p = "var/www/composer.lock";
+	catalog("composer", "php/composer.lock", p, &l);
+	assert_int_equal(l.n, 3);
+	expect_pkg(&l, WHARF_ECO_COMPOSER, "acme/http-client", "v2.0.1", p, "pkg:composer/acme/http-client@v2.0.1");
+	expect_pkg(&l, WHARF_ECO_COMPOSER, "acme/log", "1.4.2", p, "pkg:composer/acme/log@1.4.2");
+	expect_pkg(&l, WHARF_ECO_COMPOSER, "acme/testkit", "0.3.0", p, "pkg:composer/acme/testkit@0.3.0"); /* dev */
+	wharf_pkg_list_free(&l);
+	struct wharf_error err = {0};
+	assert_wharf_err(wharf_cataloger_composer.parse(p, (const unsigned char *)"[1,", 3, &l, &err), err, WHARF_EINVAL);
+	assert_contains(err.message, p);
+}
+
 static void test_dispatch(void **state)
 {
 	(void)state;
@@ -645,6 +661,7 @@ int main(void)
 		cmocka_unit_test(test_cargo_lock),
 		cmocka_unit_test(test_cargo_auditable),
 		cmocka_unit_test(test_gemspec),
+		cmocka_unit_test(test_composer),
 		cmocka_unit_test(test_dispatch),
 	};
 	return cmocka_run_group_tests_name("lang", tests, find_fixtures, free_fixtures);

@@ -1,9 +1,11 @@
 /* The secrets detector: private keys, cloud and API tokens, passwords in configuration and
  * connection strings, in text files of every layer and in the image config.
  *
- * Speed: every rule starts from a fixed anchor found with memmem (glibc's is vectorised), so a
- * file with no anchor costs a few fast passes; only around an anchor do the small matchers below
- * run. Rules on keywords ("password", "secret") search a lower-cased copy.
+ * Speed: every rule starts from a fixed anchor ("ghp_", "-----BEGIN ", "password"). One pass over
+ * the data looks up each pair of (lower-cased) bytes in a bitmap of the anchors' first two bytes;
+ * only where one may start are anchors compared, and only around an anchor do the small matchers
+ * below run. Candidates of all rules are collected first; where two overlap, the more specific
+ * rule (earlier in enum rule_index) wins.
  * Masking: a finding shows its line (at most 120 bytes around the secret) with every secret
  * found on that line replaced by '*', except a rule's public prefix ("AKIA", "ghp_", "glpat-");
  * a secret without such a prefix is masked whole. */
@@ -79,7 +81,7 @@ struct scan {
 	const char *path;
 	const unsigned char *d;
 	size_t len;
-	char *lower; /* lower-cased copy, made on first use */
+	bool config; /* a configuration file: the generic password rule applies */
 	struct hit hits[SECRET_HITS_MAX];
 	size_t nhits;
 };
@@ -127,38 +129,26 @@ static size_t line_end(const struct scan *s, size_t pos)
 	return nl ? (size_t)(nl - s->d) : s->len;
 }
 
-static bool overlaps(const struct scan *s, size_t a, size_t b)
+/* Case-insensitive search of a lower-case needle in [h, h + n). */
+static bool ci_contains(const unsigned char *h, size_t n, const char *needle)
 {
-	for (size_t i = 0; i < s->nhits; i++)
-		if (a < s->hits[i].end && s->hits[i].start < b)
+	size_t m = strlen(needle);
+	for (size_t i = 0; i + m <= n; i++)
+		if (strncasecmp((const char *)h + i, needle, m) == 0)
 			return true;
 	return false;
 }
 
-static void add_hit(struct scan *s, enum rule_index r, size_t start, size_t end, size_t keep)
+static struct hit *add_hit(struct scan *s, enum rule_index r, size_t start, size_t end, size_t keep)
 {
-	if (s->nhits == SECRET_HITS_MAX || overlaps(s, start, end))
-		return;
-	s->hits[s->nhits++] = (struct hit){.rule = r, .start = start, .end = end, .keep = keep,
-					  .severity = rules[r].severity};
+	if (s->nhits == SECRET_HITS_MAX)
+		return NULL;
+	struct hit *h = &s->hits[s->nhits++];
+	*h = (struct hit){.rule = r, .start = start, .end = end, .keep = keep, .severity = rules[r].severity};
+	return h;
 }
 
-/* Call fn at every occurrence of anchor in data (or in the lower-cased copy). */
-static void each_anchor(struct scan *s, const char *anchor, bool lower,
-			void (*fn)(struct scan *s, size_t at, size_t alen, const void *arg), const void *arg)
-{
-	size_t alen = strlen(anchor);
-	const unsigned char *base = lower ? (const unsigned char *)s->lower : s->d;
-	size_t pos = 0;
-	while (pos + alen <= s->len && s->nhits < SECRET_HITS_MAX) {
-		const unsigned char *m = memmem(base + pos, s->len - pos, anchor, alen);
-		if (!m)
-			return;
-		size_t at = (size_t)(m - base);
-		fn(s, at, alen, arg);
-		pos = at + 1;
-	}
-}
+static void add_hit_graded(struct scan *s, enum rule_index r, size_t start, size_t end);
 
 /* Prefixed tokens --------------------------------------------------------------------------- */
 
@@ -180,35 +170,6 @@ static void token_at(struct scan *s, size_t at, size_t alen, const void *arg)
 	if (t->rule == R_AWS_KEY_ID && (memmem(s->d + at, end - at, "EXAMPLE", 7) || (end < s->len && is_alnum(s->d[end]))))
 		return; /* AWS's documentation key */
 	add_hit(s, t->rule, at, end, alen);
-}
-
-static void scan_tokens(struct scan *s)
-{
-	static const struct {
-		const char *anchor;
-		struct token_rule t;
-	} tokens[] = {
-		{"AKIA", {R_AWS_KEY_ID, is_aws_id, 16, 16}},
-		{"ASIA", {R_AWS_KEY_ID, is_aws_id, 16, 16}},
-		{"ghp_", {R_GITHUB_PAT, is_alnum, 36, 255}},
-		{"gho_", {R_GITHUB_OAUTH, is_alnum, 36, 255}},
-		{"ghu_", {R_GITHUB_APP, is_alnum, 36, 255}},
-		{"ghs_", {R_GITHUB_APP, is_alnum, 36, 255}},
-		{"ghr_", {R_GITHUB_REFRESH, is_alnum, 36, 255}},
-		{"github_pat_", {R_GITHUB_FINE, is_b64url, 50, 255}},
-		{"glpat-", {R_GITLAB_PAT, is_b64url, 20, 255}},
-		{"xoxb-", {R_SLACK_TOKEN, is_b64url, 10, 255}},
-		{"xoxa-", {R_SLACK_TOKEN, is_b64url, 10, 255}},
-		{"xoxp-", {R_SLACK_TOKEN, is_b64url, 10, 255}},
-		{"xoxr-", {R_SLACK_TOKEN, is_b64url, 10, 255}},
-		{"xoxs-", {R_SLACK_TOKEN, is_b64url, 10, 255}},
-		{"sk_live_", {R_STRIPE, is_alnum, 20, 255}},
-		{"rk_live_", {R_STRIPE, is_alnum, 20, 255}},
-		{"AIza", {R_GOOGLE_API, is_b64url, 35, 35}},
-		{"npm_", {R_NPM_TOKEN, is_alnum, 36, 36}},
-	};
-	for (size_t i = 0; i < sizeof(tokens) / sizeof(tokens[0]); i++)
-		each_anchor(s, tokens[i].anchor, false, token_at, &tokens[i].t);
 }
 
 static bool is_slack_path(unsigned char c)
@@ -272,10 +233,9 @@ static void private_key_at(struct scan *s, size_t at, size_t alen, const void *a
 	/* the BEGIN line is shown whole; the body, on the lines below, is the masked span */
 	const unsigned char *endm = memmem(s->d + body, s->len - body, "-----END", 8);
 	size_t end = endm ? (size_t)(endm - s->d) : s->len;
-	if (s->nhits == SECRET_HITS_MAX || overlaps(s, le, end))
-		return;
-	s->hits[s->nhits++] = (struct hit){.rule = R_PRIVATE_KEY, .start = le, .end = end, .keep = 0,
-					  .severity = rules[R_PRIVATE_KEY].severity, .suffix = " ********"};
+	struct hit *h = add_hit(s, R_PRIVATE_KEY, le, end, 0);
+	if (h)
+		h->suffix = " ********";
 }
 
 /* Keyword rules -------------------------------------------------------------------------- */
@@ -368,10 +328,12 @@ static bool key_is_secret(const char *k, size_t n)
 	return false;
 }
 
-/* A keyword found at `at` in the lower-cased copy: widen to the whole key and read its value. */
+/* A keyword ("password", "secret", ...) at `at`: widen to the whole key and read its value.
+ * A 40-character base64 value of a secret key on a line that says "aws" is an AWS secret access
+ * key (in any file); anything else counts only in configuration files. */
 static void assignment_at(struct scan *s, size_t at, size_t alen, const void *arg)
 {
-	enum rule_index rule = *(const enum rule_index *)arg;
+	(void)arg;
 	size_t ks = at, ke = at + alen;
 	while (ks > 0 && is_ident(s->d[ks - 1]))
 		ks--;
@@ -381,17 +343,24 @@ static void assignment_at(struct scan *s, size_t at, size_t alen, const void *ar
 	size_t le = line_end(s, ke), vs, ve;
 	if (!assigned_value(s, ke, le, &vs, &ve) || ve - vs < 4 || is_reference(s->d + vs, ve - vs))
 		return;
-	if (rule == R_AWS_SECRET) {
-		if (ve - vs != 40 || run(s, vs, is_b64) < ve || is_placeholder(s->d + vs, ve - vs))
-			return;
+	if (ve - vs == 40 && run(s, vs, is_b64) >= ve) {
 		size_t ls = line_start(s, at);
-		if (!memmem(s->lower + ls, le - ls, "aws", 3) && !memmem(s->lower + ks, ke - ks, "secret_access", 13))
+		if (ci_contains(s->d + ls, le - ls, "aws") || ci_contains(s->d + ks, ke - ks, "secret_access")) {
+			if (!is_placeholder(s->d + vs, ve - vs))
+				add_hit(s, R_AWS_SECRET, vs, ve, 0);
 			return;
+		}
 	}
-	size_t before = s->nhits;
-	add_hit(s, rule, vs, ve, 0);
-	if (s->nhits > before && rule != R_AWS_SECRET && is_placeholder(s->d + vs, ve - vs))
-		s->hits[s->nhits - 1].severity = "LOW";
+	if (s->config)
+		add_hit_graded(s, R_PASSWORD, vs, ve);
+}
+
+/* Rules whose values may be stand-ins report those at LOW severity. */
+static void add_hit_graded(struct scan *s, enum rule_index r, size_t start, size_t end)
+{
+	struct hit *h = add_hit(s, r, start, end, 0);
+	if (h && is_placeholder(s->d + start, end - start))
+		h->severity = "LOW";
 }
 
 static bool is_config_path(const char *path)
@@ -422,15 +391,11 @@ static void scan_env(struct scan *s)
 							    "apikey", "access_key", "private_key", "credential"};
 			bool secret_key = false;
 			for (size_t i = 0; i < sizeof(words) / sizeof(words[0]) && !secret_key; i++)
-				secret_key = memmem(s->lower + p, k - p, words[i], strlen(words[i])) != NULL;
-			bool names_a_file = (k - p > 5 && (memcmp(s->lower + k - 5, "_file", 5) == 0 ||
-							   memcmp(s->lower + k - 5, "_path", 5) == 0));
-			if (secret_key && !names_a_file && !is_reference(s->d + vs, ve - vs)) {
-				size_t before = s->nhits;
-				add_hit(s, R_ENV, vs, ve, 0);
-				if (s->nhits > before && is_placeholder(s->d + vs, ve - vs))
-					s->hits[s->nhits - 1].severity = "LOW";
-			}
+				secret_key = ci_contains(s->d + p, k - p, words[i]);
+			bool names_a_file = (k - p > 5 && (strncasecmp((const char *)s->d + k - 5, "_file", 5) == 0 ||
+							   strncasecmp((const char *)s->d + k - 5, "_path", 5) == 0));
+			if (secret_key && !names_a_file && !is_reference(s->d + vs, ve - vs))
+				add_hit_graded(s, R_ENV, vs, ve);
 		}
 		p = le + 1;
 	}
@@ -462,10 +427,7 @@ static void conn_string_at(struct scan *s, size_t at, size_t alen, const void *a
 		pe++;
 	if (pe >= le || s->d[pe] != '@' || pe == ps || is_reference(s->d + ps, pe - ps))
 		return;
-	size_t before = s->nhits;
-	add_hit(s, R_CONN_STRING, ps, pe, 0);
-	if (s->nhits > before && is_placeholder(s->d + ps, pe - ps))
-		s->hits[s->nhits - 1].severity = "LOW";
+	add_hit_graded(s, R_CONN_STRING, ps, pe);
 }
 
 /* .docker/config.json: {"auths": {"host": {"auth": "base64(user:password)"}}} */
@@ -559,6 +521,140 @@ static void emit(struct scan *s, int layer, struct wharf_secret_list *out)
 	}
 }
 
+/* The dispatcher ---------------------------------------------------------------------------- */
+
+struct anchor {
+	const char *text;
+	bool exact; /* case-sensitive (tokens); keywords match in any case */
+	void (*fn)(struct scan *s, size_t at, size_t alen, const void *arg);
+	const void *arg;
+};
+
+#define TOKEN(text, rule, cls, min, max)                                                   \
+	{                                                                                  \
+		text, true, token_at, &(const struct token_rule) { rule, cls, min, max } \
+	}
+
+static const struct anchor anchors[] = {
+	{"-----BEGIN ", true, private_key_at, NULL},
+	TOKEN("AKIA", R_AWS_KEY_ID, is_aws_id, 16, 16),
+	TOKEN("ASIA", R_AWS_KEY_ID, is_aws_id, 16, 16),
+	TOKEN("ghp_", R_GITHUB_PAT, is_alnum, 36, 255),
+	TOKEN("gho_", R_GITHUB_OAUTH, is_alnum, 36, 255),
+	TOKEN("ghu_", R_GITHUB_APP, is_alnum, 36, 255),
+	TOKEN("ghs_", R_GITHUB_APP, is_alnum, 36, 255),
+	TOKEN("ghr_", R_GITHUB_REFRESH, is_alnum, 36, 255),
+	TOKEN("github_pat_", R_GITHUB_FINE, is_b64url, 50, 255),
+	TOKEN("glpat-", R_GITLAB_PAT, is_b64url, 20, 255),
+	TOKEN("xoxb-", R_SLACK_TOKEN, is_b64url, 10, 255),
+	TOKEN("xoxa-", R_SLACK_TOKEN, is_b64url, 10, 255),
+	TOKEN("xoxp-", R_SLACK_TOKEN, is_b64url, 10, 255),
+	TOKEN("xoxr-", R_SLACK_TOKEN, is_b64url, 10, 255),
+	TOKEN("xoxs-", R_SLACK_TOKEN, is_b64url, 10, 255),
+	TOKEN("sk_live_", R_STRIPE, is_alnum, 20, 255),
+	TOKEN("rk_live_", R_STRIPE, is_alnum, 20, 255),
+	TOKEN("AIza", R_GOOGLE_API, is_b64url, 35, 35),
+	TOKEN("npm_", R_NPM_TOKEN, is_alnum, 36, 36),
+	{"hooks.slack.com/services/", true, slack_webhook_at, NULL},
+	{"eyJ", true, jwt_at, NULL},
+	{"\"auth\"", true, docker_auth_at, NULL},
+	{":_authToken=", true, npmrc_at, NULL},
+	{"://", true, conn_string_at, NULL},
+	/* keywords: "secret" also finds AWS secret keys in any file; the rest serve config files */
+	{"secret", false, assignment_at, NULL},
+	{"password", false, assignment_at, NULL},
+	{"passwd", false, assignment_at, NULL},
+	{"pwd", false, assignment_at, NULL},
+	{"token", false, assignment_at, NULL},
+	{"api_key", false, assignment_at, NULL},
+	{"apikey", false, assignment_at, NULL},
+	{"access_key", false, assignment_at, NULL},
+	{"private_key", false, assignment_at, NULL},
+	{"credentials", false, assignment_at, NULL},
+};
+#define NANCHORS (sizeof(anchors) / sizeof(anchors[0]))
+
+static inline unsigned char ascii_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c + 32) : c;
+}
+
+static inline unsigned pair_of(unsigned char a, unsigned char b)
+{
+	return (unsigned)ascii_lower(a) << 8 | ascii_lower(b);
+}
+
+static bool anchor_here(const struct scan *s, const struct anchor *a, size_t i, size_t alen)
+{
+	if (s->len - i < alen)
+		return false;
+	if (a->exact)
+		return memcmp(s->d + i, a->text, alen) == 0;
+	for (size_t j = 0; j < alen; j++)
+		if (ascii_lower(s->d[i + j]) != (unsigned char)a->text[j])
+			return false;
+	return true;
+}
+
+static void dispatch(struct scan *s, bool keywords_everywhere)
+{
+	uint64_t bits[65536 / 64] = {0};
+	size_t alen[NANCHORS];
+	unsigned key[NANCHORS];
+	size_t active[NANCHORS], nactive = 0;
+	for (size_t a = 0; a < NANCHORS; a++) {
+		alen[a] = strlen(anchors[a].text);
+		key[a] = pair_of((unsigned char)anchors[a].text[0], (unsigned char)anchors[a].text[1]);
+		if (anchors[a].exact || keywords_everywhere || strcmp(anchors[a].text, "secret") == 0) {
+			active[nactive++] = a;
+			bits[key[a] >> 6] |= 1ull << (key[a] & 63);
+		}
+	}
+	bool docker = memmem(s->d, s->len, "\"auths\"", 7) != NULL;
+	unsigned k = ascii_lower(s->d[0]);
+	for (size_t i = 0; i + 1 < s->len; i++) {
+		k = (k << 8 | ascii_lower(s->d[i + 1])) & 0xffff;
+		if (!(bits[k >> 6] >> (k & 63) & 1))
+			continue;
+		for (size_t j = 0; j < nactive; j++) {
+			size_t a = active[j];
+			if (key[a] != k || !anchor_here(s, &anchors[a], i, alen[a]))
+				continue;
+			if (anchors[a].fn == docker_auth_at && !docker)
+				continue;
+			anchors[a].fn(s, i, alen[a], anchors[a].arg);
+		}
+	}
+}
+
+/* Where candidates overlap, keep the most specific rule's (the lowest rule index). */
+static int hit_priority(const void *a, const void *b)
+{
+	const struct hit *x = a, *y = b;
+	if (x->rule != y->rule)
+		return x->rule < y->rule ? -1 : 1;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static void resolve_overlaps(struct scan *s)
+{
+	qsort(s->hits, s->nhits, sizeof(s->hits[0]), hit_priority);
+	size_t kept = 0;
+	for (size_t i = 0; i < s->nhits; i++) {
+		const struct hit *h = &s->hits[i];
+		bool clash = false;
+		for (size_t j = 0; j < kept && !clash; j++) {
+			const struct hit *k = &s->hits[j];
+			/* an empty span (never produced today) would otherwise never clash */
+			clash = h->start < (k->end > k->start ? k->end : k->start + 1) &&
+				k->start < (h->end > h->start ? h->end : h->start + 1);
+		}
+		if (!clash)
+			s->hits[kept++] = *h;
+	}
+	s->nhits = kept;
+}
+
 int wharf_secrets_scan_buffer(const char *path, const unsigned char *data, size_t len, int layer,
 			      struct wharf_secret_list *out, struct wharf_error *err)
 {
@@ -569,30 +665,13 @@ int wharf_secrets_scan_buffer(const char *path, const unsigned char *data, size_
 	s->path = path;
 	s->d = data;
 	s->len = len;
-	s->lower = wharf_xmalloc(len);
-	for (size_t i = 0; i < len; i++)
-		s->lower[i] = (char)tolower(data[i]);
-
-	each_anchor(s, "-----BEGIN ", false, private_key_at, NULL);
-	scan_tokens(s);
-	each_anchor(s, "hooks.slack.com/services/", false, slack_webhook_at, NULL);
-	each_anchor(s, "eyJ", false, jwt_at, NULL);
-	if (memmem(data, len, "\"auths\"", 7))
-		each_anchor(s, "\"auth\"", false, docker_auth_at, NULL);
-	each_anchor(s, ":_authToken=", false, npmrc_at, NULL);
-	static const enum rule_index aws = R_AWS_SECRET, pw = R_PASSWORD;
-	each_anchor(s, "secret", true, assignment_at, &aws);
-	each_anchor(s, "://", false, conn_string_at, NULL);
-	if (strcmp(path, "config:Env") == 0) {
+	bool env = strcmp(path, "config:Env") == 0;
+	s->config = !env && (is_config_path(path) || wharf_str_has_prefix(path, "config:"));
+	dispatch(s, s->config);
+	if (env)
 		scan_env(s);
-	} else if (is_config_path(path) || wharf_str_has_prefix(path, "config:")) {
-		static const char *const words[] = {"password", "passwd", "secret", "token", "api_key", "apikey",
-						    "access_key", "private_key", "credentials", "pwd"};
-		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
-			each_anchor(s, words[i], true, assignment_at, &pw);
-	}
+	resolve_overlaps(s);
 	emit(s, layer, out);
-	free(s->lower);
 	free(s);
 	return 0;
 }
