@@ -325,13 +325,14 @@ static void expected_from_go_tool(const char *binary, struct wharf_pkg_list *wan
 
 static void check_go_binary(const char *binary, size_t min_modules)
 {
+	const char *image_path = binary[0] == '/' ? binary + 1 : binary;
 	size_t len = 0;
 	char *data = read_path(binary, &len);
 	const struct wharf_cataloger *c = wharf_lang_cataloger_find("gobinary");
-	assert_true(c->wants(binary + 1, 0755, len));
+	assert_true(c->wants(image_path, 0755, len));
 	struct wharf_pkg_list got = {0}, want = {0};
 	struct wharf_error err = {0};
-	assert_wharf_ok(c->parse(binary + 1, (unsigned char *)data, len, &got, &err), err);
+	assert_wharf_ok(c->parse(image_path, (unsigned char *)data, len, &got, &err), err);
 	expected_from_go_tool(binary, &want);
 	if (got.n != want.n)
 		fail_msg("%s: %zu modules found, go version -m lists %zu", binary, got.n, want.n);
@@ -341,7 +342,7 @@ static void check_go_binary(const char *binary, size_t min_modules)
 		if (!p)
 			fail_msg("%s: module %s %s missing", binary, want.v[i].name, want.v[i].version);
 		assert_string_equal(p->ecosystem, WHARF_ECO_GO);
-		assert_string_equal(p->path, binary + 1);
+		assert_string_equal(p->path, image_path);
 		assert_true(wharf_str_has_prefix(p->purl, "pkg:golang/"));
 	}
 	wharf_pkg_list_free(&got);
@@ -433,6 +434,44 @@ static void test_go_system_binaries(void **state)
 		fprintf(stderr, "# skipped: no Go binary installed (scripts/deps.sh test installs skopeo)\n");
 		skip();
 	}
+}
+
+/* Build info in both layouts (fixtures/lang/go/make-elf.py): the pre-1.18 pointers to string
+ * headers, which no Go on Debian 12 writes any more, and the 1.18+ inline strings. */
+static void test_go_layouts(void **state)
+{
+	(void)state;
+	if (!have_go()) {
+		fprintf(stderr, "# skipped: the go tool is missing (scripts/deps.sh test installs golang-go)\n");
+		skip();
+	}
+	const char *names[] = {"go/pre118.elf", "go/inline.elf"};
+	for (size_t i = 0; i < 2; i++) {
+		char *path = wharf_xasprintf("%s/%s", fixture_dir, names[i]);
+		check_go_binary(path, 4);
+		free(path);
+	}
+	struct wharf_pkg_list l = {0};
+	catalog("gobinary", "go/pre118.elf", "usr/bin/old", &l);
+	assert_int_equal(l.n, 4);
+	expect_pkg(&l, WHARF_ECO_GO, "github.com/pkg/errors", "v0.9.1", "usr/bin/old", "pkg:golang/github.com/pkg/errors@v0.9.1");
+	expect_pkg(&l, WHARF_ECO_GO, "stdlib", "v1.16.15", "usr/bin/old", "pkg:golang/stdlib@v1.16.15");
+	expect_pkg(&l, WHARF_ECO_GO, "example.com/old", "v0.9.0", "usr/bin/old", "pkg:golang/example.com/old@v0.9.0");
+	assert_null(find_pkg(&l, "github.com/pkg/errors", "v0.8.0")); /* replaced */
+	wharf_pkg_list_free(&l);
+	/* every truncation of the file: an error or fewer modules, never a crash or a read past the end */
+	size_t len = 0;
+	char *data = read_fixture("go/pre118.elf", &len);
+	for (size_t n = 0; n < len; n++) {
+		unsigned char *copy = wharf_xmalloc(n ? n : 1);
+		memcpy(copy, data, n);
+		struct wharf_error err = {0};
+		int r = wharf_cataloger_gobinary.parse("usr/bin/old", copy, n, &l, &err);
+		assert_true(r == 0 || (r == -WHARF_EINVAL && strstr(err.message, "usr/bin/old")));
+		free(copy);
+	}
+	wharf_pkg_list_free(&l);
+	free(data);
 }
 
 static void test_go_not_go(void **state)
@@ -653,6 +692,7 @@ int main(void)
 		cmocka_unit_test(test_python_system),
 		cmocka_unit_test(test_go_built_here),
 		cmocka_unit_test(test_go_system_binaries),
+		cmocka_unit_test(test_go_layouts),
 		cmocka_unit_test(test_go_not_go),
 		cmocka_unit_test(test_java_jar),
 		cmocka_unit_test(test_java_war_nested),
