@@ -109,24 +109,39 @@ static bool is_ident(unsigned char c)
 	return is_alnum(c) || c == '_' || c == '-' || c == '.';
 }
 
+/* Every matcher looks at most SECRET_WINDOW bytes around its anchor, so a hostile file (one
+ * 100 MB line full of anchors) costs linear time, not quadratic. */
+#define SECRET_WINDOW 4096
+
 static size_t run(const struct scan *s, size_t i, bool (*cls)(unsigned char))
 {
-	while (i < s->len && cls(s->d[i]))
+	size_t stop = s->len - i > SECRET_WINDOW ? i + SECRET_WINDOW : s->len;
+	while (i < stop && cls(s->d[i]))
+		i++;
+	return i;
+}
+
+static size_t run_max(const struct scan *s, size_t i, bool (*cls)(unsigned char), size_t max)
+{
+	size_t stop = s->len - i > max ? i + max : s->len;
+	while (i < stop && cls(s->d[i]))
 		i++;
 	return i;
 }
 
 static size_t line_start(const struct scan *s, size_t pos)
 {
-	while (pos > 0 && s->d[pos - 1] != '\n')
+	size_t stop = pos > SECRET_WINDOW ? pos - SECRET_WINDOW : 0;
+	while (pos > stop && s->d[pos - 1] != '\n')
 		pos--;
 	return pos;
 }
 
 static size_t line_end(const struct scan *s, size_t pos)
 {
-	const unsigned char *nl = memchr(s->d + pos, '\n', s->len - pos);
-	return nl ? (size_t)(nl - s->d) : s->len;
+	size_t n = s->len - pos > SECRET_WINDOW ? SECRET_WINDOW : s->len - pos;
+	const unsigned char *nl = memchr(s->d + pos, '\n', n);
+	return nl ? (size_t)(nl - s->d) : pos + n;
 }
 
 /* Case-insensitive search of a lower-case needle in [h, h + n). */
@@ -163,7 +178,7 @@ static void token_at(struct scan *s, size_t at, size_t alen, const void *arg)
 	const struct token_rule *t = arg;
 	if (at > 0 && is_alnum(s->d[at - 1]))
 		return; /* inside a longer word */
-	size_t end = run(s, at + alen, t->cls);
+	size_t end = run_max(s, at + alen, t->cls, t->max + 1);
 	size_t n = end - at - alen;
 	if (n < t->min || n > t->max)
 		return;
@@ -335,9 +350,9 @@ static void assignment_at(struct scan *s, size_t at, size_t alen, const void *ar
 {
 	(void)arg;
 	size_t ks = at, ke = at + alen;
-	while (ks > 0 && is_ident(s->d[ks - 1]))
+	while (ks > 0 && at - ks < 256 && is_ident(s->d[ks - 1]))
 		ks--;
-	ke = run(s, ke, is_ident);
+	ke = run_max(s, ke, is_ident, 256);
 	if (!key_is_secret((const char *)s->d + ks, ke - ks))
 		return;
 	size_t le = line_end(s, ke), vs, ve;
@@ -409,7 +424,7 @@ static void conn_string_at(struct scan *s, size_t at, size_t alen, const void *a
 					      "mongodb+srv", "redis", "rediss", "amqp", "amqps", "mssql",
 					      "sqlserver", "oracle", "ldap", "ldaps", "ftp", "smtp", "smtps"};
 	size_t ss = at;
-	while (ss > 0 && (isalnum(s->d[ss - 1]) || s->d[ss - 1] == '+'))
+	while (ss > 0 && at - ss < 16 && (isalnum(s->d[ss - 1]) || s->d[ss - 1] == '+'))
 		ss--;
 	bool known = false;
 	for (size_t i = 0; i < sizeof(schemes) / sizeof(schemes[0]) && !known; i++)
@@ -462,12 +477,13 @@ static void npmrc_at(struct scan *s, size_t at, size_t alen, const void *arg)
 
 /* Rendering ------------------------------------------------------------------------------- */
 
-static int line_number(const struct scan *s, size_t pos)
+/* Lines between from and pos (hits are emitted in order, so counting is linear overall). */
+static int count_lines(const struct scan *s, size_t from, size_t pos)
 {
-	int line = 1;
-	for (const unsigned char *p = s->d, *e = s->d + pos; (p = memchr(p, '\n', (size_t)(e - p))); p++)
-		line++;
-	return line;
+	int n = 0;
+	for (const unsigned char *p = s->d + from, *e = s->d + pos; p < e && (p = memchr(p, '\n', (size_t)(e - p))); p++)
+		n++;
+	return n;
 }
 
 static bool masked(const struct scan *s, size_t i)
@@ -507,6 +523,8 @@ static int hit_order(const void *a, const void *b)
 static void emit(struct scan *s, int layer, struct wharf_secret_list *out)
 {
 	qsort(s->hits, s->nhits, sizeof(s->hits[0]), hit_order);
+	size_t counted = 0;
+	int line = 1;
 	for (size_t i = 0; i < s->nhits; i++) {
 		const struct hit *h = &s->hits[i];
 		struct wharf_secret_finding *f = wharf_secret_list_add(out);
@@ -515,7 +533,9 @@ static void emit(struct scan *s, int layer, struct wharf_secret_list *out)
 		f->severity = wharf_xstrdup(h->severity);
 		f->title = wharf_xstrdup(rules[h->rule].title);
 		f->path = wharf_xstrdup(s->path);
-		f->line = line_number(s, h->start);
+		line += count_lines(s, counted, h->start);
+		counted = h->start;
+		f->line = line;
 		f->match = render(s, h);
 		f->layer = layer;
 	}
