@@ -25,4 +25,9 @@ const struct wharf_cataloger *wharf_lang_cataloger_find(const char *name);
 int wharf_lang_catalog_file(const char *path, mode_t mode, const unsigned char *data, size_t len,
 			    struct wharf_pkg_list *out, struct wharf_error *err);
 
+/* Secrets (wharf_secrets_scan_buffer in wharf/pkg.h) read the image config as text: "config:Env"
+ * holds one KEY=VALUE entry per line (its own rule, env-secret, applies there); "config:Cmd",
+ * "config:Entrypoint" and "config:Labels" are searched like configuration files (Labels best as
+ * "key=value" lines). Findings of the config carry line numbers of that text. */
+
 #endif
