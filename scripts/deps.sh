@@ -13,6 +13,10 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev python3 curl jq skopeo podman 
 # scan (issue 5)
 build_pkgs+=(libarchive-dev zlib1g-dev libzstd-dev libisal-dev libyaml-dev)
 test_pkgs+=(isal)
+# scan/lang catalogers and secrets (issue 5): Go binaries built and read by the tests (golang-go, skopeo
+# above), objcopy (binutils) for a cargo-auditable section, openssl and ssh-keygen for private keys.
+build_pkgs+=(zlib1g-dev)
+test_pkgs+=(golang-go binutils openssl openssh-client)
 # vulndb (issue 5)
 build_pkgs+=(libyaml-dev)
 # run and secrets (issue 6)
