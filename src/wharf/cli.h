@@ -40,6 +40,18 @@ int wharf_cli_cmd_scan(int argc, char **argv);
 
 /* wharf pull (src/wharf/pull.c). */
 int wharf_cli_cmd_pull(int argc, char **argv);
+/* Resolve (through content trust unless no_trust) and pull arg into cs, quietly; *name gets the
+ * name recorded in the store (src/wharf/pull.c, for wharf run). */
+struct wharf_content_store;
+struct wharf_pull_result;
+int wharf_cli_pull_image(const char *arg, bool no_trust, const char *registry, struct wharf_content_store *cs,
+			 struct wharf_pull_result *res, char **name, struct wharf_error *err);
+/* wharf run, ps, stop, rm, logs (src/wharf/run.c, src/wharf/containers.c). */
+int wharf_cli_cmd_run(int argc, char **argv);
+int wharf_cli_cmd_ps(int argc, char **argv);
+int wharf_cli_cmd_stop(int argc, char **argv);
+int wharf_cli_cmd_rm(int argc, char **argv);
+int wharf_cli_cmd_logs(int argc, char **argv);
 
 /* Key files of the trust verbs (src/wharf/trust_write.c): $WHARF_HOME/keys/<GUN escaped>/<role>.key,
  * encrypted PKCS#8 (0600), beside <role>.key.pub, the public key JSON (for root, the certificate
