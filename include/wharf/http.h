@@ -43,6 +43,8 @@ const char *wharf_http_header(const struct wharf_http_request *req, const char *
 /* Every value of a header that may repeat (Accept), joined with ", "; NULL if absent. */
 char *wharf_http_header_joined(const struct wharf_http_request *req, const char *name);
 const char *wharf_http_query(const struct wharf_http_request *req, const char *name);
+/* Every value of a repeated query parameter (scope=..&scope=..), joined with " "; NULL if absent. */
+char *wharf_http_query_joined(const struct wharf_http_request *req, const char *name);
 /* Content-Length as sent; false if absent or not a number. */
 bool wharf_http_content_length(const struct wharf_http_request *req, uint64_t *out);
 bool wharf_http_is_head(const struct wharf_http_request *req);

@@ -100,6 +100,31 @@ char *wharf_http_header_joined(const struct wharf_http_request *req, const char 
 	return wharf_buf_steal(&j.buf);
 }
 
+static enum MHD_Result join_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	struct join_ctx *j = cls;
+	if (value && strcmp(key, j->name) == 0) {
+		if (j->found)
+			wharf_buf_puts(&j->buf, " ");
+		wharf_buf_puts(&j->buf, value);
+		j->found = true;
+	}
+	return MHD_YES;
+}
+
+char *wharf_http_query_joined(const struct wharf_http_request *req, const char *name)
+{
+	struct join_ctx j = {.name = name};
+	wharf_buf_init(&j.buf);
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, join_query, &j);
+	if (!j.found) {
+		wharf_buf_free(&j.buf);
+		return NULL;
+	}
+	return wharf_buf_steal(&j.buf);
+}
+
 const char *wharf_http_query(const struct wharf_http_request *req, const char *name)
 {
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);

@@ -28,6 +28,12 @@ static void usage(FILE *out)
 	      "      --upload-ttl DUR     abandon uploads idle for DUR (default 24h)\n"
 	      "      --require-signed PATTERN  pulls by tag of repositories matching PATTERN (fnmatch,\n"
 	      "                           e.g. 'prod/*'; repeatable) need the tag signed in the trust data\n"
+	      "      --auth               turn access control on: users, teams, token auth (docs/auth.md);\n"
+	      "                           off by default, when every request is allowed\n"
+	      "      --admin-user NAME    with --auth, the first system administrator, created on first\n"
+	      "                           start with the password in $WHARF_ADMIN_PASSWORD\n"
+	      "      --admin-password-file FILE  read that password from FILE instead\n"
+	      "      --token-ttl DUR      lifetime of issued tokens (default 5m)\n"
 	      "      --no-access-log      do not write a JSON access log line per request\n"
 	      "      --log-level LEVEL    debug, info, warn or error (default info)\n"
 	      "  -h, --help               show this help and exit\n"
@@ -38,7 +44,8 @@ static void usage(FILE *out)
 	      out);
 }
 
-enum { OPT_THREADS = 256, OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_UPLOAD_TTL, OPT_NO_ACCESS_LOG, OPT_LOG_LEVEL, OPT_REQUIRE_SIGNED };
+enum { OPT_THREADS = 256, OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_UPLOAD_TTL, OPT_NO_ACCESS_LOG, OPT_LOG_LEVEL, OPT_REQUIRE_SIGNED,
+       OPT_AUTH, OPT_ADMIN_USER, OPT_ADMIN_PASSWORD_FILE, OPT_TOKEN_TTL };
 
 static int set_log_level(const char *name)
 {
@@ -63,6 +70,10 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 		{"no-access-log", no_argument, NULL, OPT_NO_ACCESS_LOG},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"require-signed", required_argument, NULL, OPT_REQUIRE_SIGNED},
+		{"auth", no_argument, NULL, OPT_AUTH},
+		{"admin-user", required_argument, NULL, OPT_ADMIN_USER},
+		{"admin-password-file", required_argument, NULL, OPT_ADMIN_PASSWORD_FILE},
+		{"token-ttl", required_argument, NULL, OPT_TOKEN_TTL},
 		{"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -102,6 +113,20 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 			case OPT_UPLOAD_TTL: r = wharf_parse_duration(optarg, &cfg->upload_ttl, err); break;
 			case OPT_NO_ACCESS_LOG: cfg->access_log = false; break;
 			case OPT_REQUIRE_SIGNED: wharf_strv_push(&cfg->require_signed, optarg); break;
+			case OPT_AUTH: cfg->auth.enabled = true; break;
+			case OPT_ADMIN_USER:
+				free(cfg->auth.admin_user);
+				cfg->auth.admin_user = wharf_xstrdup(optarg);
+				break;
+			case OPT_ADMIN_PASSWORD_FILE:
+				free(cfg->auth.admin_password_file);
+				cfg->auth.admin_password_file = wharf_xstrdup(optarg);
+				break;
+			case OPT_TOKEN_TTL:
+				r = wharf_parse_duration(optarg, &cfg->auth.token_ttl, err);
+				if (r == 0 && (cfg->auth.token_ttl < 10 || cfg->auth.token_ttl > 86400))
+					r = wharf_error_set(err, WHARF_EINVAL, "--token-ttl '%s' must be 10s to 24h", optarg);
+				break;
 			case OPT_LOG_LEVEL:
 				free(cfg->log_level);
 				cfg->log_level = wharf_xstrdup(optarg);
