@@ -19,6 +19,8 @@ enum {
 int wharf_cli_home(char **out, struct wharf_error *err);
 int wharf_cli_cmd_home(int argc, char **argv);
 int wharf_cli_cmd_admin(int argc, char **argv);
+/* wharf admin user|org|team|repo|robot (src/wharf/admin_users.c); argv[0] is "admin". */
+int wharf_cli_admin_access(int argc, char **argv);
 
 /* wharf trust: content trust (src/wharf/trust.c). */
 int wharf_cli_cmd_trust(int argc, char **argv);

@@ -403,3 +403,58 @@ def notary_client_publishes_with_token_auth(s):
         check(p.returncode != 0, "outsider cannot read trust data")
     finally:
         shutil.rmtree(d, ignore_errors=True)
+
+
+def wharf_cli(s, *args, user="root", pw=ADMIN_PW, stdin=None, env_extra=None):
+    wharf = os.path.join(os.path.dirname(s.wharfd), "wharf")
+    env = dict(os.environ, WHARF_USER=user, WHARF_PASSWORD=pw, **(env_extra or {}))
+    return subprocess.run([wharf, "admin"] + list(args) + ["--server", s.url], env=env, input=stdin,
+                          capture_output=True, text=True, timeout=60)
+
+
+@test(shared=False)
+def admin_cli_manages_users_orgs_teams_repos_robots(s):
+    start_auth(s)
+    def ok(*args, **kw):
+        p = wharf_cli(s, *args, **kw)
+        eq(p.returncode, 0, f"wharf admin {' '.join(args)}: {p.stderr}")
+        return p.stdout
+    ok("user", "add", "alice", "--password-stdin", stdin=PW + "\n")
+    ok("user", "add", "bob", env_extra={"WHARF_NEW_PASSWORD": PW})
+    users = json.loads(ok("user", "ls", "--json"))
+    eq(sorted(u["name"] for u in users), ["alice", "bob", "root"], "users listed")
+    ok("org", "add", "corp", "--owner", "alice")
+    ok("team", "add", "corp", "devs")
+    ok("team", "member", "add", "corp", "devs", "bob")
+    ok("team", "grant", "corp", "devs", "corp/api", "write")
+    teams = json.loads(ok("team", "ls", "corp", "--json"))
+    eq(teams, [{"name": "devs", "members": "bob", "grants": "corp/api:write"}], "team listed")
+    tok = token(s, "bob", PW, "repository:corp/api:pull,push")
+    eq(claims_of(tok)["access"][0]["actions"], ["pull", "push"], "bob's grant through the CLI")
+    st, _ = push_image(s, "corp/api", "v1", f"Bearer {tok}")
+    eq(st, 201, "bob pushes")
+    # the org owner (not a system administrator) manages teams and visibility, not users
+    p = wharf_cli(s, "user", "add", "eve", user="alice", pw=PW, env_extra={"WHARF_NEW_PASSWORD": PW})
+    eq(p.returncode, 1, "an org owner cannot add users")
+    check("403" in p.stderr and "may not add users" in p.stderr, f"the refusal is explained: {p.stderr}")
+    ok("repo", "public", "corp/api", user="alice", pw=PW)
+    r = s.request("GET", "/v2/corp/api/manifests/v1",
+                  headers=bearer(token(s, None, None, "repository:corp/api:pull")) | {"Accept": OCI_MANIFEST})
+    eq(r.status, 200, "public after wharf admin repo public")
+    out = ok("robot", "add", "deploy", "--repo", "corp/*", "--actions", "pull", "--expires-in", "1h")
+    secret = out.strip().rsplit(" ", 1)[1]
+    eq(claims_of(token(s, "deploy", secret, "repository:corp/api:pull,push"))["access"][0]["actions"], ["pull"],
+       "robot secret printed once works")
+    ok("user", "disable", "bob")
+    token(s, "bob", PW, "repository:corp/api:pull", status=401)
+    ok("user", "disable", "bob", "--enable")
+    ok("user", "passwd", "bob", env_extra={"WHARF_NEW_PASSWORD": "new-pass-2"})
+    token(s, "bob", "new-pass-2", "repository:corp/api:pull")
+    ok("team", "member", "rm", "corp", "devs", "bob")
+    eq(claims_of(token(s, "bob", "new-pass-2", "repository:corp/api:push"))["access"], [], "removed member")
+    ok("robot", "rm", "deploy")
+    ok("user", "rm", "bob")
+    ok("org", "rm", "corp")
+    eq(wharf_cli(s, "user", "rm", "bob").returncode, 1, "removing a missing user fails")
+    eq(wharf_cli(s, "user", "frob").returncode, 2, "unknown verb is a usage error")
+    eq(wharf_cli(s, "user", "ls", pw="wrong").returncode, 1, "wrong admin password")
