@@ -16,7 +16,8 @@
 #define LEEWAY 30
 
 struct cache_entry {
-	unsigned char key[32]; /* SHA-256 of the Authorization header */
+	unsigned char key[32]; /* SHA-256 of Basic credentials; FNV-1a of a Bearer token */
+	char *token;           /* Bearer entries: the token itself, compared whole */
 	bool used;
 	bool bearer;
 	int64_t expires;
@@ -178,8 +179,10 @@ void wharf_auth_free(struct wharf_auth *a)
 	if (!a)
 		return;
 	if (a->cache) {
-		for (size_t i = 0; i < CACHE_SLOTS; i++)
+		for (size_t i = 0; i < CACHE_SLOTS; i++) {
 			json_decref(a->cache->slots[i].claims);
+			free(a->cache->slots[i].token);
+		}
 		pthread_mutex_destroy(&a->cache->lock);
 		free(a->cache);
 	}
@@ -213,12 +216,14 @@ static struct cache_entry *cache_slot(struct auth_cache *c, const unsigned char 
 	return &c->slots[i];
 }
 
-static bool cache_get(struct wharf_auth *a, const unsigned char key[32], struct subject *who, json_t **claims)
+static bool cache_get(struct wharf_auth *a, const unsigned char key[32], const char *token, struct subject *who,
+		      json_t **claims)
 {
 	bool hit = false;
 	pthread_mutex_lock(&a->cache->lock);
 	struct cache_entry *e = cache_slot(a->cache, key);
-	if (e->used && memcmp(e->key, key, 32) == 0 && e->expires >= wharf_now() &&
+	if (e->used && memcmp(e->key, key, 32) == 0 && (!token) == (!e->token) && (!token || !strcmp(token, e->token)) &&
+	    e->expires >= wharf_now() &&
 	    (e->bearer || e->generation == model_generation(a->model))) {
 		*who = e->who;
 		*claims = json_incref(e->claims);
@@ -228,13 +233,15 @@ static bool cache_get(struct wharf_auth *a, const unsigned char key[32], struct 
 	return hit;
 }
 
-static void cache_put(struct wharf_auth *a, const unsigned char key[32], const struct subject *who, json_t *claims,
-		      int64_t expires, uint64_t generation)
+static void cache_put(struct wharf_auth *a, const unsigned char key[32], const char *token, const struct subject *who,
+		      json_t *claims, int64_t expires, uint64_t generation)
 {
+	char *copy = token ? wharf_xstrdup(token) : NULL;
 	pthread_mutex_lock(&a->cache->lock);
 	struct cache_entry *e = cache_slot(a->cache, key);
 	json_decref(e->claims);
-	*e = (struct cache_entry){.used = true, .bearer = claims != NULL, .expires = expires,
+	free(e->token);
+	*e = (struct cache_entry){.used = true, .bearer = claims != NULL, .expires = expires, .token = copy,
 				  .generation = generation, .who = *who, .claims = json_incref(claims)};
 	memcpy(e->key, key, 32);
 	pthread_mutex_unlock(&a->cache->lock);
@@ -285,10 +292,22 @@ int auth_identify(struct wharf_auth *a, const char *authorization, struct subjec
 		return wharf_error_set(err, WHARF_EINVAL, "Authorization scheme is not Basic or Bearer");
 	if (strlen(authorization) > 8192)
 		return wharf_error_set(err, WHARF_ETOOBIG, "Authorization header longer than 8192 bytes");
-	unsigned char key[32];
-	unsigned int klen = 0;
-	EVP_Digest(authorization, strlen(authorization), key, &klen, EVP_sha256(), NULL);
-	if (cache_get(a, key, who, claims))
+	/* A token is checked whole against the cached one, so a fast hash picks the slot; Basic
+	 * credentials are kept only as their SHA-256. */
+	unsigned char key[32] = {0};
+	const char *token = bearer ? authorization + 7 : NULL;
+	if (bearer) {
+		/* the tail is the signature: random-looking and unique per token */
+		size_t tlen = strlen(token);
+		uint64_t h = 1469598103934665603ull;
+		for (const char *p = token + (tlen > 24 ? tlen - 24 : 0); *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		memcpy(key, &h, sizeof(h));
+	} else {
+		unsigned int klen = 0;
+		EVP_Digest(authorization, strlen(authorization), key, &klen, EVP_sha256(), NULL);
+	}
+	if (cache_get(a, key, token, who, claims))
 		return 0;
 	uint64_t gen = model_generation(a->model);
 	int r = bearer ? identify_bearer(a, authorization + 7, who, claims, err)
@@ -297,7 +316,7 @@ int auth_identify(struct wharf_auth *a, const char *authorization, struct subjec
 		return r;
 	int64_t expires = bearer ? json_integer_value(json_object_get(*claims, "exp")) + LEEWAY
 				 : wharf_now() + BASIC_CACHE_SECONDS;
-	cache_put(a, key, who, *claims, expires, gen);
+	cache_put(a, key, token, who, *claims, expires, gen);
 	return 0;
 }
 
@@ -367,10 +386,10 @@ static void decide_enabled(struct wharf_auth *a, const struct wharf_access *acc,
 	bool has_token = claims != NULL;
 	json_decref(claims);
 	out->allowed = (granted & (1u << acc->action)) != 0;
-	snprintf(out->reason, sizeof(out->reason), "%s %s %s on %.200s", out->subject,
-		 out->allowed ? "may" : "may not", wharf_action_name(acc->action), target);
-	if (out->allowed)
+	if (out->allowed) /* the reason is for refusals; the hot path skips formatting it */
 		return;
+	snprintf(out->reason, sizeof(out->reason), "%s may not %s on %.200s", out->subject,
+		 wharf_action_name(acc->action), target);
 	/* No credentials, or a token without the scope: a Docker client fetches a (new) token. */
 	if (who.kind == SUBJECT_ANONYMOUS || has_token)
 		challenge(a, acc, has_token ? "insufficient_scope" : NULL, out);
