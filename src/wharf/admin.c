@@ -161,7 +161,8 @@ int wharf_cli_cmd_admin(int argc, char **argv)
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
 		fputs("Usage: wharf admin COMMAND\n\nCommands:\n  gc    collect unreferenced blobs and abandoned uploads\n"
 		      "  audit verify the hash chain of an audit log\n"
-		      "  authz ask authorization plugins and the policy file about a request\n",
+		      "  authz ask authorization plugins and the policy file about a request\n"
+		      "  ldap  test a directory (LDAP / Active Directory) configuration\n",
 		      argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
@@ -172,6 +173,8 @@ int wharf_cli_cmd_admin(int argc, char **argv)
 		return wharf_cli_admin_audit(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "authz"))
 		return wharf_cli_admin_authz(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ldap"))
+		return wharf_cli_admin_ldap(argc - 1, argv + 1);
 	fprintf(stderr, "wharf admin: unknown command '%s' (see wharf admin --help)\n", argv[1]);
 	return EXIT_USAGE;
 }
