@@ -29,6 +29,8 @@ struct wharf_http_options {
 	unsigned idle_timeout;     /* seconds, 0: 120 */
 	bool access_log;
 	struct wharf_metrics *metrics; /* may be NULL */
+	const char *tls_cert_file; /* PEM certificate (chain) and key: serve HTTPS only (issue 7); */
+	const char *tls_key_file;  /* both NULL: plain HTTP */
 };
 
 int wharf_http_server_start(struct wharf_http_server **out, const struct wharf_http_options *opts,

@@ -28,6 +28,8 @@ static void usage(FILE *out)
 	      "      --upload-ttl DUR     abandon uploads idle for DUR (default 24h)\n"
 	      "      --require-signed PATTERN  pulls by tag of repositories matching PATTERN (fnmatch,\n"
 	      "                           e.g. 'prod/*'; repeatable) need the tag signed in the trust data\n"
+	      "      --tls-cert FILE      serve HTTPS only, with this PEM certificate (chain); plain\n"
+	      "      --tls-key FILE       HTTP then gets a 400 (`wharf admin cert` makes a pair)\n"
 	      "      --no-access-log      do not write a JSON access log line per request\n"
 	      "      --log-level LEVEL    debug, info, warn or error (default info)\n"
 	      "  -h, --help               show this help and exit\n"
@@ -39,6 +41,10 @@ static void usage(FILE *out)
 }
 
 enum { OPT_THREADS = 256, OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_UPLOAD_TTL, OPT_NO_ACCESS_LOG, OPT_LOG_LEVEL, OPT_REQUIRE_SIGNED };
+enum { OPT_TLS_CERT = 300, OPT_TLS_KEY }; /* HTTPS (issue 7) */
+
+/* The HTTPS files (argv strings), set once while parsing the command line. */
+static const char *tls_cert_file, *tls_key_file;
 
 static int set_log_level(const char *name)
 {
@@ -63,6 +69,7 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 		{"no-access-log", no_argument, NULL, OPT_NO_ACCESS_LOG},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"require-signed", required_argument, NULL, OPT_REQUIRE_SIGNED},
+		{"tls-cert", required_argument, NULL, OPT_TLS_CERT}, {"tls-key", required_argument, NULL, OPT_TLS_KEY},
 		{"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -102,6 +109,8 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 			case OPT_UPLOAD_TTL: r = wharf_parse_duration(optarg, &cfg->upload_ttl, err); break;
 			case OPT_NO_ACCESS_LOG: cfg->access_log = false; break;
 			case OPT_REQUIRE_SIGNED: wharf_strv_push(&cfg->require_signed, optarg); break;
+			case OPT_TLS_CERT: tls_cert_file = optarg; break;
+			case OPT_TLS_KEY: tls_key_file = optarg; break;
 			case OPT_LOG_LEVEL:
 				free(cfg->log_level);
 				cfg->log_level = wharf_xstrdup(optarg);
@@ -146,6 +155,7 @@ static int serve(struct wharf_config *cfg)
 		.host = cfg->listen_host, .port = cfg->listen_port, .threads = cfg->threads,
 		.max_connections = cfg->max_connections, .idle_timeout = cfg->idle_timeout,
 		.access_log = cfg->access_log, .metrics = metrics,
+		.tls_cert_file = tls_cert_file, .tls_key_file = tls_key_file,
 	};
 	struct wharf_http_server *srv = NULL;
 	if (wharf_http_server_start(&srv, &hopts, wharf_registry_dispatch, reg, &err) < 0) {
@@ -154,8 +164,8 @@ static int serve(struct wharf_config *cfg)
 		return 1;
 	}
 	wharf_registry_start_gc_thread(reg);
-	wharf_log(WHARF_LOG_INFO, "wharfd %s listening on %s:%u, data in %s", WHARF_VERSION, cfg->listen_host,
-		  wharf_http_server_port(srv), cfg->data_dir);
+	wharf_log(WHARF_LOG_INFO, "wharfd %s listening on %s:%u%s, data in %s", WHARF_VERSION, cfg->listen_host,
+		  wharf_http_server_port(srv), tls_cert_file ? " (HTTPS)" : "", cfg->data_dir);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
