@@ -162,7 +162,8 @@ int wharf_cli_cmd_admin(int argc, char **argv)
 		fputs("Usage: wharf admin COMMAND\n\nCommands:\n  gc    collect unreferenced blobs and abandoned uploads\n"
 		      "  audit verify the hash chain of an audit log\n"
 		      "  authz ask authorization plugins and the policy file about a request\n"
-		      "  ldap  test a directory (LDAP / Active Directory) configuration\n",
+		      "  ldap  test a directory (LDAP / Active Directory) configuration\n"
+		      "  cert  make a CA and a server certificate for HTTPS\n",
 		      argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
@@ -175,6 +176,8 @@ int wharf_cli_cmd_admin(int argc, char **argv)
 		return wharf_cli_admin_authz(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ldap"))
 		return wharf_cli_admin_ldap(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "cert"))
+		return wharf_cli_admin_cert(argc - 1, argv + 1);
 	fprintf(stderr, "wharf admin: unknown command '%s' (see wharf admin --help)\n", argv[1]);
 	return EXIT_USAGE;
 }

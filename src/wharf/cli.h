@@ -23,6 +23,7 @@ int wharf_cli_cmd_admin(int argc, char **argv);
 int wharf_cli_admin_audit(int argc, char **argv);
 int wharf_cli_admin_authz(int argc, char **argv); /* exit 5: denied */
 int wharf_cli_admin_ldap(int argc, char **argv);  /* exit 5: refused */
+int wharf_cli_admin_cert(int argc, char **argv);
 
 /* wharf trust: content trust (src/wharf/trust.c). */
 int wharf_cli_cmd_trust(int argc, char **argv);
