@@ -18,7 +18,9 @@
 
 struct wharf_audit {
 	int fd;
-	pthread_mutex_t lock;
+	pthread_mutex_t lock;           /* the chain and the write */
+	pthread_mutex_t sync_lock;      /* one fdatasync at a time; it covers every record written before it */
+	int64_t synced;                 /* records known to be on disk (under sync_lock) */
 	int64_t seq;                    /* of the last record written */
 	char prev[WHARF_DIGEST_MAX];    /* its hash */
 	char *path;
@@ -136,10 +138,12 @@ int wharf_audit_open(struct wharf_audit **out, const char *path, struct wharf_er
 	a->fd = fd;
 	a->path = wharf_xstrdup(path);
 	pthread_mutex_init(&a->lock, NULL);
+	pthread_mutex_init(&a->sync_lock, NULL);
 	if (resume_chain(a, err) < 0) {
 		wharf_audit_close(a);
 		return -err->code;
 	}
+	a->synced = a->seq;
 	*out = a;
 	return 0;
 }
@@ -150,6 +154,7 @@ void wharf_audit_close(struct wharf_audit *a)
 		return;
 	close(a->fd);
 	pthread_mutex_destroy(&a->lock);
+	pthread_mutex_destroy(&a->sync_lock);
 	free(a->path);
 	free(a);
 }
@@ -187,11 +192,29 @@ static int append_locked(struct wharf_audit *a, json_t *event, struct wharf_erro
 	line[len] = '\n'; /* the NUL is not written */
 	if (wharf_write_all(a->fd, line, len + 1) < 0)
 		return wharf_error_sys(err, "audit log %s: write", a->path);
-	if (fdatasync(a->fd) < 0)
-		return wharf_error_sys(err, "audit log %s: fdatasync", a->path);
 	a->seq++;
 	memcpy(a->prev, hash, sizeof(hash));
 	return 0;
+}
+
+/* Group commit: the append returns once its record is on disk. The fdatasync runs outside the
+ * chain lock, so records appended meanwhile by other threads ride on the next one together
+ * (one sync per record costs ~3 ms on a plain disk: ~320 records/s for a single writer). */
+static int sync_through(struct wharf_audit *a, int64_t seq, struct wharf_error *err)
+{
+	pthread_mutex_lock(&a->sync_lock);
+	int r = 0;
+	if (a->synced < seq) {
+		pthread_mutex_lock(&a->lock);
+		int64_t covered = a->seq; /* everything written so far */
+		pthread_mutex_unlock(&a->lock);
+		if (fdatasync(a->fd) < 0)
+			r = wharf_error_sys(err, "audit log %s: fdatasync", a->path);
+		else
+			a->synced = covered;
+	}
+	pthread_mutex_unlock(&a->sync_lock);
+	return r;
 }
 
 int wharf_audit_append(struct wharf_audit *a, json_t *event, struct wharf_error *err)
@@ -209,9 +232,10 @@ int wharf_audit_append(struct wharf_audit *a, json_t *event, struct wharf_error 
 	}
 	pthread_mutex_lock(&a->lock);
 	int r = append_locked(a, event, err);
+	int64_t mine = a->seq;
 	pthread_mutex_unlock(&a->lock);
 	json_decref(event);
-	return r;
+	return r < 0 ? r : sync_through(a, mine, err);
 }
 
 int wharf_audit_verify_at(const char *path, size_t *records, size_t *bad_line, int64_t *bad_seq,

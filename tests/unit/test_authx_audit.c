@@ -1,5 +1,6 @@
 /* authx audit log: the hash chain survives restarts and breaks where the file was tampered with. */
 #include <fcntl.h>
+#include <pthread.h>
 
 #include <jansson.h>
 
@@ -195,6 +196,40 @@ static void reserved_keys_and_non_objects_are_refused(void **state)
 	free(dir);
 }
 
+static struct wharf_audit *shared_log;
+
+static void *append_many(void *arg)
+{
+	struct wharf_error err;
+	for (int i = 0; i < 50; i++)
+		if (wharf_audit_append(shared_log, json_pack("{s:s,s:i}", "type", "authz", "i", i), &err) < 0)
+			return arg;
+	return NULL;
+}
+
+static void concurrent_appends_keep_one_chain(void **state)
+{
+	(void)state;
+	char *dir = test_subdir();
+	char *path = wharf_xasprintf("%s/c.log", dir);
+	struct wharf_error err;
+	assert_wharf_ok(wharf_audit_open(&shared_log, path, &err), err);
+	pthread_t t[8];
+	for (int i = 0; i < 8; i++)
+		pthread_create(&t[i], NULL, append_many, &err);
+	for (int i = 0; i < 8; i++) {
+		void *failed;
+		pthread_join(t[i], &failed);
+		assert_null(failed);
+	}
+	wharf_audit_close(shared_log);
+	size_t records;
+	assert_wharf_ok(wharf_audit_verify(path, &records, &err), err);
+	assert_int_equal(records, 400);
+	free(path);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -205,6 +240,7 @@ int main(void)
 		cmocka_unit_test(truncated_record_is_found_and_refuses_open),
 		cmocka_unit_test(rehashed_forgery_breaks_the_next_link),
 		cmocka_unit_test(reserved_keys_and_non_objects_are_refused),
+		cmocka_unit_test(concurrent_appends_keep_one_chain),
 	};
 	return cmocka_run_group_tests_name("authx_audit", tests, test_group_setup, test_group_teardown);
 }
