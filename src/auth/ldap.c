@@ -364,7 +364,8 @@ static int groups_search(LDAP *ld, const struct wharf_ldap_config *cfg, const ch
 
 static void groups_finish(struct wharf_strv *groups, struct wharf_ldap_user *out)
 {
-	qsort(groups->v, groups->n, sizeof(char *), cmp_str);
+	if (groups->n > 1)
+		qsort(groups->v, groups->n, sizeof(char *), cmp_str);
 	size_t k = 0;
 	for (size_t i = 0; i < groups->n; i++) {
 		if (k && !strcmp(groups->v[k - 1], groups->v[i]))
