@@ -31,6 +31,9 @@ class H(http.server.BaseHTTPRequestHandler):
             out = {"Allow": True, "Err": "policy backend down"}
         elif mode == "garbage":
             self.send_response(200); self.end_headers(); self.wfile.write(b"Allow: yes"); return
+        elif mode == "hang":
+            import time; time.sleep(60)
+            out = {"Allow": True}
         elif mode == "crash":
             os._exit(3)  # dies mid-request, after a successful activation
         elif mode == "reqonly":
@@ -194,3 +197,14 @@ def authz_plugin_then_policy_blocks_critical_pull(srv):
         rc, out, err = authz("--policy", path, "-r", "acme/app")
         eq(rc, 1, "bad policy exit status")
         check("rule 0: action: unknown field" in err, err)
+
+
+@test(slow=True)
+def authz_hanging_plugin_times_out_closed(srv):
+    with Plugin("hang") as pl:
+        start = time.time()
+        rc, out, err = authz("--plugin", pl.sock, "-r", "acme/app")
+        took = time.time() - start
+        eq(rc, 5, f"exit status ({err})")
+        check("fail closed" in out["reason"] and "imeout" in out["reason"], out["reason"])
+        check(took < 15, f"a hanging plugin held the request {took:.1f} s")

@@ -88,8 +88,10 @@ class Slapd:
             f.write(CONF.format(dir=self.dir, suffix=SUFFIX, rootdn=ROOT_DN, rootpw=ROOT_PW, tls=tls))
         self.port = free_port()
         self.uri = f"ldap://127.0.0.1:{self.port}"
+        self.ldaps_uri = f"ldaps://127.0.0.1:{free_port()}"
         self.log = open(f"{self.dir}/slapd.log", "w")
-        self.proc = subprocess.Popen(["slapd", "-h", self.uri + "/", "-f", f"{self.dir}/slapd.conf", "-d", "0"],
+        self.proc = subprocess.Popen(["slapd", "-h", f"{self.uri}/ {self.ldaps_uri}/", "-f", f"{self.dir}/slapd.conf",
+                                      "-d", "0"],
                                      stdout=self.log, stderr=subprocess.STDOUT)
         for _ in range(200):
             try:
@@ -255,3 +257,32 @@ def ldap_starttls_verifies_the_server(srv):
                              PASSWORDS["alice"])
     eq((rc, out and out["reason"]), (1, "unreachable"), f"StartTLS with a wrong CA ({err})")
     check("StartTLS" in out["error"], out["error"])
+
+
+@test(slow=True)
+def ldap_ldaps_verifies_the_server(srv):
+    d = slapd()
+    rc, out, err = ldap_test(d.config("ldaps.json", uri=d.ldaps_uri, ca_file=f"{d.dir}/ca.pem"), "alice",
+                             PASSWORDS["alice"])
+    eq((rc, out and out.get("groups")), (0, ["dev", "release"]), f"ldaps with the right CA ({err})")
+    rc, out, err = ldap_test(d.config("ldapsbad.json", uri=d.ldaps_uri, ca_file=f"{d.dir}/other-ca.pem"), "alice",
+                             PASSWORDS["alice"])
+    eq((rc, out and out["reason"]), (1, "unreachable"), f"ldaps with a wrong CA ({err})")
+
+
+@test(slow=True)
+def ldap_silent_directory_times_out(srv):
+    # A server that accepts the connection and never answers: the configured timeout ends it.
+    d = slapd()
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(16)
+    try:
+        cfg = d.config("silent.json", uri=f"ldap://127.0.0.1:{lsock.getsockname()[1]}", timeout_ms=1000)
+        start = time.time()
+        rc, out, err = ldap_test(cfg, "alice", PASSWORDS["alice"])
+        took = time.time() - start
+        eq((rc, out and out["reason"]), (1, "unreachable"), f"silent directory ({err})")
+        check(took < 10, f"took {took:.1f} s with a 1 s timeout")
+    finally:
+        lsock.close()
