@@ -37,6 +37,10 @@ struct wharf_ldap_config {
 	char *disabled_filter; /* users matching it are disabled, e.g. (pwdAccountLockedTime=*) or AD's
 				* (userAccountControl:1.2.840.113556.1.4.803:=2); NULL: none */
 	int timeout_ms;       /* network and operation timeout, default 5000 */
+	/* "team_map": {"<ldap group>": "org/team" | ["org/team", ...]}: pairs, group i -> team i */
+	char **map_groups;
+	char **map_teams;
+	size_t nmap;
 };
 
 struct wharf_ldap_user {
@@ -58,7 +62,8 @@ struct wharf_ldap_user {
 
 /* Read a JSON configuration file (keys: uri, starttls, ca_file, bind_dn, bind_password or
  * bind_password_file, user_base, user_filter, group_base, group_mode "memberOf"|"member"|"memberUid",
- * group_filter, group_name_attr, display_attr, disabled_filter, timeout_ms). Unknown keys are refused. */
+ * group_filter, group_name_attr, display_attr, disabled_filter, timeout_ms, team_map). Unknown keys
+ * are refused. */
 int wharf_ldap_config_load(struct wharf_ldap_config *out, const char *path, struct wharf_error *err);
 /* Same from a parsed JSON object (borrowed). */
 int wharf_ldap_config_from_json(struct wharf_ldap_config *out, json_t *obj, struct wharf_error *err);
@@ -75,6 +80,9 @@ int wharf_ldap_authenticate(const struct wharf_ldap_config *cfg, const char *use
 int wharf_ldap_lookup(const struct wharf_ldap_config *cfg, const char *user, struct wharf_ldap_user *out,
 		      struct wharf_error *err);
 void wharf_ldap_user_free(struct wharf_ldap_user *u);
+/* The teams ("org/team", sorted, unique) the user's groups map to through team_map. */
+void wharf_ldap_map_teams(const struct wharf_ldap_config *cfg, const struct wharf_ldap_user *u,
+			  struct wharf_strv *teams);
 /* RFC 4515 escape of a filter value: * ( ) \ NUL and bytes >= 0x80 as \XX. Caller frees. */
 char *wharf_ldap_escape_filter(const char *value);
 /* Substitute every %s of tmpl with the escaped value (%% is a literal %). Caller frees. */

@@ -56,6 +56,11 @@ char *wharf_ldap_format_filter(const char *tmpl, const char *value)
 
 /* ---------------------------------------------------------------- configuration */
 
+static int cmp_strp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
 void wharf_ldap_config_free(struct wharf_ldap_config *c)
 {
 	char **strs[] = {&c->uri,        &c->ca_file,      &c->bind_dn,         &c->bind_password,
@@ -65,6 +70,48 @@ void wharf_ldap_config_free(struct wharf_ldap_config *c)
 		free(*strs[i]);
 		*strs[i] = NULL;
 	}
+	for (size_t i = 0; i < c->nmap; i++) {
+		free(c->map_groups[i]);
+		free(c->map_teams[i]);
+	}
+	free(c->map_groups);
+	free(c->map_teams);
+	c->map_groups = c->map_teams = NULL;
+	c->nmap = 0;
+}
+
+static void map_add(struct wharf_ldap_config *c, const char *group, const char *team)
+{
+	c->map_groups = wharf_xrealloc(c->map_groups, (c->nmap + 1) * sizeof(char *));
+	c->map_teams = wharf_xrealloc(c->map_teams, (c->nmap + 1) * sizeof(char *));
+	c->map_groups[c->nmap] = wharf_xstrdup(group);
+	c->map_teams[c->nmap++] = wharf_xstrdup(team);
+}
+
+/* A team is "org/team": two non-empty parts, one slash. */
+static bool team_name_ok(const char *t)
+{
+	const char *slash = strchr(t, '/');
+	return slash && slash != t && slash[1] && !strchr(slash + 1, '/') && strlen(t) <= 255;
+}
+
+static int config_team_map(struct wharf_ldap_config *c, json_t *v, struct wharf_error *err)
+{
+	if (!json_is_object(v) || json_object_size(v) > LDAP_MAX_GROUPS)
+		return wharf_error_set(err, WHARF_EINVAL, "ldap config: team_map: must be an object of group: team(s)");
+	const char *group;
+	json_t *t;
+	json_object_foreach(v, group, t) {
+		size_t n = json_is_array(t) ? json_array_size(t) : 1;
+		for (size_t i = 0; i < n; i++) {
+			const char *team = json_string_value(json_is_array(t) ? json_array_get(t, i) : t);
+			if (!team || !team_name_ok(team))
+				return wharf_error_set(err, WHARF_EINVAL,
+						       "ldap config: team_map: %s: teams are \"org/team\" strings", group);
+			map_add(c, group, team);
+		}
+	}
+	return 0;
 }
 
 static int config_string(struct wharf_ldap_config *c, const char *key, json_t *v, struct wharf_error *err)
@@ -136,6 +183,8 @@ static int config_key(struct wharf_ldap_config *c, const char *key, json_t *v, s
 		return config_group_mode(c, v, err);
 	if (!strcmp(key, "bind_password_file"))
 		return config_password_file(c, v, err);
+	if (!strcmp(key, "team_map"))
+		return config_team_map(c, v, err);
 	int r = config_string(c, key, v, err);
 	if (r == -WHARF_ENOTFOUND)
 		return wharf_error_set(err, WHARF_EINVAL, "ldap config: %s: unknown key", key);
@@ -198,6 +247,23 @@ void wharf_ldap_user_free(struct wharf_ldap_user *u)
 		free(u->groups[i]);
 	free(u->groups);
 	memset(u, 0, sizeof(*u));
+}
+
+void wharf_ldap_map_teams(const struct wharf_ldap_config *cfg, const struct wharf_ldap_user *u,
+			  struct wharf_strv *teams)
+{
+	for (size_t m = 0; m < cfg->nmap; m++) {
+		bool member = false;
+		for (size_t g = 0; g < u->ngroups && !member; g++)
+			member = !strcmp(u->groups[g], cfg->map_groups[m]);
+		bool have = false;
+		for (size_t t = 0; t < teams->n && !have; t++)
+			have = !strcmp(teams->v[t], cfg->map_teams[m]);
+		if (member && !have)
+			wharf_strv_push(teams, cfg->map_teams[m]);
+	}
+	if (teams->n > 1)
+		qsort(teams->v, teams->n, sizeof(char *), cmp_strp);
 }
 
 /* ---------------------------------------------------------------- connection */
@@ -299,11 +365,6 @@ static char *first_value(LDAP *ld, LDAPMessage *e, const char *attr)
 
 /* ---------------------------------------------------------------- groups */
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void add_group(struct wharf_strv *groups, const char *name, size_t len)
 {
 	if (len && groups->n < LDAP_MAX_GROUPS)
@@ -365,7 +426,7 @@ static int groups_search(LDAP *ld, const struct wharf_ldap_config *cfg, const ch
 static void groups_finish(struct wharf_strv *groups, struct wharf_ldap_user *out)
 {
 	if (groups->n > 1)
-		qsort(groups->v, groups->n, sizeof(char *), cmp_str);
+		qsort(groups->v, groups->n, sizeof(char *), cmp_strp);
 	size_t k = 0;
 	for (size_t i = 0; i < groups->n; i++) {
 		if (k && !strcmp(groups->v[k - 1], groups->v[i]))

@@ -23,7 +23,7 @@ static void ldap_usage(FILE *out)
 	      "  -c, --config FILE   the LDAP configuration\n"
 	      "      --lookup        no password: look the user up as the group sync does\n"
 	      "                      (reports whether the account is disabled)\n"
-	      "      --json          print {\"dn\":..,\"display\":..,\"groups\":[..],\"disabled\":bool}\n"
+	      "      --json          print {\"dn\":..,\"display\":..,\"groups\":[..],\"teams\":[..],\"disabled\":bool}\n"
 	      "                      or {\"error\":..,\"reason\":\"bad-credentials|no-such-user|unreachable|..\"}\n"
 	      "  -h, --help          show this help\n"
 	      "\n"
@@ -42,21 +42,30 @@ static const char *reason_name(int code)
 	}
 }
 
-static void print_user(const struct wharf_ldap_user *u, bool json)
+static void print_user(const struct wharf_ldap_config *cfg, const struct wharf_ldap_user *u, bool json)
 {
+	struct wharf_strv teams = {0};
+	wharf_ldap_map_teams(cfg, u, &teams);
 	if (!json) {
 		printf("dn: %s\ndisplay: %s\ndisabled: %s\ngroups:", u->dn, u->display ? u->display : "",
 		       u->disabled ? "yes" : "no");
 		for (size_t i = 0; i < u->ngroups; i++)
 			printf(" %s", u->groups[i]);
+		printf("\nteams:");
+		for (size_t i = 0; i < teams.n; i++)
+			printf(" %s", teams.v[i]);
 		putchar('\n');
+		wharf_strv_free(&teams);
 		return;
 	}
-	json_t *groups = json_array();
+	json_t *groups = json_array(), *tj = json_array();
 	for (size_t i = 0; i < u->ngroups; i++)
 		json_array_append_new(groups, json_string(u->groups[i]));
-	json_t *o = json_pack("{s:s,s:s?,s:o,s:b}", "dn", u->dn, "display", u->display, "groups", groups, "disabled",
-			      u->disabled);
+	for (size_t i = 0; i < teams.n; i++)
+		json_array_append_new(tj, json_string(teams.v[i]));
+	wharf_strv_free(&teams);
+	json_t *o = json_pack("{s:s,s:s?,s:o,s:o,s:b}", "dn", u->dn, "display", u->display, "groups", groups, "teams",
+			      tj, "disabled", u->disabled);
 	char *s = json_dumps(o, JSON_COMPACT);
 	puts(s);
 	free(s);
@@ -119,7 +128,7 @@ static int ldap_test(int argc, char **argv)
 	if (r < 0) {
 		rc = report_error(&err, json);
 	} else {
-		print_user(&u, json);
+		print_user(&cfg, &u, json);
 		wharf_ldap_user_free(&u);
 		rc = EXIT_OK;
 	}

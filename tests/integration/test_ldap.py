@@ -112,7 +112,8 @@ class Slapd:
                "user_base": f"ou=people,{SUFFIX}", "user_filter": "(&(objectClass=inetOrgPerson)(uid=%s))",
                "group_base": f"ou=groups,{SUFFIX}", "group_mode": "member",
                "group_filter": "(objectClass=groupOfNames)", "disabled_filter": "(employeeType=disabled)",
-               "timeout_ms": 3000}
+               "timeout_ms": 3000,
+               "team_map": {"release": "acme/release", "dev": ["acme/dev", "acme/readers"], "ops": "infra/ops"}}
         cfg.update(over)
         cfg = {k: v for k, v in cfg.items() if v is not None}
         path = os.path.join(self.dir, name)
@@ -158,6 +159,7 @@ def ldap_right_password_groupofnames(srv):
     eq(out["dn"], f"uid=alice,ou=people,{SUFFIX}", "dn")
     eq(out["display"], "Alice Example", "display")
     eq(out["groups"], ["dev", "release"], "groups")
+    eq(out["teams"], ["acme/dev", "acme/readers", "acme/release"], "teams mapped from groups")
 
 
 @test(slow=True)
@@ -211,6 +213,7 @@ def ldap_removed_member_loses_the_group(srv):
         for c in (cfg, memberof):
             rc, out, err = ldap_test(c, "bob", PASSWORDS["bob"])
             eq((rc, out and out.get("groups")), (0, ["ops"]), f"bob after removal ({err})")
+            eq(out["teams"], ["infra/ops"], "bob's teams after removal: acme/dev gone")
     finally:
         d.modify("ldapmodify", f"dn: cn=dev,ou=groups,{SUFFIX}\nchangetype: modify\nadd: member\n"
                                f"member: uid=bob,ou=people,{SUFFIX}\n")

@@ -64,11 +64,32 @@ static void config_defaults_and_errors(void **state)
 		{"{\"uri\":\"ldap://x\",\"user_base\":\"ou=p\",\"group_mode\":\"nested\"}", "group_mode"},
 		{"{\"uri\":\"ldap://x\",\"user_base\":\"ou=p\",\"user_filter\":\"(uid=alice)\"}", "must contain %s"},
 		{"{\"uri\":\"ldap://x\",\"user_base\":\"ou=p\",\"timeout_ms\":0}", "timeout_ms"},
+		{"{\"uri\":\"ldap://x\",\"user_base\":\"ou=p\",\"team_map\":{\"g\":\"noslash\"}}", "team_map: g"},
+		{"{\"uri\":\"ldap://x\",\"user_base\":\"ou=p\",\"team_map\":{\"g\":[\"a/b/c\"]}}", "team_map: g"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_wharf_err(config_from(bad[i].doc, &cfg, &err), err, WHARF_EINVAL);
 		assert_contains(err.message, bad[i].want);
 	}
+}
+
+static void team_map_maps_groups_to_teams(void **state)
+{
+	(void)state;
+	struct wharf_ldap_config cfg;
+	struct wharf_error err;
+	assert_wharf_ok(config_from("{\"uri\":\"ldap://x\",\"user_base\":\"ou=p\",\"group_mode\":\"memberOf\","
+				    "\"team_map\":{\"dev\":[\"acme/dev\",\"acme/all\"],\"ops\":\"acme/all\",\"x\":\"z/x\"}}",
+				    &cfg, &err), err);
+	char *groups[] = {"dev", "ops", "unmapped"};
+	struct wharf_ldap_user u = {.groups = groups, .ngroups = 3};
+	struct wharf_strv teams = {0};
+	wharf_ldap_map_teams(&cfg, &u, &teams);
+	assert_int_equal(teams.n, 2);
+	assert_string_equal(teams.v[0], "acme/all");
+	assert_string_equal(teams.v[1], "acme/dev");
+	wharf_strv_free(&teams);
+	wharf_ldap_config_free(&cfg);
 }
 
 static void empty_password_is_refused_before_any_network(void **state)
@@ -92,6 +113,7 @@ int main(void)
 		cmocka_unit_test(escape_covers_rfc4515_specials),
 		cmocka_unit_test(format_substitutes_every_placeholder),
 		cmocka_unit_test(config_defaults_and_errors),
+		cmocka_unit_test(team_map_maps_groups_to_teams),
 		cmocka_unit_test(empty_password_is_refused_before_any_network),
 	};
 	return cmocka_run_group_tests_name("authx_ldap", tests, NULL, NULL);
