@@ -168,4 +168,32 @@ int wharf_audit_verify(const char *path, size_t *records, struct wharf_error *er
 int wharf_audit_verify_at(const char *path, size_t *records, size_t *bad_line, int64_t *bad_seq,
 			  struct wharf_error *err);
 
+/* ---------------------------------------------------------------- one handle for the core */
+
+/* The extensions wharfd runs, from the config file's "access_extensions" object:
+ *   {"ldap": "FILE", "authz_plugins": ["SOCKET", ...], "policy": "FILE", "audit_log": "FILE"}
+ * every key optional. */
+struct wharf_authx_config {
+	char *ldap_config;   /* LDAP configuration file (wharf_ldap_config_load) */
+	struct wharf_strv plugins;
+	char *policy_file;
+	char *audit_log;
+};
+void wharf_authx_config_free(struct wharf_authx_config *cfg);
+int wharf_authx_config_from_json(struct wharf_authx_config *out, const json_t *obj, struct wharf_error *err);
+
+struct wharf_authx;
+/* Load the LDAP configuration, activate the plugins, parse the policy, open the audit log. */
+int wharf_authx_open(struct wharf_authx **out, const struct wharf_authx_config *cfg, struct wharf_error *err);
+void wharf_authx_free(struct wharf_authx *x);
+/* The LDAP configuration, or NULL when none is configured. */
+const struct wharf_ldap_config *wharf_authx_ldap(const struct wharf_authx *x);
+/* Ask the plugins and the policy (allowed when neither is configured) and record the decision
+ * in the audit log ({"type":"authz",user,action,repository,tag,remote,allowed,reason}). An audit
+ * write failure is returned as an error with *allowed false: no unrecorded access. */
+int wharf_authx_authorize(struct wharf_authx *x, const struct wharf_authz_request *req, bool *allowed, char *reason,
+			  size_t reason_len, struct wharf_error *err);
+/* Append an event (stolen) to the audit log; a no-op (0) without one. */
+int wharf_authx_audit(struct wharf_authx *x, json_t *event, struct wharf_error *err);
+
 #endif

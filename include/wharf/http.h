@@ -48,6 +48,8 @@ const char *wharf_http_query(const struct wharf_http_request *req, const char *n
 /* Content-Length as sent; false if absent or not a number. */
 bool wharf_http_content_length(const struct wharf_http_request *req, uint64_t *out);
 bool wharf_http_is_head(const struct wharf_http_request *req);
+/* Did the request come over HTTPS (--tls-cert)? For URLs the server hands out (token realm). */
+bool wharf_http_is_tls(const struct wharf_http_request *req);
 /* A label for metrics and the access log, set by the router. */
 void wharf_http_set_route(struct wharf_http_request *req, const char *route);
 void wharf_http_set_state(struct wharf_http_request *req, void *state, void (*free_fn)(void *));

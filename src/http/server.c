@@ -485,6 +485,11 @@ static int tls_options(struct wharf_http_server *s, const struct wharf_http_opti
 	return 0;
 }
 
+bool wharf_http_is_tls(const struct wharf_http_request *req)
+{
+	return req->server->tls_cert_pem != NULL;
+}
+
 static void server_free(struct wharf_http_server *s)
 {
 	close(s->listen_fd);
