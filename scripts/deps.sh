@@ -20,7 +20,7 @@ build_pkgs+=()
 test_pkgs+=(runc crun uidmap)
 # access control (issue 7)
 build_pkgs+=(libargon2-dev libldap-dev)
-test_pkgs+=(slapd ldap-utils python3-cryptography notary)
+test_pkgs+=(slapd ldap-utils openssl python3-cryptography notary)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
