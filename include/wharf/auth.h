@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 
+#include "wharf/authx.h"
 #include "wharf/util.h"
 
 enum wharf_action {
@@ -33,6 +34,10 @@ struct wharf_access {
 	const char *authorization; /* the request's Authorization header, or NULL */
 	const char *remote;        /* client address */
 	const char *host;          /* the request's Host header, for the token realm; may be NULL */
+	bool tls;                  /* the request came over HTTPS: the realm is https:// too */
+	const char *method;        /* HTTP method and path, for authorization plugins; may be NULL */
+	const char *uri;
+	bool sign;                 /* a trust data publish (the plugins' and policy's "sign" action) */
 };
 
 struct wharf_auth_decision {
@@ -51,6 +56,7 @@ struct wharf_auth_config {
 	char *service;              /* the token audience (default "wharf") */
 	char *issuer;               /* the token issuer (default "wharf") */
 	char *realm;                /* token endpoint URL; NULL: http://<Host>/token */
+	struct wharf_authx_config ext; /* LDAP, authorization plugins, policy, audit log (authx.h) */
 };
 
 void wharf_auth_config_init(struct wharf_auth_config *cfg);

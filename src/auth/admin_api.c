@@ -32,8 +32,19 @@ static void respond_err(struct wharf_http_request *req, const struct wharf_error
 			   err->message);
 }
 
-static void respond_result(struct wharf_http_request *req, int r, const struct wharf_error *err)
+/* Every change through the admin API goes to the audit log, refused or not. */
+static void audit_change(struct admin_req *ar, struct wharf_http_request *req, int r, const char *error)
 {
+	if (!ar->auth->x)
+		return;
+	auth_audit(ar->auth, json_pack("{s:s,s:s,s:s,s:s,s:b,s:s}", "type", "admin", "user", ar->who.name, "method",
+				       wharf_http_method(req), "path", wharf_http_path(req), "ok", r == 0, "error",
+				       error ? error : ""));
+}
+
+static void respond_result(struct admin_req *ar, struct wharf_http_request *req, int r, const struct wharf_error *err)
+{
+	audit_change(ar, req, r, r < 0 ? err->message : NULL);
 	if (r < 0)
 		respond_err(req, err);
 	else
@@ -43,6 +54,7 @@ static void respond_result(struct wharf_http_request *req, int r, const struct w
 static bool forbid(struct wharf_http_request *req, const struct subject *who, const char *what)
 {
 	_cleanup_free_ char *msg = wharf_xasprintf("%s may not %s", who->name, what);
+	wharf_http_log_field(req, "auth", msg);
 	auth_respond_error(req, 403, "DENIED", msg);
 	return false;
 }
@@ -80,19 +92,19 @@ static void users(struct admin_req *ar, struct wharf_http_request *req, const ch
 			auth_respond_json(req, 200, json_pack("{s:o}", "users", list));
 	} else if (n == 1 && !strcmp(m, "POST")) {
 		if (need_sysadmin(req, &ar->who, "add users") && need_fields(req, body, "name", "password"))
-			respond_result(req, model_user_add(md, str_field(body, "name"), str_field(body, "password"),
+			respond_result(ar, req, model_user_add(md, str_field(body, "name"), str_field(body, "password"),
 							   json_is_true(json_object_get(body, "admin")), &err), &err);
 	} else if (n == 2 && !strcmp(m, "DELETE")) {
 		if (need_sysadmin(req, &ar->who, "remove users"))
-			respond_result(req, model_user_rm(md, seg[1], &err), &err);
+			respond_result(ar, req, model_user_rm(md, seg[1], &err), &err);
 	} else if (n == 3 && !strcmp(seg[2], "password") && !strcmp(m, "PUT")) {
 		bool self = ar->who.kind == SUBJECT_USER && !strcmp(ar->who.name, seg[1]);
 		if ((self || need_sysadmin(req, &ar->who, "change other users' passwords")) &&
 		    need_fields(req, body, "password", NULL))
-			respond_result(req, model_user_passwd(md, seg[1], str_field(body, "password"), &err), &err);
+			respond_result(ar, req, model_user_passwd(md, seg[1], str_field(body, "password"), &err), &err);
 	} else if (n == 3 && !strcmp(seg[2], "disabled") && !strcmp(m, "PUT")) {
 		if (need_sysadmin(req, &ar->who, "disable users"))
-			respond_result(req, model_user_disable(md, seg[1], !json_is_false(json_object_get(body, "disabled")), &err),
+			respond_result(ar, req, model_user_disable(md, seg[1], !json_is_false(json_object_get(body, "disabled")), &err),
 				       &err);
 	} else {
 		auth_respond_error(req, 404, "NOT_FOUND", "no such admin endpoint");
@@ -131,11 +143,11 @@ static void teams(struct admin_req *ar, struct wharf_http_request *req, const ch
 			auth_respond_json(req, 200, json_pack("{s:o}", "teams", list));
 	} else if (n == 3 && !strcmp(m, "POST")) {
 		if (need_fields(req, body, "name", NULL))
-			respond_result(req, model_team_add(md, org, str_field(body, "name"), &err), &err);
+			respond_result(ar, req, model_team_add(md, org, str_field(body, "name"), &err), &err);
 	} else if (n == 4 && !strcmp(m, "DELETE")) {
-		respond_result(req, model_team_rm(md, org, seg[3], &err), &err);
+		respond_result(ar, req, model_team_rm(md, org, seg[3], &err), &err);
 	} else if (n == 6 && !strcmp(seg[4], "members") && (!strcmp(m, "PUT") || !strcmp(m, "DELETE"))) {
-		respond_result(req, model_team_member(md, org, seg[3], seg[5], !strcmp(m, "PUT"), &err), &err);
+		respond_result(ar, req, model_team_member(md, org, seg[3], seg[5], !strcmp(m, "PUT"), &err), &err);
 	} else if (n == 5 && !strcmp(seg[4], "grants") && !strcmp(m, "POST")) {
 		enum perm p = perm_parse(str_field(body, "permission"));
 		if (!need_fields(req, body, "repository", "permission"))
@@ -143,7 +155,7 @@ static void teams(struct admin_req *ar, struct wharf_http_request *req, const ch
 		if ((int)p < 0)
 			auth_respond_error(req, 400, "INVALID", "permission must be read, write, admin or none");
 		else
-			respond_result(req, model_team_grant(md, org, seg[3], str_field(body, "repository"), p, &err), &err);
+			respond_result(ar, req, model_team_grant(md, org, seg[3], str_field(body, "repository"), p, &err), &err);
 	} else {
 		auth_respond_error(req, 404, "NOT_FOUND", "no such admin endpoint");
 	}
@@ -162,10 +174,10 @@ static void orgs(struct admin_req *ar, struct wharf_http_request *req, const cha
 			auth_respond_json(req, 200, json_pack("{s:o}", "organizations", list));
 	} else if (n == 1 && !strcmp(m, "POST")) {
 		if (need_sysadmin(req, &ar->who, "add organizations") && need_fields(req, body, "name", NULL))
-			respond_result(req, model_org_add(md, str_field(body, "name"), str_field(body, "owner"), &err), &err);
+			respond_result(ar, req, model_org_add(md, str_field(body, "name"), str_field(body, "owner"), &err), &err);
 	} else if (n == 2 && !strcmp(m, "DELETE")) {
 		if (need_sysadmin(req, &ar->who, "remove organizations"))
-			respond_result(req, model_org_rm(md, seg[1], &err), &err);
+			respond_result(ar, req, model_org_rm(md, seg[1], &err), &err);
 	} else {
 		auth_respond_error(req, 404, "NOT_FOUND", "no such admin endpoint");
 	}
@@ -186,7 +198,7 @@ static void repos(struct admin_req *ar, struct wharf_http_request *req, const ch
 		forbid(req, &ar->who, "change this repository's visibility");
 		return;
 	}
-	respond_result(req, model_repo_set_public(ar->auth->model, repo, json_is_true(json_object_get(body, "public")), &err),
+	respond_result(ar, req, model_repo_set_public(ar->auth->model, repo, json_is_true(json_object_get(body, "public")), &err),
 		       &err);
 }
 
@@ -217,15 +229,18 @@ static void robots(struct admin_req *ar, struct wharf_http_request *req, const c
 		char *secret = NULL;
 		if (!pats.len || !bits)
 			auth_respond_error(req, 400, "INVALID", "a robot needs repositories and actions");
-		else if (model_robot_add(md, str_field(body, "name"), pats.data, bits, expires, &secret, &err) < 0)
+		else if (model_robot_add(md, str_field(body, "name"), pats.data, bits, expires, &secret, &err) < 0) {
+			audit_change(ar, req, -1, err.message);
 			respond_err(req, &err);
-		else
+		} else {
+			audit_change(ar, req, 0, NULL);
 			auth_respond_json(req, 201, json_pack("{s:s,s:s}", "name", str_field(body, "name"), "secret", secret));
+		}
 		free(secret);
 		wharf_buf_free(&pats);
 		wharf_buf_free(&names);
 	} else if (n == 2 && !strcmp(m, "DELETE")) {
-		respond_result(req, model_robot_rm(md, seg[1], &err), &err);
+		respond_result(ar, req, model_robot_rm(md, seg[1], &err), &err);
 	} else {
 		auth_respond_error(req, 404, "NOT_FOUND", "no such admin endpoint");
 	}

@@ -46,6 +46,7 @@ void wharf_auth_config_free(struct wharf_auth_config *cfg)
 	free(cfg->service);
 	free(cfg->issuer);
 	free(cfg->realm);
+	wharf_authx_config_free(&cfg->ext);
 	memset(cfg, 0, sizeof(*cfg));
 }
 
@@ -57,6 +58,18 @@ static void config_copy(struct wharf_auth_config *dst, const struct wharf_auth_c
 	dst->service = wharf_xstrdup(src->service ? src->service : "wharf");
 	dst->issuer = wharf_xstrdup(src->issuer ? src->issuer : "wharf");
 	dst->realm = src->realm ? wharf_xstrdup(src->realm) : NULL;
+	dst->ext = (struct wharf_authx_config){0};
+	const struct wharf_authx_config *e = &src->ext;
+	dst->ext.ldap_config = e->ldap_config ? wharf_xstrdup(e->ldap_config) : NULL;
+	dst->ext.policy_file = e->policy_file ? wharf_xstrdup(e->policy_file) : NULL;
+	dst->ext.audit_log = e->audit_log ? wharf_xstrdup(e->audit_log) : NULL;
+	for (size_t i = 0; i < e->plugins.n; i++)
+		wharf_strv_push(&dst->ext.plugins, e->plugins.v[i]);
+}
+
+static bool have_extensions(const struct wharf_authx_config *e)
+{
+	return e->ldap_config || e->policy_file || e->audit_log || e->plugins.n;
 }
 
 static int config_string(char **dst, json_t *v, const char *key, struct wharf_error *err)
@@ -166,6 +179,8 @@ int wharf_auth_open(struct wharf_auth **out, const struct wharf_auth_config *cfg
 		r = wharf_jwt_key_load_or_create(&a->key, key, err);
 	if (r == 0)
 		r = bootstrap_admin(a, err);
+	if (r == 0 && have_extensions(&a->cfg.ext))
+		r = wharf_authx_open(&a->x, &a->cfg.ext, err);
 	if (r < 0) {
 		wharf_auth_free(a);
 		return r;
@@ -187,6 +202,7 @@ void wharf_auth_free(struct wharf_auth *a)
 		free(a->cache);
 	}
 	model_close(a->model);
+	wharf_authx_free(a->x);
 	wharf_jwt_key_free(a->key);
 	wharf_auth_config_free(&a->cfg);
 	free(a);
@@ -247,6 +263,50 @@ static void cache_put(struct wharf_auth *a, const unsigned char key[32], const c
 	pthread_mutex_unlock(&a->cache->lock);
 }
 
+void auth_audit(struct wharf_auth *a, json_t *event)
+{
+	struct wharf_error err;
+	if (wharf_authx_audit(a->x, event, &err) < 0)
+		wharf_log(WHARF_LOG_ERROR, "audit log: %s", err.message);
+}
+
+static int ldap_login(struct wharf_auth *a, const struct wharf_ldap_config *ldap, const char *user,
+		      const char *password, struct subject *out, struct wharf_error *err)
+{
+	struct wharf_ldap_user lu = {0};
+	int r = wharf_ldap_authenticate(ldap, user, password, &lu, err);
+	if (r == 0) {
+		struct wharf_strv teams = {0};
+		wharf_ldap_map_teams(ldap, &lu, &teams);
+		r = model_ldap_sync(a->model, user, &teams, err);
+		wharf_strv_free(&teams);
+	}
+	wharf_ldap_user_free(&lu);
+	if (r == 0)
+		r = model_subject(a->model, user, out, err);
+	if (r == -WHARF_EINVAL || r == -WHARF_ENOTFOUND)
+		r = wharf_error_set(err, WHARF_EINVAL, "invalid credentials");
+	return r;
+}
+
+int auth_login(struct wharf_auth *a, const char *user, const char *password, struct subject *out,
+	       struct wharf_error *err)
+{
+	const char *method = "password";
+	int r = model_authenticate(a->model, user, password, out, err);
+	const struct wharf_ldap_config *ldap = wharf_authx_ldap(a->x);
+	bool disabled = false;
+	int source = r < 0 && ldap ? model_user_source(a->model, user, &disabled) : 0;
+	if (r < 0 && ldap && (source == 0 || source == 2) && !disabled) {
+		method = "ldap";
+		r = ldap_login(a, ldap, user, password, out, err);
+	}
+	if (a->x)
+		auth_audit(a, json_pack("{s:s,s:s,s:s,s:b,s:s}", "type", "authn", "user", user, "method", method, "ok", r == 0,
+					"reason", r == 0 ? "" : err->message));
+	return r;
+}
+
 static int identify_basic(struct wharf_auth *a, const char *header, struct subject *who, struct wharf_error *err)
 {
 	_cleanup_free_ char *user = NULL;
@@ -254,7 +314,7 @@ static int identify_basic(struct wharf_auth *a, const char *header, struct subje
 	int r = wharf_basic_parse(header, &user, &password, err);
 	if (r < 0)
 		return r;
-	return model_authenticate(a->model, user, password, who, err);
+	return auth_login(a, user, password, who, err);
 }
 
 static int identify_bearer(struct wharf_auth *a, const char *token, struct subject *who, json_t **claims,
@@ -354,7 +414,7 @@ static void challenge(struct wharf_auth *a, const struct wharf_access *acc, cons
 		      struct wharf_auth_decision *out)
 {
 	_cleanup_free_ char *realm = a->cfg.realm ? wharf_xstrdup(a->cfg.realm)
-						  : wharf_xasprintf("http://%.200s/token", acc->host ? acc->host : "localhost");
+						  : wharf_xasprintf("%s://%.200s/token", acc->tls ? "https" : "http", acc->host ? acc->host : "localhost");
 	int n = snprintf(out->www_authenticate, sizeof(out->www_authenticate), "Bearer realm=\"%s\",service=\"%s\"",
 			 realm, a->cfg.service);
 	size_t off = n > 0 && (size_t)n < sizeof(out->www_authenticate) ? (size_t)n : 0;
@@ -367,6 +427,45 @@ static void challenge(struct wharf_auth *a, const struct wharf_access *acc, cons
 	if (error && off < sizeof(out->www_authenticate))
 		snprintf(out->www_authenticate + off, sizeof(out->www_authenticate) - off, ",error=\"%s\"", error);
 	out->status = 401;
+}
+
+static const char *authz_action_name(const struct wharf_access *acc)
+{
+	if (acc->sign && acc->action == WHARF_ACTION_PUSH)
+		return "sign";
+	return wharf_action_name(acc->action);
+}
+
+/* Access control allowed (or refused) the request: ask the plugins and the policy too, when
+ * allowed, and record the decision in the audit log either way. */
+static void extensions_decide(struct wharf_auth *a, const struct subject *who, bool has_token,
+			      const struct wharf_access *acc, struct wharf_auth_decision *out)
+{
+	const char *user = who->kind == SUBJECT_ANONYMOUS ? "" : who->name;
+	if (!out->allowed) {
+		auth_audit(a, json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:b,s:s}", "type", "authz", "user", user, "action",
+					authz_action_name(acc), "repository", acc->repository, "remote", acc->remote,
+					"allowed", 0, "reason", "no permission"));
+		return;
+	}
+	struct wharf_strv teams = {0};
+	if (who->kind == SUBJECT_USER)
+		model_user_teams(a->model, who->name, &teams);
+	struct wharf_authz_request req = {
+		.user = user, .teams = (const char **)teams.v, .nteams = teams.n, .repository = acc->repository,
+		.action = authz_action_name(acc), .method = acc->method, .uri = acc->uri, .signed_status = -1,
+		.remote = acc->remote, .authn_method = has_token ? "token" : who->kind == SUBJECT_ANONYMOUS ? "" : "password",
+	};
+	bool allowed = false;
+	char reason[200] = "";
+	struct wharf_error err;
+	if (wharf_authx_authorize(a->x, &req, &allowed, reason, sizeof(reason), &err) < 0)
+		snprintf(reason, sizeof(reason), "%s", err.message);
+	wharf_strv_free(&teams);
+	if (!allowed) {
+		out->allowed = false;
+		snprintf(out->reason, sizeof(out->reason), "%s", reason[0] ? reason : "refused by authorization plugin");
+	}
 }
 
 static void decide_enabled(struct wharf_auth *a, const struct wharf_access *acc, struct wharf_auth_decision *out)
@@ -386,8 +485,14 @@ static void decide_enabled(struct wharf_auth *a, const struct wharf_access *acc,
 	bool has_token = claims != NULL;
 	json_decref(claims);
 	out->allowed = (granted & (1u << acc->action)) != 0;
+	if (a->x)
+		extensions_decide(a, &who, has_token, acc, out);
 	if (out->allowed) /* the reason is for refusals; the hot path skips formatting it */
 		return;
+	if (out->reason[0]) { /* a plugin or policy refused */
+		out->status = 403;
+		return;
+	}
 	snprintf(out->reason, sizeof(out->reason), "%s may not %s on %.200s", out->subject,
 		 wharf_action_name(acc->action), target);
 	/* No credentials, or a token without the scope: a Docker client fetches a (new) token. */

@@ -30,6 +30,13 @@ int model_user_count(struct auth_model *m, int64_t *out, struct wharf_error *err
  * (unknown name, wrong password, disabled, expired robot). */
 int model_authenticate(struct auth_model *m, const char *name, const char *password, struct subject *out,
 		       struct wharf_error *err);
+/* Where a name comes from: 0 unknown, 1 a local user, 2 an LDAP user, 3 a robot; *disabled for users. */
+int model_user_source(struct auth_model *m, const char *name, bool *disabled);
+/* An LDAP user logged in: create it (source ldap, no password) when new, and make its team
+ * memberships exactly teams ("org/team"; teams that do not exist are skipped). */
+int model_ldap_sync(struct auth_model *m, const char *name, const struct wharf_strv *teams, struct wharf_error *err);
+/* The teams ("org/team") name belongs to. */
+void model_user_teams(struct auth_model *m, const char *name, struct wharf_strv *out);
 /* Look a subject up again by name (refresh tokens): fails when gone or disabled. */
 int model_subject(struct auth_model *m, const char *name, struct subject *out, struct wharf_error *err);
 /* The actions s (NULL: anonymous) may take on repo. */
@@ -78,7 +85,15 @@ struct wharf_auth {
 	struct auth_model *model;
 	struct wharf_jwt_key *key;
 	struct auth_cache *cache;
+	struct wharf_authx *x; /* LDAP, plugins, policy, audit; NULL when none is configured */
 };
+
+/* Check a name and password: local users and robots first, then the directory (when LDAP is
+ * configured) for names that are not local. Records the attempt in the audit log. */
+int auth_login(struct wharf_auth *a, const char *user, const char *password, struct subject *out,
+	       struct wharf_error *err);
+/* Append an event (stolen) to the audit log, if there is one; failures are logged. */
+void auth_audit(struct wharf_auth *a, json_t *event);
 
 /* Who the Authorization header names: anonymous (no header), a user or robot (Basic, Bearer);
  * for Bearer, *claims gets the verified token's claims (borrowed from the cache; valid while

@@ -593,3 +593,47 @@ int model_refresh_use(struct auth_model *m, const char *token, struct subject *o
 		return wharf_error_set(err, WHARF_EINVAL, "refresh token unknown or expired");
 	return model_subject(m, name, out, err);
 }
+
+int model_user_source(struct auth_model *m, const char *name, bool *disabled)
+{
+	*disabled = false;
+	sqlite3_stmt *st = prep(m, "SELECT source, disabled FROM users WHERE name = ?", "s", name);
+	int src = 0;
+	if (st && sqlite3_step(st) == SQLITE_ROW) {
+		src = strcmp((const char *)sqlite3_column_text(st, 0), "ldap") == 0 ? 2 : 1;
+		*disabled = sqlite3_column_int(st, 1);
+	}
+	sqlite3_finalize(st);
+	if (src == 0 && exists(m, "SELECT 1 FROM robots WHERE name = ?", name, NULL))
+		src = 3;
+	return src;
+}
+
+int model_ldap_sync(struct auth_model *m, const char *name, const struct wharf_strv *teams, struct wharf_error *err)
+{
+	int r = check_name("user", name, err);
+	if (r == 0)
+		r = run(m, NULL, err, "INSERT OR IGNORE INTO users (name, password, source, created) VALUES (?, NULL, 'ldap', ?)",
+			"si", name, wharf_now());
+	if (r == 0)
+		r = run(m, NULL, err, "DELETE FROM team_members WHERE user = ?", "s", name);
+	for (size_t i = 0; r == 0 && i < teams->n; i++) {
+		char org[128];
+		const char *slash = strchr(teams->v[i], '/');
+		if (!slash || (size_t)(slash - teams->v[i]) >= sizeof(org))
+			continue;
+		snprintf(org, sizeof(org), "%.*s", (int)(slash - teams->v[i]), teams->v[i]);
+		if (exists(m, "SELECT 1 FROM teams WHERE org = ? AND name = ?", org, slash + 1))
+			r = run(m, NULL, err, "INSERT OR IGNORE INTO team_members (org, team, user) VALUES (?, ?, ?)", "sss", org,
+				slash + 1, name);
+	}
+	return r;
+}
+
+void model_user_teams(struct auth_model *m, const char *name, struct wharf_strv *out)
+{
+	sqlite3_stmt *st = prep(m, "SELECT org || '/' || team FROM team_members WHERE user = ? ORDER BY 1", "s", name);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		wharf_strv_push(out, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}

@@ -122,8 +122,10 @@ static void respond_token(struct wharf_auth *a, struct wharf_http_request *req, 
 	_cleanup_free_ char *token = NULL;
 	_cleanup_free_ char *refresh_token = NULL;
 	json_t *access = grant_scopes(a, who, scopes);
+	json_t *granted = json_incref(access); /* for the audit log; the token takes access */
 	if (auth_issue_token(a, who, access, &token, &err) < 0 ||
 	    (refresh && who->kind == SUBJECT_USER && model_refresh_issue(a->model, who->name, REFRESH_TTL, &refresh_token, &err) < 0)) {
+		json_decref(granted);
 		auth_respond_error(req, 500, "UNKNOWN", err.message);
 		return;
 	}
@@ -138,6 +140,10 @@ static void respond_token(struct wharf_auth *a, struct wharf_http_request *req, 
 	if (refresh_token)
 		json_object_set_new(body, "refresh_token", json_string(refresh_token));
 	wharf_http_log_field(req, "subject", who->kind == SUBJECT_ANONYMOUS ? "anonymous" : who->name);
+	if (a->x)
+		auth_audit(a, json_pack("{s:s,s:s,s:s,s:O}", "type", "token", "user", who->kind == SUBJECT_ANONYMOUS ? "" : who->name,
+					"scope", scopes ? scopes : "", "granted", granted));
+	json_decref(granted);
 	auth_respond_json(req, 200, body);
 }
 
@@ -241,7 +247,7 @@ static void token_post_grant(struct wharf_auth *a, struct wharf_http_request *re
 	if (grant && !strcmp(grant, "password")) {
 		_cleanup_free_ char *user = form_value(body, "username");
 		_cleanup_free_ char *pw = form_value(body, "password");
-		if (!user || !pw || model_authenticate(a->model, user, pw, &who, &err) < 0) {
+		if (!user || !pw || auth_login(a, user, pw, &who, &err) < 0) {
 			unauthorized(a, req, "password grant: invalid credentials");
 			return;
 		}

@@ -141,6 +141,10 @@ static int apply_key(struct wharf_config *cfg, const char *key, json_t *v, struc
 		return set_patterns(&cfg->require_signed, v, key, err);
 	if (!strcmp(key, "auth"))
 		return wharf_auth_config_load(&cfg->auth, v, err);
+	if (!strcmp(key, "access_extensions")) {
+		wharf_authx_config_free(&cfg->auth.ext);
+		return wharf_authx_config_from_json(&cfg->auth.ext, v, err);
+	}
 	return wharf_error_set(err, WHARF_EINVAL, "config key '%s' is not known (see docs/configuration.md)", key);
 }
 

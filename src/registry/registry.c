@@ -132,6 +132,10 @@ static bool authorize(struct wharf_registry *reg, struct wharf_http_request *req
 		.action = action,
 		.authorization = wharf_http_header(req, "Authorization"),
 		.host = wharf_http_header(req, "Host"),
+		.tls = wharf_http_is_tls(req),
+		.method = wharf_http_method(req),
+		.uri = wharf_http_path(req),
+		.sign = strstr(wharf_http_path(req), "/_trust/") && !method_is(req, "GET") && !method_is(req, "HEAD"),
 	};
 	struct wharf_auth_decision d;
 	wharf_auth_decide(reg->auth, &access, &d);
