@@ -26,7 +26,7 @@ test_pkgs+=(runc crun uidmap busybox-static hyperfine)
 test_pkgs+=(softhsm2 opensc python3-cryptography)
 # access control (issue 7)
 build_pkgs+=(libargon2-dev libldap-dev)
-test_pkgs+=(slapd ldap-utils)
+test_pkgs+=(slapd ldap-utils openssl python3-cryptography notary)
 
 pkgs=("${build_pkgs[@]}")
 [ "$want" = test ] && pkgs+=("${test_pkgs[@]}")

@@ -3,6 +3,7 @@
 #ifndef WHARF_REGISTRY_H
 #define WHARF_REGISTRY_H
 
+#include "wharf/auth.h"
 #include "wharf/http.h"
 #include "wharf/meta.h"
 #include "wharf/store.h"
@@ -21,6 +22,7 @@ struct wharf_config {
 	int64_t upload_ttl;   /* uploads idle longer than this are abandoned */
 	bool delete_enabled;
 	struct wharf_strv require_signed; /* repository patterns (fnmatch) whose tags must be signed */
+	struct wharf_auth_config auth;    /* access control (off unless auth.enabled) */
 };
 
 /* Defaults: 127.0.0.1:5000, ./data, access log on, gc off, grace 1h, uploads kept 24h. */

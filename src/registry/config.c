@@ -18,6 +18,7 @@ void wharf_config_init(struct wharf_config *cfg)
 	cfg->gc_grace = 3600;
 	cfg->upload_ttl = 86400;
 	cfg->delete_enabled = true;
+	wharf_auth_config_init(&cfg->auth);
 }
 
 void wharf_config_free(struct wharf_config *cfg)
@@ -27,6 +28,7 @@ void wharf_config_free(struct wharf_config *cfg)
 	free(cfg->log_level);
 	cfg->listen_host = cfg->data_dir = cfg->log_level = NULL;
 	wharf_strv_free(&cfg->require_signed);
+	wharf_auth_config_free(&cfg->auth);
 }
 
 bool wharf_config_requires_signed(const struct wharf_config *cfg, const char *repo)
@@ -137,6 +139,12 @@ static int apply_key(struct wharf_config *cfg, const char *key, json_t *v, struc
 		return set_duration(&cfg->upload_ttl, v, key, err);
 	if (!strcmp(key, "require_signed"))
 		return set_patterns(&cfg->require_signed, v, key, err);
+	if (!strcmp(key, "auth"))
+		return wharf_auth_config_load(&cfg->auth, v, err);
+	if (!strcmp(key, "access_extensions")) {
+		wharf_authx_config_free(&cfg->auth.ext);
+		return wharf_authx_config_from_json(&cfg->auth.ext, v, err);
+	}
 	return wharf_error_set(err, WHARF_EINVAL, "config key '%s' is not known (see docs/configuration.md)", key);
 }
 

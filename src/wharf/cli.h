@@ -21,6 +21,13 @@ int wharf_cli_cmd_home(int argc, char **argv);
 int wharf_cli_cmd_admin(int argc, char **argv);
 /* wharf db: the vulnerability database (src/wharf/db.c). */
 int wharf_cli_cmd_db(int argc, char **argv);
+/* wharf admin user|org|team|repo|robot (src/wharf/admin_users.c); argv[0] is "admin". */
+int wharf_cli_admin_access(int argc, char **argv);
+/* wharf admin audit|ldap|cert (issue 7: src/wharf/admin_audit.c, admin_ldap.c, admin_cert.c). */
+int wharf_cli_admin_audit(int argc, char **argv);
+int wharf_cli_admin_authz(int argc, char **argv); /* exit 5: denied */
+int wharf_cli_admin_ldap(int argc, char **argv);  /* exit 5: refused */
+int wharf_cli_admin_cert(int argc, char **argv);
 
 /* wharf trust: content trust (src/wharf/trust.c). */
 int wharf_cli_cmd_trust(int argc, char **argv);
