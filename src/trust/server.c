@@ -9,6 +9,7 @@
 #include "wharf/digest.h"
 #include "wharf/json.h"
 #include "wharf/trust.h"
+#include "internal.h"
 
 #define GUN_LOCKS 32
 #define TIMESTAMP_LIFETIME (14 * 86400)
@@ -688,6 +689,18 @@ static int publish_locked(struct state *s, const struct wharf_tuf_upload *files,
 	if (r == 0)
 		r = store_new(s, "update", err);
 	wharf_tuf_meta_free(&old_root);
+	return r;
+}
+
+int trust_publish_locked(struct wharf_trust *t, const char *gun, const struct wharf_tuf_upload *files, size_t n,
+			 struct wharf_error *err)
+{
+	struct state *s = wharf_xcalloc(1, sizeof(*s));
+	s->t = t;
+	s->gun = gun;
+	int r = publish_locked(s, files, n, err);
+	state_free(s);
+	free(s);
 	return r;
 }
 
