@@ -492,6 +492,33 @@ static int check_targets_shape(const struct role_file *f, const json_t *delegati
 	return 0;
 }
 
+/* A nested delegation signs only within the paths every delegator above it was given. */
+static int check_ancestor_paths(struct state *s, const struct role_file *f, struct wharf_error *err)
+{
+	char role[128], parent[128], grand[128];
+	snprintf(role, sizeof(role), "%s", f->role);
+	json_t *targets = json_object_get(f->meta.signed_obj, "targets");
+	for (;;) {
+		parent_role(role, parent, sizeof(parent));
+		if (!strcmp(parent, "targets") || !strchr(parent, '/'))
+			return 0;
+		parent_role(parent, grand, sizeof(grand));
+		struct role_file *gf = state_find(s, grand);
+		json_t *d = gf ? find_delegation(gf, parent) : NULL;
+		if (!d)
+			return wharf_error_set(err, WHARF_EINVAL, "%s: its delegator %s is not delegated by %s", f->role, parent,
+					       grand);
+		const char *name;
+		json_t *t;
+		json_object_foreach(targets, name, t) {
+			if (!path_allowed(d, name))
+				return wharf_error_set(err, WHARF_EINVAL, "%s may not sign target '%.100s': outside the paths %s "
+						       "delegates to %s", f->role, name, grand, parent);
+		}
+		snprintf(role, sizeof(role), "%s", parent);
+	}
+}
+
 static int validate_targets(struct state *s, struct role_file *f, const struct wharf_tuf_meta *root,
 			    struct wharf_error *err)
 {
@@ -511,7 +538,9 @@ static int validate_targets(struct state *s, struct role_file *f, const struct w
 	json_t *th = json_object_get(d, "threshold");
 	r = wharf_tuf_verify(&f->meta, f->role, json_object_get(json_object_get(pf->meta.signed_obj, "delegations"), "keys"),
 			     json_object_get(d, "keyids"), json_is_integer(th) ? json_integer_value(th) : 0, err);
-	return r < 0 ? r : check_targets_shape(f, d, err);
+	if (r == 0)
+		r = check_targets_shape(f, d, err);
+	return r < 0 ? r : check_ancestor_paths(s, f, err);
 }
 
 static bool is_targets_role(const char *role)

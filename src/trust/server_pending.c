@@ -385,6 +385,15 @@ static int propose_locked(struct wharf_trust *t, const char *gun, const json_t *
 		proposer = json_string_value(json_object_get(json_array_get(json_object_get(c->f[i].m.doc, "signatures"), 0), "keyid"));
 	if (r == 0 && !proposer)
 		r = wharf_error_set(err, WHARF_EINVAL, "a staged change needs at least the proposer's signature");
+	struct change_file *root = r == 0 ? change_find(c, "root") : NULL;
+	if (root) {
+		/* Only a holder of a current root key may propose a new root; a new root's own keys
+		 * (a stolen old key listed again, say) cannot start one. */
+		count_signers(c);
+		if (root->a[0].have == 0)
+			r = wharf_error_set(err, WHARF_EINVAL, "a root change must be signed by a key of the current %s; "
+					    "it has no such signature", root->a[0].what);
+	}
 	if (r == 0)
 		r = count_pending(t, gun, &waiting, err);
 	if (r == 0 && waiting >= PENDING_PER_GUN)

@@ -23,6 +23,7 @@ struct pending_opts {
 	size_t npub;
 	const char *remove[MAX_KEYS]; /* threshold: key IDs to take out */
 	size_t nremove;
+	json_t *paths; /* threshold of a delegation: its path prefixes (NULL: kept, or every path) */
 	bool json;
 };
 
@@ -68,6 +69,7 @@ static void usage(FILE *out, const char *verb)
 		fputs("      --add-key FILE  add this public key to ROLE (repeatable)\n"
 		      "      --remove-key ID take the key with this ID (or unique prefix) out of ROLE\n"
 		      "                      (root, targets, snapshot, timestamp; repeatable)\n"
+		      "      --path P        a delegation's path prefix (repeatable; a new one gets every path)\n"
 		      "      --key FILE      the delegator's private key for a nested delegation\n",
 		      out);
 	if (strcmp(verb, "threshold") != 0)
@@ -80,11 +82,11 @@ static void usage(FILE *out, const char *verb)
 
 static int parse_opts(int argc, char **argv, const char *verb, struct pending_opts *o, int nargs)
 {
-	enum { OPT_JSON = 256, OPT_KEY, OPT_ADD, OPT_REMOVE };
+	enum { OPT_JSON = 256, OPT_KEY, OPT_ADD, OPT_REMOVE, OPT_PATH };
 	static const struct option opts[] = {
 		{"server", required_argument, NULL, 's'}, {"json", no_argument, NULL, OPT_JSON},
 		{"key", required_argument, NULL, OPT_KEY}, {"add-key", required_argument, NULL, OPT_ADD},
-		{"remove-key", required_argument, NULL, OPT_REMOVE},
+		{"remove-key", required_argument, NULL, OPT_REMOVE}, {"path", required_argument, NULL, OPT_PATH},
 		{"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
 	};
 	const char *env = getenv("WHARF_TRUST_SERVER");
@@ -107,6 +109,13 @@ static int parse_opts(int argc, char **argv, const char *verb, struct pending_op
 			ok = is_threshold && o->nremove < MAX_KEYS;
 			if (ok)
 				o->remove[o->nremove++] = optarg;
+			break;
+		case OPT_PATH:
+			ok = is_threshold;
+			if (ok && !o->paths)
+				o->paths = json_array();
+			if (ok)
+				json_array_append_new(o->paths, json_string(optarg));
 			break;
 		case 'h': usage(stdout, verb); return EXIT_OK;
 		default: ok = false; break;
@@ -348,15 +357,18 @@ static int approval_key(const char *gun, const struct file_check *f, const struc
 			struct wharf_key **out, struct wharf_error *err)
 {
 	*out = NULL;
-	const json_t *keys = f->a[f->na - 1].keys;
-	if (o->key_file)
-		return load_key_file(o->key_file, f->role, keys, out, err);
-	if (wharf_str_has_prefix(f->role, "targets/"))
-		return 0;
+	/* Certificates for a root key: those of the current and of the new root. */
+	json_t *keys = json_object();
+	for (size_t k = 0; k < f->na; k++)
+		json_object_update(keys, (json_t *)f->a[k].keys);
+	int r = 0;
 	_cleanup_free_ char *home = NULL;
-	int r = wharf_cli_home(&home, err);
-	if (r == 0 && (r = wharf_cli_trust_load_key(home, gun, f->role, keys, out, err)) == -WHARF_ENOTFOUND)
+	if (o->key_file)
+		r = load_key_file(o->key_file, f->role, keys, out, err);
+	else if (!wharf_str_has_prefix(f->role, "targets/") && (r = wharf_cli_home(&home, err)) == 0 &&
+		 (r = wharf_cli_trust_load_key(home, gun, f->role, keys, out, err)) == -WHARF_ENOTFOUND)
 		r = 0;
+	json_decref(keys);
 	return r;
 }
 
@@ -737,7 +749,7 @@ static int delegation_change(const char *home, const char *gun, const struct pen
 		json_decref(s);
 		return wharf_error_set(err, WHARF_ENOTFOUND, "%s does not delegate %s (add a signer first)", parent, role);
 	}
-	int r = wharf_trust_deleg_add_keys(s, role, keys, o->npub, NULL, k, err);
+	int r = wharf_trust_deleg_add_keys(s, role, keys, o->npub, o->paths, k, err);
 	struct wharf_key *pk = NULL;
 	if (r == 0)
 		r = delegator_key(home, gun, o, repo, parent, &pk, err);
@@ -805,15 +817,17 @@ static int run(const char *verb, int nargs, int argc, char **argv)
 {
 	struct pending_opts o = {0};
 	int rc = parse_opts(argc, argv, verb, &o, nargs);
-	if (rc >= 0)
-		return rc;
-	wharf_log_set_level(WHARF_LOG_WARN);
 	char **args = argv + optind;
-	if (!strcmp(verb, "pending"))
-		return cmd_pending(args[0], &o);
-	if (!strcmp(verb, "approve"))
-		return cmd_approve(args[0], args[1], &o);
-	return cmd_threshold(args[0], args[1], args[2], &o);
+	wharf_log_set_level(WHARF_LOG_WARN);
+	if (rc < 0 && !strcmp(verb, "pending"))
+		rc = cmd_pending(args[0], &o);
+	else if (rc < 0 && !strcmp(verb, "approve"))
+		rc = cmd_approve(args[0], args[1], &o);
+	else if (rc < 0)
+		rc = cmd_threshold(args[0], args[1], args[2], &o);
+	if (o.paths)
+		json_decref(o.paths);
+	return rc;
 }
 
 int wharf_cli_trust_pending(int argc, char **argv)

@@ -201,3 +201,166 @@ def trust_threshold_server_refuses_duplicates_and_outsiders(s):
     finally:
         owner.cleanup()
         signers.cleanup()
+
+
+def root_doc(s, gun, name="root.json"):
+    return json.loads(get(s, gun, name))
+
+
+@test(slow=True)
+def trust_threshold_root_two_of_three(s):
+    gun = f"{s.addr}/thr/root"
+    owner, b, c = Wharf(), Wharf(), Wharf()
+    try:
+        init(owner, s, gun)
+        sign_tag(owner, s, gun, "v1", HEX_A)
+        reader = Wharf()  # trusts root version 1 (1 of 1)
+        check("v1" in reader.run("trust", "ls", "--server", s.url, gun).stdout, "the reader trusts root 1")
+        kb, idb = new_key(b, "root-b.key", cert=gun)
+        kc, idc = new_key(c, "root-c.key", cert=gun)
+        eq(json.loads(open(kb + ".pub").read())["keytype"], "ecdsa-x509", "--cert makes a certificate key")
+        p = owner.run("trust", "threshold", "--server", s.url, "--add-key", kb + ".pub", "--add-key", kc + ".pub", gun,
+                      "root", "2", env=OWNER)
+        check("pending change" in p.stdout, f"the new root needs 2 of its keys: {p.stdout}")
+        eq(root_doc(s, gun)["signed"]["version"], 1, "root 2 is not published with 1 signature")
+        cid = pending(b, s, gun)[0]["id"]
+        p = approve(b, s, gun, cid, key=kb)
+        check("threshold 1 -> 2" in p.stdout and "published" in p.stdout, f"approve shows the root change: {p.stdout}")
+        root = root_doc(s, gun)["signed"]
+        eq((root["version"], root["roles"]["root"]["threshold"]), (2, 2), "root 2: 2 of 3")
+        check(idb in root["roles"]["root"]["keyids"] and idc in root["roles"]["root"]["keyids"], "the new root keys")
+        check("v1" in reader.run("trust", "ls", "--server", s.url, gun).stdout, "the reader follows to root 2")
+
+        # The next root change: 1 signature (the owner's) is refused, 2 are accepted.
+        p = owner.run("trust", "threshold", "--server", s.url, gun, "timestamp", "1", env=OWNER)
+        check("pending change" in p.stdout, f"root 3 needs 2 signatures: {p.stdout}")
+        change = s.request("GET", f"/v2/{gun}/_trust/pending/{pending(c, s, gun)[0]['id']}").json()
+        one_sig = json.dumps(change["files"][0]["metadata"]).encode()
+        body, headers = multipart([("root", one_sig)])
+        r = s.request("POST", f"/v2/{gun}/_trust/tuf/", body=body, headers=headers)
+        eq(r.status, 400, "a root with 1 of 2 signatures is refused")
+        check(b"1 valid signature" in r.body, f"the message: {r.body[:300]!r}")
+        eq(root_doc(s, gun)["signed"]["version"], 2, "still root 2")
+        approve(c, s, gun, change["id"], key=kc)
+        eq(root_doc(s, gun)["signed"]["version"], 3, "root 3 with 2 of 3 signatures")
+        eq(len(root_doc(s, gun)["signatures"]), 2, "two signatures on root 3")
+        out = reader.run("trust", "ls", "--server", s.url, gun).stdout
+        check("v1" in out, "the reader follows root 2 -> 3")
+        if have("notary"):
+            n = Notary(s.url)
+            try:
+                check(HEX_A.split(":")[1] in n.run("list", gun).stdout, "notary reads a 2-of-3 root repository")
+            finally:
+                n.cleanup()
+        reader.cleanup()
+    finally:
+        owner.cleanup()
+        b.cleanup()
+        c.cleanup()
+
+
+def multipart(files):
+    boundary = "thrboundary"
+    body = b""
+    for role, data in files:
+        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{role}\"\r\n"
+                 f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + b"\r\n"
+    body += f"--{boundary}--\r\n".encode()
+    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+
+
+def ecdsa_sign(key_file, passphrase, data):
+    """Notary's raw r||s ECDSA P-256 signature over data, made with openssl."""
+    der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key_file, "-passin", f"pass:{passphrase}"],
+                         input=data, capture_output=True, check=True).stdout
+    # DER SEQUENCE { INTEGER r, INTEGER s }
+    i = 2 + (1 if der[1] & 0x80 else 0)
+    out = b""
+    for _ in range(2):
+        n = der[i + 1]
+        out += int.from_bytes(der[i + 2:i + 2 + n], "big").to_bytes(32, "big")
+        i += 2 + n
+    return base64.b64encode(out).decode()
+
+
+def canonical(obj):
+    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+@test(slow=True)
+def trust_threshold_root_compromise_drill(s):
+    """Root 2-of-3 (A, B, C); A is compromised. Rotate root to new keys D, E, F (2 of 3) under the
+    old threshold (B and C sign, with D and E for the new root); a client that trusted the old root
+    follows; metadata signed by the old key A alone is refused by the server and by clients."""
+    from test_trust_client import Evil, refused
+    gun = f"{s.addr}/thr/drill"
+    owner, b, c, new = Wharf(), Wharf(), Wharf(), Wharf()
+    evil = Evil(s.url)
+    try:
+        init(owner, s, gun)
+        sign_tag(owner, s, gun, "v1", HEX_A)
+        kb, idb = new_key(b, "b.key", cert=gun)
+        kc, idc = new_key(c, "c.key", cert=gun)
+        owner.run("trust", "threshold", "--server", s.url, "--add-key", kb + ".pub", "--add-key", kc + ".pub", gun,
+                  "root", "2", env=OWNER)
+        approve(b, s, gun, pending(b, s, gun)[0]["id"], key=kb)
+        root2 = root_doc(s, gun)["signed"]
+        ida = [k for k in root2["roles"]["root"]["keyids"] if k not in (idb, idc)][0]
+        reader = Wharf()
+        check("v1" in reader.run("trust", "ls", "--server", s.url, gun).stdout, "the reader trusts root 2 (2 of 3)")
+        keydir = os.path.join(owner.home, "keys", os.listdir(os.path.join(owner.home, "keys"))[0])
+        key_a = os.path.join(keydir, "root.key")
+
+        # The drill: B proposes root 3 with D, E, F in place of A, B, C (threshold 2).
+        kd, idd = new_key(new, "d.key", cert=gun)
+        ke, ide = new_key(new, "e.key", cert=gun)
+        kf, idf = new_key(new, "f.key", cert=gun)
+        b_home = os.path.join(b.home, "keys", os.path.basename(keydir))
+        os.makedirs(b_home, mode=0o700)
+        for suffix in ("", ".pub"):
+            with open(kb + suffix, "rb") as src, open(os.path.join(b_home, "root.key" + suffix), "wb") as dst:
+                dst.write(src.read())
+        p = b.run("trust", "threshold", "--server", s.url, "--add-key", kd + ".pub", "--add-key", ke + ".pub",
+                  "--add-key", kf + ".pub", "--remove-key", ida, "--remove-key", idb, "--remove-key", idc, gun, "root",
+                  "2", env={"WHARF_ROOT_PASSPHRASE": KPASS})
+        check("pending change" in p.stdout, f"root 3 proposed by B: {p.stdout}")
+        cid = pending(c, s, gun)[0]["id"]
+        approve(c, s, gun, cid, key=kc)  # the old threshold: B and C
+        eq(root_doc(s, gun)["signed"]["version"], 2, "old keys alone do not meet the new root's threshold")
+        approve(new, s, gun, cid, key=kd)
+        p = approve(new, s, gun, cid, key=ke)
+        check("published" in p.stdout, f"2 of the old and 2 of the new keys: published: {p.stdout}")
+        root3 = root_doc(s, gun)["signed"]
+        eq((root3["version"], sorted(root3["roles"]["root"]["keyids"])), (3, sorted([idd, ide, idf])),
+           "root 3 lists only the new keys")
+        check(ida not in root3["keys"], "the compromised key is gone")
+        check("v1" in reader.run("trust", "ls", "--server", s.url, gun).stdout, "the reader follows root 2 -> 3")
+
+        # The old key A alone: a root 4 naming A, signed by A, is refused by the server...
+        crafted = json.loads(json.dumps(root3))
+        crafted["version"] = 4
+        crafted["keys"][ida] = root2["keys"][ida]
+        crafted["roles"]["root"] = {"keyids": [ida], "threshold": 1}
+        for k in (idd, ide, idf):
+            del crafted["keys"][k]
+        sig = ecdsa_sign(key_a, OWNER["WHARF_ROOT_PASSPHRASE"], canonical(crafted))
+        data = json.dumps({"signed": crafted, "signatures": [{"keyid": ida, "method": "ecdsa", "sig": sig}]}).encode()
+        body, headers = multipart([("root", data)])
+        r = s.request("POST", f"/v2/{gun}/_trust/tuf/", body=body, headers=headers)
+        eq(r.status, 400, f"the server refuses a root signed by the old key alone: {r.body[:300]!r}")
+        r = post(s, gun, "pending", {"role": "root", "metadata": json.loads(data)})
+        eq(r.status, 400, "and refuses it as a proposal: A is no root key any more")
+        check(b"key of the current root version 3" in r.body, f"the message: {r.body[:300]!r}")
+        # ...and by a client that trusted the old roots, from a malicious server.
+        evil.rules = {"root.json": data, "4.root.json": data}
+        refused(reader, ["trust", "ls", "--server", evil.url, gun], ["root version 4"],
+                "a malicious server serving a root signed by the compromised key")
+        # Targets signed by the owner's targets key still verify; the owner can no longer change root.
+        p = owner.run("trust", "threshold", "--server", s.url, gun, "timestamp", "1", env=OWNER, ok=False)
+        eq(p.returncode, 1, "the compromised root key cannot propose a root change")
+        check("v1" in reader.run("trust", "ls", "--server", s.url, gun).stdout, "the honest server again")
+        reader.cleanup()
+    finally:
+        evil.close()
+        for w in (owner, b, c, new):
+            w.cleanup()
