@@ -749,7 +749,16 @@ static int delegation_change(const char *home, const char *gun, const struct pen
 		json_decref(s);
 		return wharf_error_set(err, WHARF_ENOTFOUND, "%s does not delegate %s (add a signer first)", parent, role);
 	}
-	int r = wharf_trust_deleg_add_keys(s, role, keys, o->npub, o->paths, k, err);
+	/* A new nested delegation gets its delegator's paths in force unless told otherwise: every
+	 * path ("") would count for nothing below a path-restricted delegator. */
+	const json_t *paths = o->paths;
+	ssize_t pidx = wharf_trust_repo_find(repo, parent);
+	struct wharf_trust_role_info pi;
+	if (!paths && !wharf_trust_deleg_find(s, role) && pidx >= 0) {
+		wharf_trust_repo_role(repo, (size_t)pidx, &pi);
+		paths = pi.paths;
+	}
+	int r = wharf_trust_deleg_add_keys(s, role, keys, o->npub, paths, k, err);
 	struct wharf_key *pk = NULL;
 	if (r == 0)
 		r = delegator_key(home, gun, o, repo, parent, &pk, err);

@@ -154,6 +154,16 @@ def trust_threshold_targets_two_of_three(s):
         eq(p.returncode, 1, "approving an outdated change")
         check("outdated" in p.stderr, f"the message says why: {p.stderr}")
         check("v3" not in ls(s, gun), "the outdated change is not published")
+        # refresh re-signs what is due here and, targets needing 2, stages it for approval.
+        before = signed(s, gun, "targets")["signed"]["version"]
+        p = owner.run("trust", "refresh", "--server", s.url, "--within", "5000", gun, env=OWNER)
+        check("pending change" in p.stdout, f"refresh proposes: {p.stdout}")
+        eq(signed(s, gun, "targets")["signed"]["version"], before, "not refreshed yet")
+        change = [r for r in pending(owner, s, gun) if r["approvable"]][0]
+        eq(sorted(f["role"] for f in change["files"]), ["root", "targets"], "root and targets re-signed together")
+        approve(signers, s, gun, change["id"], key=kc)
+        eq(signed(s, gun, "targets")["signed"]["version"], before + 1, "refreshed with 2 signatures")
+        check("v2" in reader.run("trust", "ls", "--server", s.url, gun).stdout, "the reader follows")
         reader.cleanup()
     finally:
         owner.cleanup()
@@ -364,3 +374,165 @@ def trust_threshold_root_compromise_drill(s):
         evil.close()
         for w in (owner, b, c, new):
             w.cleanup()
+
+
+DELEG = {"WHARF_DELEGATION_PASSPHRASE": KPASS}
+
+
+def deleg_sign(w, s, gun, role, key, tag, digest, size=10, ok=True):
+    return w.run("trust", "sign", "--server", s.url, "--role", role, "--key", key, "--digest", digest, "--size",
+                 str(size), f"{gun}:{tag}", env=DELEG, ok=ok)
+
+
+@test(slow=True)
+def trust_threshold_nested_delegation_paths(s):
+    gun = f"{s.addr}/thr/nested"
+    owner, web = Wharf(), Wharf()
+    try:
+        init(owner, s, gun)
+        kw, _ = new_key(web, "web.key")
+        owner.run("trust", "signer", "add", "--server", s.url, "--path", "release-", gun, "web", kw + ".pub", env=OWNER)
+        deleg_sign(web, s, gun, "targets/web", kw, "release-1", HEX_A)
+        # targets/web delegates further: qa for release-qa-*, and "all" asking for every path.
+        kq, idq = new_key(web, "qa.key")
+        web.run("trust", "threshold", "--server", s.url, "--add-key", kq + ".pub", "--path", "release-qa-", "--key", kw,
+                gun, "targets/web/qa", "1", env=SIGNER)
+        ka, _ = new_key(web, "all.key")
+        web.run("trust", "threshold", "--server", s.url, "--add-key", ka + ".pub", "--path", "", "--key", kw, gun,
+                "targets/web/all", "1", env=SIGNER)
+        ki, _ = new_key(web, "inherit.key")
+        web.run("trust", "threshold", "--server", s.url, "--add-key", ki + ".pub", "--key", kw, gun,
+                "targets/web/inherit", "1", env=SIGNER)
+        d = {x["name"]: x for x in signed(s, gun, "targets/web")["signed"]["delegations"]["roles"]}
+        eq((d["targets/web/qa"]["keyids"], d["targets/web/qa"]["paths"]), ([idq], ["release-qa-"]), "nested qa")
+        eq(d["targets/web/all"]["paths"], [""], "nested all asks for every path")
+        eq(d["targets/web/inherit"]["paths"], ["release-"], "a new nested delegation gets its delegator's paths")
+        deleg_sign(web, s, gun, "targets/web/qa", kq, "release-qa-1", HEX_B)
+        eq(ls(s, gun)["release-qa-1"]["role"], "targets/web/qa", "the nested delegation signs within its paths")
+        p = deleg_sign(web, s, gun, "targets/web/qa", kq, "release-2", HEX_B, ok=False)
+        eq(p.returncode, 1, "outside its own paths")
+        check("outside its delegated paths" in p.stderr, f"message: {p.stderr}")
+        # "" restricted by targets/web's "release-" leaves no path (Notary's rule, as clients apply it).
+        for tag in ("v9", "release-3"):
+            p = deleg_sign(web, s, gun, "targets/web/all", ka, tag, HEX_B, ok=False)
+            eq(p.returncode, 1, f"{tag}: a nested delegation cannot sign outside its delegator's paths")
+            check("outside the paths in force" in p.stderr, f"message: {p.stderr}")
+        deleg_sign(web, s, gun, "targets/web/inherit", ki, "release-3", HEX_B)
+        listed = ls(s, gun)
+        eq(listed["release-3"]["role"], "targets/web/inherit", "within every delegator's paths")
+        check("v9" not in listed, "v9 signed by nobody")
+    finally:
+        owner.cleanup()
+        web.cleanup()
+
+
+@test(slow=True)
+def trust_threshold_revoke_compromised_delegate_key(s):
+    gun = f"{s.addr}/thr/revoke"
+    owner, ci = Wharf(), Wharf()
+    try:
+        init(owner, s, gun)
+        kx, idx = new_key(ci, "x.key")
+        kz, idz = new_key(ci, "z.key")
+        owner.run("trust", "signer", "add", "--server", s.url, "--threshold", "2", gun, "ops", kx + ".pub", kz + ".pub",
+                  env=OWNER)
+        deleg_sign(ci, s, gun, "targets/ops", kx, "v1", HEX_A)
+        approve(ci, s, gun, pending(ci, s, gun)[0]["id"], key=kz)
+        eq(ls(s, gun)["v1"]["role"], "targets/ops", "v1 by 2 of 2")
+        # z is compromised and proposes evil content: it waits for x, which never signs it.
+        p = deleg_sign(ci, s, gun, "targets/ops", kz, "v1", HEX_B)
+        check("pending change" in p.stdout, f"the compromised key alone only proposes: {p.stdout}")
+        evil = pending(ci, s, gun)[0]["id"]
+        eq(ls(s, gun)["v1"]["digest"], HEX_A, "clients still see the good v1")
+        # Revoking z is not blocked by the 2-of-2 threshold: lowered to the one key left.
+        owner.run("trust", "signer", "remove", "--server", s.url, "--key", idz[:12], gun, "ops", env=OWNER)
+        d = [x for x in signed(s, gun, "targets")["signed"]["delegations"]["roles"] if x["name"] == "targets/ops"][0]
+        eq((d["keyids"], d["threshold"]), ([idx], 1), "targets/ops: x alone, threshold 1")
+        eq(ls(s, gun)["v1"]["digest"], HEX_A, "v1 (signed by x and z) still counts by x")
+        p = approve(ci, s, gun, evil, key=kx, ok=False)
+        eq(p.returncode, 1, "the compromised key's proposal cannot be approved any more")
+        check("does not verify" in p.stderr or "not a key" in p.stderr, f"message: {p.stderr}")
+        r = post(s, gun, f"pending/{evil}/signatures", {"signatures": {"targets/ops": [
+            s.request("GET", f"/v2/{gun}/_trust/pending/{evil}").json()["files"][0]["metadata"]["signatures"][0]]}})
+        eq(r.status, 400, "the server refuses it too")
+        eq(ls(s, gun)["v1"]["digest"], HEX_A, "the evil content never published")
+        deleg_sign(ci, s, gun, "targets/ops", kx, "v2", HEX_B)
+        eq(ls(s, gun)["v2"]["role"], "targets/ops", "x signs alone now")
+    finally:
+        owner.cleanup()
+        ci.cleanup()
+
+
+def no_terminal(w, *args, env=None):
+    """wharf as a CI runner starts it: a new session (no controlling terminal), stdin from
+    /dev/null, only WHARF_HOME and the given variables."""
+    e = {k: v for k, v in os.environ.items() if not k.startswith("WHARF_") or k == "WHARF_TEST_BIN"}
+    e.update(WHARF_HOME=w.home, **(env or {}))
+    return subprocess.run([w.bin] + list(args), env=e, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+@test(slow=True)
+def trust_threshold_ci_two_pipelines_no_terminal(s):
+    """targets/releases needs 2 of 2 CI keys: pipeline 1 signs (a proposal), pipeline 2 approves;
+    each has only its key file and a passphrase variable, no terminal, stdin from /dev/null."""
+    gun = f"{s.addr}/thr/ci"
+    digest, raw = s.push_image("thr/ci", "v1", layers=(b"ci threshold layer",))
+    owner, ci1, ci2 = Wharf(), Wharf(), Wharf()
+    try:
+        init(owner, s, gun)
+        k1, _ = new_key(ci1, "ci1.key")
+        k2, _ = new_key(ci2, "ci2.key")
+        owner.run("trust", "signer", "add", "--server", s.url, "--threshold", "2", gun, "releases", k1 + ".pub",
+                  k2 + ".pub", env=OWNER, ok=False)  # 'releases' is not a signer name
+        owner.run("trust", "signer", "add", "--server", s.url, gun, "ci1", k1 + ".pub", env=OWNER)
+        owner.run("trust", "signer", "add", "--server", s.url, gun, "ci2", k2 + ".pub", env=OWNER)
+        owner.run("trust", "threshold", "--server", s.url, gun, "targets/releases", "2", env=OWNER)
+        sign = ("trust", "sign", "--server", s.url, "--role", "targets/releases", "--key", k1, f"{gun}:v1")
+        p = no_terminal(ci1, *sign)
+        eq(p.returncode, 1, f"no passphrase variable, no terminal: {p.stderr}")
+        check("WHARF_DELEGATION_PASSPHRASE" in p.stderr, f"the message names the variable: {p.stderr}")
+        p = no_terminal(ci1, *sign, env=DELEG)
+        eq(p.returncode, 0, f"pipeline 1 signs: {p.stderr}")
+        check("pending change" in p.stdout, f"1 of 2: a proposal: {p.stdout}")
+        check("v1" not in ls(s, gun), "not published yet")
+        p = no_terminal(ci2, "trust", "pending", "--server", s.url, "--json", gun)
+        eq(p.returncode, 0, f"pipeline 2 lists: {p.stderr}")
+        change = json.loads(p.stdout)["pending"][0]
+        eq(change["files"][0]["changes"]["targets"]["added"], ["v1"], "pipeline 2 sees what it approves")
+        approve_args = ("trust", "approve", "--server", s.url, "--key", k2, gun, str(change["id"]))
+        p = no_terminal(ci2, *approve_args)
+        eq(p.returncode, 1, f"approve without a passphrase variable: {p.stderr}")
+        p = no_terminal(ci2, *approve_args, env=DELEG)
+        eq(p.returncode, 0, f"pipeline 2 approves: {p.stderr}")
+        check("published" in p.stdout, f"approve output: {p.stdout}")
+        got = ls(s, gun)["v1"]
+        eq((got["digest"], got["role"]), (digest, "targets/releases"), "v1 published by 2 of 2 CI keys")
+        eq(len(signed(s, gun, "targets/releases")["signatures"]), 2, "two signatures")
+    finally:
+        owner.cleanup()
+        ci1.cleanup()
+        ci2.cleanup()
+
+
+@test(slow=True, shared=False)
+def trust_threshold_require_signed_waits_for_threshold(s):
+    s.extra_args = ["--require-signed", "thr/*"]
+    s.start()
+    gun = f"{s.addr}/thr/policy"
+    digest, raw = s.push_image("thr/policy", "v1", layers=(b"policy layer",))
+    owner, signers = Wharf(), Wharf()
+    try:
+        r = s.request("GET", "/v2/thr/policy/manifests/v1")
+        eq((r.status, r.error_code()), (403, "DENIED"), "an unsigned tag")
+        (kb, _), _ = two_of_three_targets(s, gun, owner, signers)
+        # The registry serves no unsigned tag under the policy: the digest and size come from the push.
+        sign_tag(owner, s, gun, "v1", digest, len(raw))
+        r = s.request("GET", "/v2/thr/policy/manifests/v1")
+        eq(r.status, 403, "a tag signed by 1 of 2 (pending) is not signed for the policy")
+        approve(signers, s, gun, pending(signers, s, gun)[0]["id"], key=kb)
+        r = s.request("GET", "/v2/thr/policy/manifests/v1")
+        eq((r.status, r.body), (200, raw), "signed by 2 of 2: served")
+    finally:
+        owner.cleanup()
+        signers.cleanup()
