@@ -791,6 +791,10 @@ static int cmd_threshold(const char *gun, const char *role, const char *k_text, 
 		fprintf(stderr, "wharf trust threshold: '%s' is not a role name\n", role);
 		return EXIT_USAGE;
 	}
+	if (o->paths && !wharf_str_has_prefix(role, "targets/")) {
+		fprintf(stderr, "wharf trust threshold: --path is for delegated roles (targets/NAME), not %s\n", role);
+		return EXIT_USAGE;
+	}
 	_cleanup_free_ char *home = NULL;
 	if (wharf_cli_home(&home, &err) < 0)
 		return fail("threshold", gun, &err);

@@ -92,6 +92,9 @@ def trust_threshold_usage(s):
         eq(w.run("trust", "approve", "a/b", "x", ok=False).returncode, 2, "approve with a bad ID")
         eq(w.run("trust", "threshold", "a/b", "targets", ok=False).returncode, 2, "threshold without K")
         eq(w.run("trust", "threshold", "a/b", "targets", "0", ok=False).returncode, 2, "threshold 0")
+        eq(w.run("trust", "threshold", "--path", "x", "a/b", "root", "1", ok=False).returncode, 2, "--path on root")
+        eq(w.run("trust", "key", "generate", "--cert", "bad name!", "--out", os.path.join(w.home, "k"),
+                 env=SIGNER, ok=False).returncode, 1, "--cert with a bad GUN")
         for verb in ("pending", "approve", "threshold"):
             p = w.run("trust", verb, "--help")
             check(f"wharf trust {verb}" in p.stdout and "Exit status" in p.stdout, f"{verb} --help")
