@@ -539,3 +539,50 @@ def trust_threshold_require_signed_waits_for_threshold(s):
     finally:
         owner.cleanup()
         signers.cleanup()
+
+
+@test(slow=True)
+def trust_threshold_rotated_root_key_on_token(s):
+    """A rotated root key moved onto a PKCS#11 token (SoftHSM2), with its backup; then a 2-of-2
+    root: the token signs the proposal, a second root key file approves."""
+    from test_trust_hsm import MODULE, SoftHSM
+    check(have("softhsm2-util") and os.path.exists(MODULE), "softhsm2 is installed")
+    h = SoftHSM()
+    gun = f"{s.addr}/thr/token"
+    owner, b, reader = Wharf(), Wharf(), Wharf()
+    env = {**OWNER, **h.env}
+    try:
+        h.init_token("root-token")
+        init(owner, s, gun)
+        sign_tag(owner, s, gun, "v1", HEX_A)
+        reader.run("trust", "ls", "--server", s.url, gun)
+        owner.run("trust", "rotate", "--server", s.url, gun, "root", env=env)
+        keydir = os.path.join(owner.home, "keys", os.listdir(os.path.join(owner.home, "keys"))[0])
+        root_id = root_doc(s, gun)["signed"]["roles"]["root"]["keyids"][0]
+        backup = os.path.join(owner.home, "root-backup.pem")
+        p = owner.run("trust", "hsm", "import", "--token", "root-token", "--backup", backup, gun, env=env)
+        check(root_id in p.stdout and "moved into token" in p.stdout, f"hsm import of the held key: {p.stdout}")
+        check(not os.path.exists(os.path.join(keydir, "root.key")), "the root key file is gone")
+        check(os.path.exists(os.path.join(keydir, "root.key.pkcs11")), "the token is recorded")
+        eq(os.stat(backup).st_mode & 0o777, 0o600, "the backup is 0600")
+        objs = h.tool("--login", "--pin", "1234", "--token-label", "root-token", "--list-objects")
+        check(root_id in objs.stdout or "Private Key Object" in objs.stdout, f"the key is on the token: {objs.stdout}")
+
+        kb, idb = new_key(b, "root-b.key", cert=gun)
+        p = owner.run("trust", "threshold", "--server", s.url, "--add-key", kb + ".pub", gun, "root", "2", env=env)
+        check("pending change" in p.stdout, f"the token signs the proposal: {p.stdout}")
+        approve(b, s, gun, pending(b, s, gun)[0]["id"], key=kb)
+        root = root_doc(s, gun)
+        eq((root["signed"]["roles"]["root"]["threshold"], sorted(x["keyid"] for x in root["signatures"])),
+           (2, sorted([root_id, idb])), "root 2 of 2: signed by the token key and b")
+        owner.run("trust", "threshold", "--server", s.url, gun, "timestamp", "1", env=env)
+        approve(b, s, gun, pending(b, s, gun)[0]["id"], key=kb)
+        eq(root_doc(s, gun)["signed"]["version"], 4, "another root change, token and file")
+        check("v1" in reader.run("trust", "ls", "--server", s.url, gun).stdout, "the reader follows roots 1 -> 4")
+        p = owner.run("trust", "hsm", "import", "--token", "root-token", gun, env=env, ok=False)
+        eq(p.returncode, 1, "no root key file left to import")
+    finally:
+        owner.cleanup()
+        b.cleanup()
+        reader.cleanup()
+        h.cleanup()
