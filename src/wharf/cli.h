@@ -97,10 +97,24 @@ struct wharf_error;
  * this client holds the snapshot key, else the server makes it). */
 int wharf_cli_trust_sign_delegated(const char *home, const char *gun, const char *tag, const char *sha256,
 				   uint64_t size, const char *server, const char *role, const char *key_file,
-				   const struct wharf_trust_repo *repo, struct wharf_error *err);
+				   const struct wharf_trust_repo *repo, bool *proposed, struct wharf_error *err);
 /* Does role's verified metadata in repo sign tag (as sha256/size when sha256 is not NULL)? */
 bool wharf_cli_trust_role_signs(const struct wharf_trust_repo *repo, const char *role, const char *tag,
 				const char *sha256, uint64_t size);
+
+/* A public key from KEYFILE: PEM public key or certificate, or a wharf .pub key JSON. */
+int wharf_cli_trust_read_public_key(struct wharf_key **out, const char *path, struct wharf_error *err);
+/* wharf trust pending|approve|threshold: staged k-of-n changes (src/wharf/trust_pending.c). */
+int wharf_cli_trust_pending(int argc, char **argv);
+int wharf_cli_trust_approve(int argc, char **argv);
+int wharf_cli_trust_threshold(int argc, char **argv);
+struct wharf_tuf_upload;
+/* Send the next versions of roles (files, each signed by one key) to the server as one pending
+ * change; *published says whether its signatures met the thresholds at once. Prints what happened. */
+int wharf_cli_trust_propose(const char *server, const char *gun, const struct wharf_tuf_upload *files, size_t n,
+			    bool *published, struct wharf_error *err);
+/* Does role of repo need more than one signature? */
+bool wharf_cli_trust_needs_more(const struct wharf_trust_repo *repo, const char *role);
 
 /* wharf trust hsm: root keys on PKCS#11 tokens (src/wharf/trust_hsm.c). */
 int wharf_cli_trust_hsm(int argc, char **argv);

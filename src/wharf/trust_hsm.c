@@ -45,6 +45,9 @@ static void hsm_usage(FILE *out)
 	      "  generate-root GUN --on-token      generate the root key on the token (no backup possible)\n"
 	      "  import GUN FILE                   import a backup (or another encrypted root key with its\n"
 	      "                                    certificate) into a token, e.g. after losing the old one\n"
+	      "  import GUN [--backup FILE]        move the root key file held here (a rotated root key,\n"
+	      "                                    WHARF_ROOT_PASSPHRASE) into a token, writing its backup\n"
+	      "                                    first when asked; the key file is then deleted\n"
 	      "Then 'wharf trust init --root-on-token GUN' publishes with that root key, and sign and\n"
 	      "rotate use it wherever this client holds no root key file.\n"
 	      "\n"
@@ -428,6 +431,45 @@ static int cmd_import(const char *gun, const char *file, const struct hsm_opts *
 	return r < 0 ? fail("import", gun, &err) : EXIT_OK;
 }
 
+/* The root key file held here goes into the token (after its backup, when asked), and the file
+ * goes: from now on the token signs for the GUN's root. */
+static int cmd_import_held(const char *gun, const struct hsm_opts *o)
+{
+	struct wharf_error err;
+	_cleanup_free_ char *home = NULL, *path = NULL, *pub = NULL;
+	if (wharf_tuf_check_gun(gun, &err) < 0 || wharf_cli_home(&home, &err) < 0)
+		return fail("import", gun, &err);
+	path = wharf_cli_trust_key_path(home, gun, "root");
+	pub = wharf_xasprintf("%s.pub", path);
+	if (access(path, F_OK) != 0) {
+		fprintf(stderr, "wharf trust hsm import: %s: no root key file held here (%s)\n", gun, path);
+		return EXIT_FAILURE_RUNTIME;
+	}
+	struct wharf_key *root = NULL;
+	struct wharf_p11 *p = NULL;
+	char id[65] = "";
+	int r = wharf_cli_trust_load_key(home, gun, "root", NULL, &root, &err);
+	enum wharf_key_type t = r == 0 ? wharf_key_type(root) : WHARF_KEY_ECDSA;
+	if (r == 0 && t != WHARF_KEY_ECDSA_X509)
+		r = wharf_error_set(&err, WHARF_EINVAL, "%s: the root key has no certificate beside it (%s)", path, pub);
+	if (r == 0 && o->backup)
+		r = write_backup(o->backup, root, &err);
+	if (r == 0)
+		r = open_token(&p, o->module, o->token, &err);
+	if (r == 0)
+		r = import_root(p, root, &o->ckaid, id, &err);
+	if (r == 0)
+		r = write_record(home, gun, p, id, o->key_id, &err);
+	if (r == 0 && (unlink(path) != 0 || unlink(pub) != 0))
+		r = wharf_error_sys(&err, "remove %s after the import", path);
+	if (r == 0)
+		printf("root key %s for %s moved into token \"%s\" (sensitive, not extractable); %s removed\n", id, gun,
+		       wharf_p11_token_label(p), path);
+	wharf_key_free(root);
+	wharf_p11_close(p);
+	return r < 0 ? fail("import", gun, &err) : EXIT_OK;
+}
+
 static int run(const char *verb, int nargs, char **args, const struct hsm_opts *o)
 {
 	wharf_log_set_level(WHARF_LOG_WARN);
@@ -437,6 +479,8 @@ static int run(const char *verb, int nargs, char **args, const struct hsm_opts *
 		return cmd_generate(args[0], o);
 	if (!strcmp(verb, "import") && nargs == 2)
 		return cmd_import(args[0], args[1], o);
+	if (!strcmp(verb, "import") && nargs == 1)
+		return cmd_import_held(args[0], o);
 	fprintf(stderr, "wharf trust hsm: unknown command or wrong arguments: %s (see wharf trust hsm --help)\n", verb);
 	return EXIT_USAGE;
 }

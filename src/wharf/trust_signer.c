@@ -628,7 +628,7 @@ static int64_t first_version(const char *server, const char *gun, const char *ro
 
 int wharf_cli_trust_sign_delegated(const char *home, const char *gun, const char *tag, const char *sha256,
 				   uint64_t size, const char *server, const char *role, const char *key_file,
-				   const struct wharf_trust_repo *repo, struct wharf_error *err)
+				   const struct wharf_trust_repo *repo, bool *proposed, struct wharf_error *err)
 {
 	struct wharf_key *dk = NULL, *sk = NULL;
 	struct wharf_buf out, snap;
@@ -640,6 +640,16 @@ int wharf_cli_trust_sign_delegated(const char *home, const char *gun, const char
 		r = wharf_trust_deleg_sign_target(&out, repo, role, tag, sha256, size, dk,
 						  wharf_trust_repo_find(repo, role) < 0 ? first_version(server, gun, role) : 0,
 						  expires, err);
+	if (r == 0 && wharf_cli_trust_needs_more(repo, role)) {
+		/* k > 1: the first signature, staged on the server for the others to approve. */
+		struct wharf_tuf_upload file = {.data = out.data, .len = out.len};
+		snprintf(file.role, sizeof(file.role), "%s", role);
+		r = wharf_cli_trust_propose(server, gun, &file, 1, proposed, err);
+		*proposed = r == 0 && !*proposed;
+		wharf_key_free(dk);
+		wharf_buf_free(&out);
+		return r;
+	}
 	if (r == 0)
 		r = wharf_cli_trust_snapshot_key(home, gun, repo, &sk, err);
 	struct wharf_tuf_upload files[2] = {{.data = out.data, .len = out.len}, {.role = "snapshot"}};
@@ -682,4 +692,9 @@ bool wharf_cli_trust_role_signs(const struct wharf_trust_repo *repo, const char 
 	}
 	wharf_buf_free(&raw);
 	return ok;
+}
+
+int wharf_cli_trust_read_public_key(struct wharf_key **out, const char *path, struct wharf_error *err)
+{
+	return read_public_key(out, path, err);
 }
