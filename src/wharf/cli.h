@@ -33,6 +33,9 @@ int wharf_cli_trust_init(int argc, char **argv);
 int wharf_cli_trust_sign(int argc, char **argv);
 int wharf_cli_trust_revoke(int argc, char **argv);
 
+/* wharf scan (src/wharf/scan.c). */
+int wharf_cli_cmd_scan(int argc, char **argv);
+
 /* wharf pull (src/wharf/pull.c). */
 int wharf_cli_cmd_pull(int argc, char **argv);
 

@@ -16,6 +16,7 @@ static void usage(FILE *out)
 	      "  admin gc     collect unreferenced blobs and abandoned uploads of a registry\n"
 	      "  home         print the client state directory\n"
 	      "  pull         pull an image, its tag verified through content trust, into $WHARF_HOME/content\n"
+	      "  scan         packages, vulnerabilities and secrets of an image, layer by layer\n"
 	      "  secret       encrypted secrets for containers: create, ls, inspect, rotate, rm\n"
 	      "  trust        content trust: init, sign, revoke, ls, inspect, lookup (Notary v1, TUF)\n"
 	      "  tuf          generic TUF client (init, refresh, download) for specification-format repositories\n"
@@ -47,6 +48,8 @@ int main(int argc, char **argv)
 		return wharf_cli_cmd_home(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pull"))
 		return wharf_cli_cmd_pull(argc - 1, argv + 1);
+	if (!strcmp(cmd, "scan"))
+		return wharf_cli_cmd_scan(argc - 1, argv + 1);
 	if (!strcmp(cmd, "secret"))
 		return wharf_cli_cmd_secret(argc - 1, argv + 1);
 	if (!strcmp(cmd, "trust"))
