@@ -19,6 +19,8 @@ enum {
 int wharf_cli_home(char **out, struct wharf_error *err);
 int wharf_cli_cmd_home(int argc, char **argv);
 int wharf_cli_cmd_admin(int argc, char **argv);
+/* wharf db: the vulnerability database (src/wharf/db.c). */
+int wharf_cli_cmd_db(int argc, char **argv);
 
 /* wharf trust: content trust (src/wharf/trust.c). */
 int wharf_cli_cmd_trust(int argc, char **argv);

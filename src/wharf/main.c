@@ -14,6 +14,7 @@ static void usage(FILE *out)
 	      "\n"
 	      "Commands:\n"
 	      "  admin gc     collect unreferenced blobs and abandoned uploads of a registry\n"
+	      "  db           the vulnerability database: import advisories (OSV, Debian, Alpine, NVD), status\n"
 	      "  home         print the client state directory\n"
 	      "  pull         pull an image, its tag verified through content trust, into $WHARF_HOME/content\n"
 	      "  scan         packages, vulnerabilities and secrets of an image, layer by layer\n"
@@ -44,6 +45,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "admin"))
 		return wharf_cli_cmd_admin(argc - 1, argv + 1);
+	if (!strcmp(cmd, "db"))
+		return wharf_cli_cmd_db(argc - 1, argv + 1);
 	if (!strcmp(cmd, "home"))
 		return wharf_cli_cmd_home(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pull"))
