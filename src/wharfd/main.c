@@ -28,6 +28,12 @@ static void usage(FILE *out)
 	      "      --upload-ttl DUR     abandon uploads idle for DUR (default 24h)\n"
 	      "      --require-signed PATTERN  pulls by tag of repositories matching PATTERN (fnmatch,\n"
 	      "                           e.g. 'prod/*'; repeatable) need the tag signed in the trust data\n"
+	      "      --scan-workers N     threads scanning pushed images (default 1; 0 turns scanning off)\n"
+	      "      --vulndb PATH        vulnerability database for scans (default DIR/vulndb.sqlite;\n"
+	      "                           without one, scans list packages and secrets only)\n"
+	      "      --scan-block-severity SEV  refuse pulls of images with a vulnerability of SEV or worse\n"
+	      "                           (CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN; see docs/scan-server.md)\n"
+	      "      --scan-block-unscanned  refuse pulls of images that have no scan result yet\n"
 	      "      --no-access-log      do not write a JSON access log line per request\n"
 	      "      --log-level LEVEL    debug, info, warn or error (default info)\n"
 	      "  -h, --help               show this help and exit\n"
@@ -38,7 +44,8 @@ static void usage(FILE *out)
 	      out);
 }
 
-enum { OPT_THREADS = 256, OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_UPLOAD_TTL, OPT_NO_ACCESS_LOG, OPT_LOG_LEVEL, OPT_REQUIRE_SIGNED };
+enum { OPT_THREADS = 256, OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_UPLOAD_TTL, OPT_NO_ACCESS_LOG, OPT_LOG_LEVEL, OPT_REQUIRE_SIGNED,
+       OPT_SCAN_WORKERS, OPT_VULNDB, OPT_SCAN_BLOCK_SEVERITY, OPT_SCAN_BLOCK_UNSCANNED };
 
 static int set_log_level(const char *name)
 {
@@ -63,6 +70,10 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 		{"no-access-log", no_argument, NULL, OPT_NO_ACCESS_LOG},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"require-signed", required_argument, NULL, OPT_REQUIRE_SIGNED},
+		{"scan-workers", required_argument, NULL, OPT_SCAN_WORKERS},
+		{"vulndb", required_argument, NULL, OPT_VULNDB},
+		{"scan-block-severity", required_argument, NULL, OPT_SCAN_BLOCK_SEVERITY},
+		{"scan-block-unscanned", no_argument, NULL, OPT_SCAN_BLOCK_UNSCANNED},
 		{"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -102,6 +113,21 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 			case OPT_UPLOAD_TTL: r = wharf_parse_duration(optarg, &cfg->upload_ttl, err); break;
 			case OPT_NO_ACCESS_LOG: cfg->access_log = false; break;
 			case OPT_REQUIRE_SIGNED: wharf_strv_push(&cfg->require_signed, optarg); break;
+			case OPT_SCAN_WORKERS:
+				if (!wharf_parse_u64(optarg, strlen(optarg), &n) || n > 64)
+					r = wharf_error_set(err, WHARF_EINVAL, "--scan-workers '%s' must be 0 to 64", optarg);
+				else
+					cfg->scan_workers = (unsigned)n;
+				break;
+			case OPT_VULNDB:
+				free(cfg->vulndb_path);
+				cfg->vulndb_path = wharf_xstrdup(optarg);
+				break;
+			case OPT_SCAN_BLOCK_SEVERITY:
+				free(cfg->scan_block_severity);
+				cfg->scan_block_severity = wharf_xstrdup(optarg);
+				break;
+			case OPT_SCAN_BLOCK_UNSCANNED: cfg->scan_block_unscanned = 1; break;
 			case OPT_LOG_LEVEL:
 				free(cfg->log_level);
 				cfg->log_level = wharf_xstrdup(optarg);
@@ -154,6 +180,8 @@ static int serve(struct wharf_config *cfg)
 		return 1;
 	}
 	wharf_registry_start_gc_thread(reg);
+	if (wharf_registry_start_scanner(reg, &err) < 0)
+		wharf_log(WHARF_LOG_ERROR, "%s", err.message);
 	wharf_log(WHARF_LOG_INFO, "wharfd %s listening on %s:%u, data in %s", WHARF_VERSION, cfg->listen_host,
 		  wharf_http_server_port(srv), cfg->data_dir);
 	sigset_t set;
