@@ -21,7 +21,7 @@ struct wharf_config {
 	int64_t upload_ttl;   /* uploads idle longer than this are abandoned */
 	bool delete_enabled;
 	struct wharf_strv require_signed; /* repository patterns (fnmatch) whose tags must be signed */
-	unsigned scan_workers;     /* scan queue workers; 0: no scanning (default 1) */
+	unsigned scan_workers;     /* scan queue workers (default 1); 0: pushes are queued, nothing scans */
 	char *vulndb_path;         /* NULL: <data>/vulndb.sqlite */
 	char *scan_policy;         /* the "scan_policy" config object as JSON text, NULL when none */
 	char *scan_block_severity; /* --scan-block-severity: overrides the policy's default */

@@ -39,7 +39,7 @@ struct wharf_registry {
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	bool stopping;
-	struct wharf_scand *scand;            /* NULL when scanning is off (--scan-workers 0) */
+	struct wharf_scand *scand;
 	struct wharf_scan_policy scan_policy;
 };
 
@@ -108,7 +108,9 @@ void reg_admin_gc(struct wharf_registry *reg, struct wharf_http_request *req);
 
 /* Scanning (scan_api.c): the vulnerabilities route, the enqueue-on-push hook, the pull gate. */
 int reg_scan_open(struct wharf_registry *reg, struct wharf_error *err);
-bool reg_scan_api_route(const char *path, char *name, size_t namesz, size_t *name_len, const char **digest);
+/* Split "/api/v1/repositories/<name>/manifests/<digest>/vulnerabilities" (copies, truncated). */
+bool reg_scan_api_route(const char *path, char *name, size_t namesz, size_t *name_len, char *digest,
+			size_t digestsz);
 void reg_scan_vulnerabilities(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
 			      const char *digest);
 void reg_scan_enqueue(struct wharf_registry *reg, const char *repo, const char *digest,

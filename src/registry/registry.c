@@ -247,8 +247,8 @@ static void dispatch_other(struct wharf_registry *reg, struct wharf_http_request
 	}
 	char name[WHARF_REPO_NAME_MAX + 64];
 	size_t name_len;
-	const char *digest;
-	if (reg_scan_api_route(path, name, sizeof(name), &name_len, &digest)) {
+	char digest[WHARF_DIGEST_MAX + 8];
+	if (reg_scan_api_route(path, name, sizeof(name), &name_len, digest, sizeof(digest))) {
 		struct wharf_error err;
 		wharf_http_set_route(req, "scan");
 		if (!method_is(req, "GET") && !method_is(req, "HEAD"))

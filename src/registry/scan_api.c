@@ -11,7 +11,7 @@
 #define API_PREFIX "/api/v1/repositories/"
 #define API_SUFFIX "/vulnerabilities"
 
-bool reg_scan_api_route(const char *path, char *name, size_t namesz, size_t *name_len, const char **digest)
+bool reg_scan_api_route(const char *path, char *name, size_t namesz, size_t *name_len, char *digest, size_t digestsz)
 {
 	if (!wharf_str_has_prefix(path, API_PREFIX) || !wharf_str_has_suffix(path, API_SUFFIX))
 		return false;
@@ -25,7 +25,8 @@ bool reg_scan_api_route(const char *path, char *name, size_t namesz, size_t *nam
 		return false;
 	*name_len = (size_t)(mark - rest);
 	snprintf(name, namesz, "%.*s", (int)*name_len, rest);
-	*digest = mark + strlen("/manifests/");
+	const char *d = mark + strlen("/manifests/");
+	snprintf(digest, digestsz, "%.*s", (int)(rest + rest_len - d), d);
 	return true;
 }
 
@@ -117,10 +118,6 @@ void reg_scan_vulnerabilities(struct wharf_registry *reg, struct wharf_http_requ
 		reg_error_from(req, &err, "MANIFEST_UNKNOWN");
 		return;
 	}
-	if (!reg->scand) {
-		reg_error(req, 404, "UNSUPPORTED", "scanning is disabled on this registry (--scan-workers 0)");
-		return;
-	}
 	if (wharf_oci_manifest_kind(mm.media_type) != WHARF_MANIFEST_IMAGE) {
 		reg_error(req, 404, "MANIFEST_UNKNOWN", "%s is a %s; ask for one of its platform image manifests",
 			  mm.digest, mm.media_type);
@@ -166,7 +163,7 @@ int reg_scan_open(struct wharf_registry *reg, struct wharf_error *err)
 		reg->scan_policy.def.block_unscanned = cfg->scan_block_unscanned == 1;
 		reg->scan_policy.set = true;
 	}
-	if (r < 0 || cfg->scan_workers == 0)
+	if (r < 0)
 		return r;
 	struct wharf_scand_options o = {
 		.data_dir = cfg->data_dir, .vulndb_path = cfg->vulndb_path, .workers = cfg->scan_workers,
