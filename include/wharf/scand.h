@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "wharf/pkg.h"
 #include "wharf/store.h"
 #include "wharf/util.h"
 
@@ -115,5 +116,12 @@ int wharf_scand_policy_check(struct wharf_scand *q, const struct wharf_scan_poli
 /* Keep only the findings (Vulnerabilities[] and Secrets[]) of a Trivy-format report whose
  * Severity is in mask (bits WHARF_SEV_BIT of enum wharf_severity). Returns a new string. */
 int wharf_scand_report_filter(const char *report, unsigned mask, char **out, struct wharf_error *err);
+
+/* The largest report wharf_scand_report_read accepts. */
+#define WHARF_SCAND_REPORT_MAX (256u << 20)
+/* Read a Trivy-format JSON report (as the vulnerabilities API serves it) into r: findings,
+ * secrets, the packages they name, the layers, OS and scan time, for the report writers.
+ * WHARF_EINVAL naming the field that broke the format; over the limit, WHARF_ETOOBIG. */
+int wharf_scand_report_read(const char *json, size_t len, struct wharf_scan_result *r, struct wharf_error *err);
 
 #endif

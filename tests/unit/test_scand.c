@@ -341,6 +341,52 @@ static void t_report_filter(void **state)
 	assert_contains(err.message, "scan report");
 }
 
+static void t_report_read(void **state)
+{
+	(void)state;
+	struct wharf_error err = {0};
+	const char *report =
+		"{\"SchemaVersion\":2,\"ArtifactName\":\"org/app@sha256:ab\",\"Metadata\":{\"OS\":{\"Family\":\"debian\","
+		"\"Name\":\"12\"}},\"Results\":[{\"Target\":\"org/app (debian 12)\",\"Class\":\"os-pkgs\",\"Type\":\"debian\","
+		"\"Vulnerabilities\":[{\"VulnerabilityID\":\"CVE-1\",\"PkgName\":\"libacl1\",\"InstalledVersion\":\"2.3.1-3\","
+		"\"FixedVersion\":\"2.3.1-4\",\"Severity\":\"HIGH\",\"Layer\":{\"Digest\":\"sha256:l1\",\"DiffID\":\"sha256:d1\"}},"
+		"{\"VulnerabilityID\":\"CVE-2\",\"PkgName\":\"apt\",\"InstalledVersion\":\"2.6.1\",\"Severity\":\"LOW\","
+		"\"Layer\":{\"Digest\":\"sha256:l2\"}}]},"
+		"{\"Target\":\"etc/key.pem\",\"Class\":\"secret\",\"Secrets\":[{\"RuleID\":\"private-key\",\"Severity\":\"HIGH\","
+		"\"StartLine\":3,\"Layer\":{\"Digest\":\"sha256:l1\"}}]}],\"WharfScan\":{\"ScannedAt\":1700000000}}";
+	struct wharf_scan_result r = {0};
+	assert_wharf_ok(wharf_scand_report_read(report, strlen(report), &r, &err), err);
+	assert_int_equal(r.findings.n, 2);
+	assert_int_equal(r.pkgs.n, 2);
+	assert_string_equal(r.findings.v[0].fixed, "2.3.1-4");
+	assert_string_equal(r.findings.v[0].status, "fixed");
+	assert_null(r.findings.v[1].fixed);
+	assert_string_equal(r.findings.v[1].status, "affected");
+	assert_string_equal(r.pkgs.v[r.findings.v[0].pkg].ecosystem, WHARF_ECO_DEBIAN);
+	assert_int_equal(r.nlayers, 2);
+	assert_int_equal(r.pkgs.v[1].layer, 1);
+	assert_int_equal(r.secrets.n, 1);
+	assert_string_equal(r.secrets.v[0].path, "etc/key.pem");
+	assert_int_equal(r.secrets.v[0].line, 3);
+	assert_int_equal(r.secrets.v[0].layer, 0);
+	assert_string_equal(r.os.id, "debian");
+	assert_int_equal(r.created, 1700000000);
+	wharf_scan_result_free(&r);
+	static const char *const bad[][2] = {
+		{"{\"Results\":[]}", "no SchemaVersion"},
+		{"{\"SchemaVersion\":2,\"Results\":{}}", "Results is not an array"},
+		{"{\"SchemaVersion\":2,\"Results\":[{\"Target\":\"t\",\"Vulnerabilities\":[{\"PkgName\":\"x\"}]}]}",
+		 "t: Vulnerabilities[0] lacks VulnerabilityID"},
+		{"{\"SchemaVersion\":2,\"Results\":[7]}", "Results[0] is not an object"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct wharf_scan_result rb = {0};
+		assert_wharf_err(wharf_scand_report_read(bad[i][0], strlen(bad[i][0]), &rb, &err), err, WHARF_EINVAL);
+		assert_contains(err.message, bad[i][1]);
+		wharf_scan_result_free(&rb);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -348,6 +394,7 @@ int main(void)
 		cmocka_unit_test(t_crash_loop_fails_job), cmocka_unit_test(t_rescan_on_generation),
 		cmocka_unit_test(t_artifact_fails),     cmocka_unit_test(t_policy),
 		cmocka_unit_test(t_policy_errors),      cmocka_unit_test(t_report_filter),
+		cmocka_unit_test(t_report_read),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
 }
