@@ -32,11 +32,19 @@ int wharf_vulndb_generation(struct wharf_vulndb *db, char **out, struct wharf_er
  * CVSS, primary URL). */
 int wharf_vulndb_match(struct wharf_vulndb *db, struct wharf_scan_result *r, struct wharf_error *err);
 
+/* Read a package list (JSON: {"artifact": "...", "os": {"id", "version_id", "codename"},
+ * "packages": [{"ecosystem", "name", "version", "source_name", "source_version", "path",
+ * "purl", "layer_digest", "layer_diffid"}]}) into r's os and pkgs, for matching an inventory
+ * that did not come from an image scan (`wharf db match`). name is used in errors. */
+int wharf_vulndb_load_pkglist(const char *name, const char *data, size_t len, struct wharf_scan_result *r,
+			      struct wharf_error *err);
+
 /* Import formats of wharf_vulndb_import. */
 #define WHARF_VULNDB_FMT_OSV "osv"       /* OSV JSON or YAML records, files or directories */
 #define WHARF_VULNDB_FMT_DEBIAN "debian" /* the Debian security tracker JSON export */
 #define WHARF_VULNDB_FMT_ALPINE "alpine" /* Alpine secdb (JSON or YAML) */
 #define WHARF_VULNDB_FMT_NVD "nvd"       /* NVD CVE JSON 2.0: CVSS and descriptions */
+#define WHARF_VULNDB_FMT_RUSTSEC "rustsec" /* RustSec advisory-db Markdown files (crates.io) */
 
 /* Size limit of one input file. */
 #define WHARF_VULNDB_MAX_FILE (256u * 1024 * 1024)
@@ -48,7 +56,7 @@ struct wharf_vulndb_import_stats {
 };
 
 /* Import every file of paths (files or directories, walked recursively for *.json, *.yaml,
- * *.yml) in format into the database at db_path, created when missing. Atomic: everything is
+ * *.yml; *.md for rustsec) in format into the database at db_path, created when missing. Atomic: everything is
  * written in one transaction, and a bad file (over the size limit, not parseable, breaking a
  * rule of the format) leaves the database as it was, with an error naming the file and the
  * rule. Re-importing the same data replaces what the same source wrote for the same records,

@@ -187,7 +187,9 @@ int vulndb_import_buffer(struct vulndb_writer *w, const char *format, const char
 		return vulndb_import_alpine(w, name, data, len, err);
 	if (!strcmp(format, WHARF_VULNDB_FMT_NVD))
 		return vulndb_import_nvd(w, name, data, len, err);
-	return wharf_error_set(err, WHARF_EINVAL, "unknown import format \"%s\" (osv, debian, alpine, nvd)", format);
+	if (!strcmp(format, WHARF_VULNDB_FMT_RUSTSEC))
+		return vulndb_import_rustsec(w, name, data, len, err);
+	return wharf_error_set(err, WHARF_EINVAL, "unknown import format \"%s\" (osv, debian, alpine, nvd, rustsec)", format);
 }
 
 static int read_limited(const char *path, bool follow, char **out, size_t *len, struct wharf_error *err)
@@ -242,8 +244,10 @@ static int import_file(struct vulndb_writer *w, const char *format, const char *
 	return r;
 }
 
-static bool is_advisory_file(const char *path)
+static bool is_advisory_file(const char *format, const char *path)
 {
+	if (!strcmp(format, WHARF_VULNDB_FMT_RUSTSEC))
+		return wharf_str_has_suffix(path, ".md") && !wharf_str_has_suffix(path, "README.md");
 	return wharf_str_has_suffix(path, ".json") || wharf_str_has_suffix(path, ".yaml") ||
 	       wharf_str_has_suffix(path, ".yml");
 }
@@ -255,7 +259,7 @@ static int collect(const char *path, const struct stat *sb, int type, struct FTW
 {
 	(void)sb;
 	(void)ftw;
-	if (type == FTW_F && is_advisory_file(path))
+	if (type == FTW_F)
 		wharf_strv_push(walk_files, path);
 	return 0;
 }
@@ -281,7 +285,8 @@ static int import_path(struct vulndb_writer *w, const char *format, const char *
 	if (files.n)
 		qsort(files.v, files.n, sizeof(*files.v), cmp_str);
 	for (size_t i = 0; r == 0 && i < files.n; i++)
-		r = import_file(w, format, files.v[i], false, err);
+		if (is_advisory_file(format, files.v[i]))
+			r = import_file(w, format, files.v[i], false, err);
 	wharf_strv_free(&files);
 	return r;
 }
@@ -300,8 +305,10 @@ int wharf_vulndb_import(const char *db_path, const char *format, const char *con
 			struct wharf_vulndb_import_stats *stats, struct wharf_error *err)
 {
 	if (strcmp(format, WHARF_VULNDB_FMT_OSV) && strcmp(format, WHARF_VULNDB_FMT_DEBIAN) &&
-	    strcmp(format, WHARF_VULNDB_FMT_ALPINE) && strcmp(format, WHARF_VULNDB_FMT_NVD))
-		return wharf_error_set(err, WHARF_EINVAL, "unknown import format \"%s\" (osv, debian, alpine, nvd)", format);
+	    strcmp(format, WHARF_VULNDB_FMT_ALPINE) && strcmp(format, WHARF_VULNDB_FMT_NVD) &&
+	    strcmp(format, WHARF_VULNDB_FMT_RUSTSEC))
+		return wharf_error_set(err, WHARF_EINVAL, "unknown import format \"%s\" (osv, debian, alpine, nvd, rustsec)",
+				       format);
 	struct stat sb;
 	bool existed = stat(db_path, &sb) == 0;
 	struct vulndb_writer *w = NULL;
@@ -314,7 +321,8 @@ int wharf_vulndb_import(const char *db_path, const char *format, const char *con
 	for (size_t i = 0; r == 0 && i < npaths; i++)
 		r = import_path(w, format, paths[i], err);
 	if (r == 0 && w->stats.files == 0)
-		r = wharf_error_set(err, WHARF_ENOTFOUND, "no %s advisory files (*.json, *.yaml, *.yml) found", format);
+		r = wharf_error_set(err, WHARF_ENOTFOUND, "no %s advisory files (%s) found", format,
+				    strcmp(format, WHARF_VULNDB_FMT_RUSTSEC) ? "*.json, *.yaml, *.yml" : "*.md");
 	if (stats)
 		*stats = w->stats;
 	if (r < 0)

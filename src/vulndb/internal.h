@@ -75,6 +75,12 @@ int vulndb_import_alpine(struct vulndb_writer *w, const char *name, const char *
 			 struct wharf_error *err);
 int vulndb_import_nvd(struct vulndb_writer *w, const char *name, const char *data, size_t len,
 		      struct wharf_error *err);
+int vulndb_import_rustsec(struct vulndb_writer *w, const char *name, const char *data, size_t len,
+			  struct wharf_error *err);
+/* Does semver v satisfy the Cargo requirement req (comparators separated by commas)? lower
+ * (may be NULL) gets the greatest lower bound the requirement names, "" when none. -1 when
+ * req or v cannot be read. */
+int vulndb_cargo_req_matches(const char *req, const char *v, bool *match, char *lower, size_t lowerlen);
 /* Dispatch on format; WHARF_EINVAL for an unknown one. */
 int vulndb_import_buffer(struct vulndb_writer *w, const char *format, const char *name, const char *data,
 			 size_t len, struct wharf_error *err);
