@@ -35,6 +35,8 @@ static int apk_emit(struct apk_pkg *a, const char *path, struct wharf_pkg_list *
 int wharf_apk_parse(const char *path, const unsigned char *data, size_t len, struct wharf_pkg_list *out,
 		    struct wharf_error *err)
 {
+	if (memchr(data, 0, len))
+		return wharf_error_set(err, WHARF_EINVAL, "%s: binary data (a NUL byte), not an apk database", path);
 	const char *s = (const char *)data, *end = s + len;
 	struct apk_pkg a;
 	memset(&a, 0, sizeof(a));

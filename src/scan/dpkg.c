@@ -98,6 +98,8 @@ static int para_emit(const struct para *p, const char *path, struct wharf_pkg_li
 int wharf_dpkg_parse(const char *path, const unsigned char *data, size_t len, struct wharf_pkg_list *out,
 		     struct wharf_error *err)
 {
+	if (memchr(data, 0, len))
+		return wharf_error_set(err, WHARF_EINVAL, "%s: binary data (a NUL byte), not a dpkg status file", path);
 	const char *s = (const char *)data, *end = s + len;
 	struct para p = {0};
 	while (s <= end) {

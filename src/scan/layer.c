@@ -2,6 +2,7 @@
  * or zlib for gzip, libzstd for zstd, nothing for plain tar), hash the tar stream, and hand it to
  * libarchive through a read callback. Nothing of the layer is written to disk. */
 #include <errno.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <archive.h>
@@ -20,7 +21,28 @@
 #define OUT_CHUNK (1024u * 1024)
 #define RATIO_FLOOR (1ull << 30)
 
+#define NSLOT 4
+#define QN 32
+
 enum codec { CODEC_PLAIN, CODEC_GZIP, CODEC_ZSTD };
+
+/* SHA-256 of both streams runs on a second thread, so hashing overlaps decompression and the
+ * tar walk. Buffers rotate through NSLOT slots; a slot is reused only once the hasher is done
+ * with it (each slot remembers the sequence number of the last job that reads it). */
+struct hash_job {
+	struct wharf_hasher *h;
+	const void *p;
+	size_t n;
+};
+
+struct hash_worker {
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t work, done_cv;
+	struct hash_job q[QN];
+	uint64_t submitted, done;
+	bool stop, running;
+};
 
 struct stream {
 	const struct wharf_layer_input *in;
@@ -29,7 +51,11 @@ struct stream {
 	const char *name; /* the layer as errors name it */
 	struct wharf_hasher *chash, *uhash;
 	enum codec codec;
-	unsigned char *inbuf, *outbuf;
+	unsigned char *inbuf, *outbuf; /* the current slots */
+	unsigned char *inslots[NSLOT], *outslots[NSLOT];
+	uint64_t in_seq[NSLOT], out_seq[NSLOT];
+	int in_slot, out_slot;
+	struct hash_worker hw;
 	size_t in_pos, in_len;
 	bool in_eof, done, failed;
 	uint64_t ctotal, utotal;
@@ -42,6 +68,91 @@ struct stream {
 	ZSTD_DStream *zstd;
 	bool member_done;
 };
+
+static void *hash_main(void *arg)
+{
+	struct hash_worker *w = arg;
+	pthread_mutex_lock(&w->mu);
+	for (;;) {
+		while (w->done == w->submitted && !w->stop)
+			pthread_cond_wait(&w->work, &w->mu);
+		if (w->done == w->submitted)
+			break;
+		struct hash_job j = w->q[w->done % QN];
+		pthread_mutex_unlock(&w->mu);
+		wharf_hasher_update(j.h, j.p, j.n);
+		pthread_mutex_lock(&w->mu);
+		w->done++;
+		pthread_cond_broadcast(&w->done_cv);
+	}
+	pthread_mutex_unlock(&w->mu);
+	return NULL;
+}
+
+static void hash_start(struct hash_worker *w)
+{
+	pthread_mutex_init(&w->mu, NULL);
+	pthread_cond_init(&w->work, NULL);
+	pthread_cond_init(&w->done_cv, NULL);
+	w->running = pthread_create(&w->thread, NULL, hash_main, w) == 0;
+}
+
+/* Wait until the job numbered seq (and all before it) is hashed. */
+static void hash_wait(struct hash_worker *w, uint64_t seq)
+{
+	if (!w->running)
+		return;
+	pthread_mutex_lock(&w->mu);
+	while (w->done < seq)
+		pthread_cond_wait(&w->done_cv, &w->mu);
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Queue (or, without the thread, do) h += p[0..n); returns the job's sequence number. */
+static uint64_t hash_submit(struct hash_worker *w, struct wharf_hasher *h, const void *p, size_t n)
+{
+	if (!w->running) {
+		wharf_hasher_update(h, p, n);
+		return 0;
+	}
+	pthread_mutex_lock(&w->mu);
+	while (w->submitted - w->done >= QN)
+		pthread_cond_wait(&w->done_cv, &w->mu);
+	w->q[w->submitted % QN] = (struct hash_job){h, p, n};
+	uint64_t seq = ++w->submitted;
+	pthread_cond_signal(&w->work);
+	pthread_mutex_unlock(&w->mu);
+	return seq;
+}
+
+static void hash_stop(struct hash_worker *w)
+{
+	if (w->running) {
+		pthread_mutex_lock(&w->mu);
+		w->stop = true;
+		pthread_cond_signal(&w->work);
+		pthread_mutex_unlock(&w->mu);
+		pthread_join(w->thread, NULL);
+		w->running = false;
+	}
+	pthread_mutex_destroy(&w->mu);
+	pthread_cond_destroy(&w->work);
+	pthread_cond_destroy(&w->done_cv);
+}
+
+static void next_in_slot(struct stream *s)
+{
+	s->in_slot = (s->in_slot + 1) % NSLOT;
+	hash_wait(&s->hw, s->in_seq[s->in_slot]);
+	s->inbuf = s->inslots[s->in_slot];
+}
+
+static void next_out_slot(struct stream *s)
+{
+	s->out_slot = (s->out_slot + 1) % NSLOT;
+	hash_wait(&s->hw, s->out_seq[s->out_slot]);
+	s->outbuf = s->outslots[s->out_slot];
+}
 
 static int fail(struct stream *s, int code, const char *fmt, const char *detail)
 {
@@ -58,6 +169,7 @@ static bool fill_input(struct stream *s)
 		return true;
 	if (s->in_eof)
 		return false;
+	next_in_slot(s);
 	ssize_t n = s->in->read(s->in->ctx, s->inbuf, IN_CHUNK, s->err);
 	if (n < 0) {
 		s->failed = true;
@@ -71,7 +183,7 @@ static bool fill_input(struct stream *s)
 		return false;
 	}
 	if (s->chash)
-		wharf_hasher_update(s->chash, s->inbuf, (size_t)n);
+		s->in_seq[s->in_slot] = hash_submit(&s->hw, s->chash, s->inbuf, (size_t)n);
 	s->ctotal += (uint64_t)n;
 	if (s->in->progress)
 		s->in->progress(s->in->progress_ctx, s->in->index, s->ctotal, s->in->size);
@@ -103,7 +215,7 @@ static void detect_codec(struct stream *s)
 	if (s->codec != CODEC_PLAIN)
 		s->chash = wharf_hasher_new(WHARF_SHA256);
 	if (s->chash)
-		wharf_hasher_update(s->chash, s->inbuf, s->in_len);
+		s->in_seq[s->in_slot] = hash_submit(&s->hw, s->chash, s->inbuf, s->in_len);
 	s->ctotal = s->in_len;
 }
 
@@ -243,6 +355,8 @@ static ssize_t produce(struct stream *s, const void **out)
 	if (s->done)
 		return 0;
 	ssize_t n;
+	if (s->codec != CODEC_PLAIN)
+		next_out_slot(s);
 	switch (s->codec) {
 	case CODEC_GZIP: n = gzip_produce(s, out); break;
 	case CODEC_ZSTD: n = zstd_produce(s, out); break;
@@ -252,7 +366,11 @@ static ssize_t produce(struct stream *s, const void **out)
 		s->done = n == 0;
 		return n;
 	}
-	wharf_hasher_update(s->uhash, *out, (size_t)n);
+	uint64_t seq = hash_submit(&s->hw, s->uhash, *out, (size_t)n);
+	if (s->codec == CODEC_PLAIN)
+		s->in_seq[s->in_slot] = seq;
+	else
+		s->out_seq[s->out_slot] = seq;
 	s->utotal += (uint64_t)n;
 	if (s->utotal > s->lim->max_layer_bytes) {
 		char lim[32];
@@ -280,8 +398,11 @@ static la_ssize_t archive_read_cb(struct archive *a, void *ctx, const void **buf
 
 static void stream_free(struct stream *s)
 {
-	free(s->inbuf);
-	free(s->outbuf);
+	hash_stop(&s->hw); /* no job may still read a buffer or hasher freed below */
+	for (int i = 0; i < NSLOT; i++) {
+		free(s->inslots[i]);
+		free(s->outslots[i]);
+	}
 	if (s->chash)
 		wharf_hasher_free(s->chash);
 	if (s->uhash)
@@ -305,12 +426,11 @@ static int finish(struct stream *s, struct wharf_layer_analysis *out)
 		return -s->err->code;
 	if (s->ctotal == 0)
 		return wharf_error_set(s->err, WHARF_EINVAL, "layer %s: empty stream", s->name);
+	hash_wait(&s->hw, s->hw.submitted);
 	struct wharf_digest ud, cd;
-	wharf_hasher_final(s->uhash, &ud);
-	s->uhash = NULL;
+	wharf_hasher_final(s->uhash, &ud); /* stream_free frees both hashers */
 	if (s->chash) {
 		wharf_hasher_final(s->chash, &cd);
-		s->chash = NULL;
 	} else {
 		cd = ud;
 	}
@@ -349,8 +469,13 @@ int wharf_scan_layer(const struct wharf_layer_input *in, const struct wharf_scan
 {
 	struct stream s = {.in = in, .lim = lim, .err = err};
 	s.name = in->digest ? in->digest : in->diffid ? in->diffid : "(unnamed)";
-	s.inbuf = wharf_xmalloc(IN_CHUNK);
-	s.outbuf = wharf_xmalloc(OUT_CHUNK);
+	for (int i = 0; i < NSLOT; i++) {
+		s.inslots[i] = wharf_xmalloc(IN_CHUNK);
+		s.outslots[i] = wharf_xmalloc(OUT_CHUNK);
+	}
+	s.inbuf = s.inslots[0];
+	s.outbuf = s.outslots[0];
+	hash_start(&s.hw);
 	s.uhash = wharf_hasher_new(WHARF_SHA256);
 	detect_codec(&s);
 	int r = s.failed ? -err->code : 0;

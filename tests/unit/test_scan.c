@@ -336,6 +336,8 @@ static ssize_t mem_read(void *ctx, void *buf, size_t len, struct wharf_error *er
 		n = len;
 	if (n > m->step)
 		n = m->step; /* odd piece sizes exercise every buffer boundary */
+	if (n == 0)
+		return 0;
 	memcpy(buf, m->d + m->pos, n);
 	m->pos += n;
 	return (ssize_t)n;
