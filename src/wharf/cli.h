@@ -44,6 +44,9 @@ int wharf_cli_trust_revoke(int argc, char **argv);
 
 /* wharf scan (src/wharf/scan.c). */
 int wharf_cli_cmd_scan(int argc, char **argv);
+/* wharf scan --remote: a registry's report of an image (src/wharf/scan_remote.c). */
+bool wharf_cli_scan_is_remote(int argc, char **argv);
+int wharf_cli_scan_remote(int argc, char **argv);
 
 /* wharf pull (src/wharf/pull.c). */
 int wharf_cli_cmd_pull(int argc, char **argv);

@@ -22,6 +22,7 @@ static void usage(FILE *out)
 	      "  run          run a verified image in a user namespace through runc or crun\n"
 	      "  secret       encrypted secrets for containers: create, ls, inspect, rotate, rm\n"
 	      "  scan         packages, vulnerabilities and secrets of an image, layer by layer\n"
+	      "  secret       encrypted secrets for containers: create, ls, inspect, rotate, rm\n"
 	      "  trust        content trust: init, sign, revoke, ls, inspect, lookup (Notary v1, TUF)\n"
 	      "  tuf          generic TUF client (init, refresh, download) for specification-format repositories\n"
 	      "  version      print the version\n"
@@ -68,6 +69,8 @@ int main(int argc, char **argv)
 		return wharf_cli_cmd_secret(argc - 1, argv + 1);
 	if (!strcmp(cmd, "scan"))
 		return wharf_cli_cmd_scan(argc - 1, argv + 1);
+	if (!strcmp(cmd, "secret"))
+		return wharf_cli_cmd_secret(argc - 1, argv + 1);
 	if (!strcmp(cmd, "trust"))
 		return wharf_cli_cmd_trust(argc - 1, argv + 1);
 	if (!strcmp(cmd, "tuf"))

@@ -54,6 +54,8 @@ static void scan_usage(FILE *out)
 	      "                          needed (table, or --format json)\n"
 	      "      --platform OS/ARCH  the image to take from an index (default linux/amd64)\n"
 	      "      --max-layer-size N  refuse layers larger than N uncompressed (default 64G)\n"
+	      "      --remote            show a wharf registry's report instead of scanning here\n"
+	      "                          (see `wharf scan --remote --help`)\n"
 	      "  -q, --quiet             no progress display\n"
 	      "  -h, --help              show this help\n"
 	      "\n"
@@ -319,6 +321,8 @@ static int report(FILE *out, struct scan_cli *c, const char *home, struct wharf_
 
 int wharf_cli_cmd_scan(int argc, char **argv)
 {
+	if (wharf_cli_scan_is_remote(argc, argv))
+		return wharf_cli_scan_remote(argc, argv);
 	struct scan_cli c = {.format = "table"};
 	wharf_scan_limits_default(&c.opts.limits);
 	int rc = parse_args(argc, argv, &c);
