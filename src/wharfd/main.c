@@ -54,12 +54,12 @@ static void usage(FILE *out)
 }
 
 enum { OPT_THREADS = 256, OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_UPLOAD_TTL, OPT_NO_ACCESS_LOG, OPT_LOG_LEVEL, OPT_REQUIRE_SIGNED,
-       OPT_AUTH, OPT_ADMIN_USER, OPT_ADMIN_PASSWORD_FILE, OPT_TOKEN_TTL };
+       OPT_AUTH, OPT_ADMIN_USER, OPT_ADMIN_PASSWORD_FILE, OPT_TOKEN_TTL,
+       OPT_SCAN_WORKERS, OPT_VULNDB, OPT_SCAN_BLOCK_SEVERITY, OPT_SCAN_BLOCK_UNSCANNED };
 enum { OPT_TLS_CERT = 300, OPT_TLS_KEY }; /* HTTPS (issue 7) */
 
 /* The HTTPS files (argv strings), set once while parsing the command line. */
 static const char *tls_cert_file, *tls_key_file;
-       OPT_SCAN_WORKERS, OPT_VULNDB, OPT_SCAN_BLOCK_SEVERITY, OPT_SCAN_BLOCK_UNSCANNED };
 
 static int set_log_level(const char *name)
 {
