@@ -587,7 +587,7 @@ static json_t *pending_row(const struct wharf_trust_repo *repo, const json_t *p,
 	for (size_t i = 0; i < json_array_size(files); i++) {
 		json_t *f = json_array_get(files, i);
 		json_object_del(f, "metadata");
-		json_object_set(f, "changes", i < n && fc[i].diff ? fc[i].diff : json_object());
+		json_object_set_new(f, "changes", i < n && fc[i].diff ? json_incref(fc[i].diff) : json_object());
 	}
 	json_object_set_new(row, "approvable", json_boolean(ok));
 	if (!ok)
