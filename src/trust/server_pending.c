@@ -529,9 +529,19 @@ int wharf_trust_pending_get(struct wharf_trust *t, const char *gun, int64_t id, 
 		/* A change whose base is gone still shows, with the counts it can have. */
 		if (wharf_json_parse(&doc, p[i].data, p[i].len, WHARF_TUF_FILE_MAX, &e) == 0 &&
 		    change_parse(t, gun, doc, c, &e) == 0) {
+			bool current = true;
+			for (size_t k = 0; k < c->n; k++)
+				current = current && check_based_on_current(&c->f[k], p[i].id, &e) == 0;
+			if (!current && !strcmp(p[i].state, "pending")) {
+				/* Overtaken by another publish: no longer waiting for anything. */
+				free(p[i].state);
+				p[i].state = wharf_xstrdup("outdated");
+			}
 			count_signers(c);
-			wharf_buf_puts(out, shown++ ? "," : "");
-			change_json(out, gun, &p[i], c);
+			if (id || current) {
+				wharf_buf_puts(out, shown++ ? "," : "");
+				change_json(out, gun, &p[i], c);
+			}
 		}
 		if (doc)
 			json_decref(doc);

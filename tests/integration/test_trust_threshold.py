@@ -167,6 +167,17 @@ def trust_threshold_targets_two_of_three(s):
         approve(signers, s, gun, change["id"], key=kc)
         eq(signed(s, gun, "targets")["signed"]["version"], before + 1, "refreshed with 2 signatures")
         check("v2" in reader.run("trust", "ls", "--server", s.url, gun).stdout, "the reader follows")
+        # Adding a signer changes targets: staged too, published with a second targets key.
+        kci, idci = new_key(signers, "ci.key")
+        p = owner.run("trust", "signer", "add", "--server", s.url, gun, "ci", kci + ".pub", env=OWNER)
+        check("pending change" in p.stdout, f"signer add is staged: {p.stdout}")
+        check("delegations" not in signed(s, gun, "targets")["signed"] or
+              not signed(s, gun, "targets")["signed"]["delegations"]["roles"], "no delegation before approval")
+        text = signers.run("trust", "pending", "--server", s.url, gun).stdout
+        check("delegations added: targets/ci" in text, f"pending shows the new delegation: {text}")
+        approve(signers, s, gun, pending(signers, s, gun)[0]["id"], key=kb)
+        names = [d["name"] for d in signed(s, gun, "targets")["signed"]["delegations"]["roles"]]
+        eq(sorted(names), ["targets/ci", "targets/releases"], "signer added with 2 of 3 targets signatures")
         reader.cleanup()
     finally:
         owner.cleanup()
