@@ -64,7 +64,8 @@ static void usage(FILE *out, const char *verb)
 	      "  -s, --server URL    the trust server (default $WHARF_TRUST_SERVER or " DEFAULT_SERVER ")\n",
 	      out);
 	if (!strcmp(verb, "approve"))
-		fputs("      --key FILE      sign with this private key file\n", out);
+		fputs("      --key FILE      sign with this private key file, or a key on a token:\n"
+		      "                      pkcs11:token=LABEL;object=KEYLABEL (WHARF_PKCS11_MODULE, _PIN)\n", out);
 	if (!strcmp(verb, "threshold"))
 		fputs("      --add-key FILE  add this public key to ROLE (repeatable)\n"
 		      "      --remove-key ID take the key with this ID (or unique prefix) out of ROLE\n"
@@ -320,6 +321,8 @@ static int load_key_file(const char *file, const char *role, const json_t *keys,
 	_cleanup_free_ char *pem = NULL, *pass = NULL;
 	size_t len = 0;
 	const char *var = getenv("WHARF_KEY_PASSPHRASE");
+	if (wharf_str_has_prefix(file, "pkcs11:"))
+		return wharf_cli_trust_hsm_uri_key(file, out, err);
 	int r = wharf_read_file(file, 1u << 20, &pem, &len, err);
 	if (r == 0 && var && *var)
 		pass = wharf_xstrdup(var);

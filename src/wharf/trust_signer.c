@@ -587,6 +587,17 @@ static int load_delegation_key(const struct wharf_trust_repo *repo, const char *
 		return wharf_error_set(err, WHARF_ENOTFOUND, "%s is not delegated in %s", role, wharf_trust_repo_gun(repo));
 	_cleanup_free_ char *pem = NULL, *pass = NULL;
 	size_t len = 0;
+	if (wharf_str_has_prefix(file, "pkcs11:")) { /* the key is on a token */
+		int rc = wharf_cli_trust_hsm_uri_key(file, out, err);
+		if (rc == 0 && !listed(d, *out)) {
+			char id[65];
+			wharf_key_id(*out, WHARF_DIALECT_NOTARY, id);
+			wharf_key_free(*out);
+			*out = NULL;
+			rc = wharf_error_set(err, WHARF_EINVAL, "%s: key %.16s is not a key of %s", file, id, role);
+		}
+		return rc;
+	}
 	int r = wharf_read_file(file, KEY_FILE_MAX, &pem, &len, err);
 	if (r == 0)
 		r = wharf_cli_passphrase_var("WHARF_DELEGATION_PASSPHRASE", "the delegation key", false, &pass, err);

@@ -597,3 +597,57 @@ def trust_threshold_rotated_root_key_on_token(s):
         b.cleanup()
         reader.cleanup()
         h.cleanup()
+
+
+@test(slow=True)
+def trust_threshold_ci_signs_from_token(s):
+    """A CI delegation key generated on a PKCS#11 token (SoftHSM2) never leaves it: the pipeline
+    signs with --key pkcs11:token=..;object=.. and no terminal; here as the second of 2 signatures."""
+    from test_trust_hsm import MODULE, PIN, SoftHSM
+    check(have("softhsm2-util") and os.path.exists(MODULE) and have("pkcs11-tool"), "softhsm2 and opensc")
+    h = SoftHSM()
+    gun = f"{s.addr}/thr/citoken"
+    owner, ci1, ci2 = Wharf(), Wharf(), Wharf()
+    try:
+        h.init_token("ci-token")
+        p = h.tool("--login", "--pin", PIN, "--token-label", "ci-token", "--keypairgen", "--key-type", "EC:prime256v1",
+                   "--label", "ci-key")
+        eq(p.returncode, 0, f"key pair on the token: {p.stderr}")
+        der = os.path.join(ci2.home, "ci.der")
+        eq(h.tool("--token-label", "ci-token", "--read-object", "--type", "pubkey", "--label", "ci-key", "-o",
+                  der).returncode, 0, "public key read from the token")
+        pem = os.path.join(ci2.home, "ci-token.pem")
+        subprocess.run(["openssl", "pkey", "-pubin", "-inform", "DER", "-in", der, "-out", pem], check=True)
+        init(owner, s, gun)
+        k1, _ = new_key(ci1, "ci1.key")
+        owner.run("trust", "signer", "add", "--server", s.url, gun, "ci1", k1 + ".pub", env=OWNER)
+        owner.run("trust", "signer", "add", "--server", s.url, gun, "citoken", pem, env=OWNER)
+        owner.run("trust", "threshold", "--server", s.url, gun, "targets/releases", "2", env=OWNER)
+        uri = "pkcs11:token=ci-token;object=ci-key"
+        token_env = {"SOFTHSM2_CONF": h.conf, "WHARF_PKCS11_MODULE": MODULE}
+        p = no_terminal(ci2, "trust", "sign", "--server", s.url, "--role", "targets/releases", "--key", uri, "--digest",
+                        HEX_A, "--size", "10", f"{gun}:v1", env=token_env)
+        eq(p.returncode, 1, f"no PIN variable and no terminal: {p.stderr}")
+        check("WHARF_PKCS11_PIN" in p.stderr, f"the message names the variable: {p.stderr}")
+        p = no_terminal(ci2, "trust", "sign", "--server", s.url, "--role", "targets/releases", "--key", uri, "--digest",
+                        HEX_A, "--size", "10", f"{gun}:v1", env={**token_env, "WHARF_PKCS11_PIN": PIN})
+        eq(p.returncode, 0, f"the token signs the proposal: {p.stderr}")
+        check("pending change" in p.stdout, f"1 of 2: {p.stdout}")
+        cid = json.loads(no_terminal(ci1, "trust", "pending", "--server", s.url, "--json", gun).stdout)["pending"][0]["id"]
+        p = no_terminal(ci1, "trust", "approve", "--server", s.url, "--key", k1, gun, str(cid), env=DELEG)
+        eq(p.returncode, 0, f"the file key approves: {p.stderr}")
+        eq(ls(s, gun)["v1"]["role"], "targets/releases", "v1 signed by the token key and the file key")
+        # And the other way round: the token key approves a change proposed by the file key.
+        p = no_terminal(ci1, "trust", "sign", "--server", s.url, "--role", "targets/releases", "--key", k1, "--digest",
+                        HEX_B, "--size", "11", f"{gun}:v2", env=DELEG)
+        eq(p.returncode, 0, f"the file key proposes: {p.stderr}")
+        cid = json.loads(no_terminal(ci2, "trust", "pending", "--server", s.url, "--json", gun).stdout)["pending"][0]["id"]
+        p = no_terminal(ci2, "trust", "approve", "--server", s.url, "--key", uri, gun, str(cid),
+                        env={**token_env, "WHARF_PKCS11_PIN": PIN})
+        eq(p.returncode, 0, f"the token key approves: {p.stderr}")
+        eq(ls(s, gun)["v2"]["digest"], HEX_B, "v2 published")
+    finally:
+        owner.cleanup()
+        ci1.cleanup()
+        ci2.cleanup()
+        h.cleanup()
