@@ -690,7 +690,7 @@ static int submit(const char *home, const char *gun, const char *server, const s
 static int root_change(const char *home, const char *gun, const char *server, const struct wharf_trust_repo *repo,
 		       const char *role, json_t *s, struct wharf_error *err)
 {
-	struct wharf_trust_role_info ri, ti;
+	struct wharf_trust_role_info ri;
 	wharf_trust_repo_role(repo, (size_t)wharf_trust_repo_find(repo, "root"), &ri);
 	json_t *roles = json_object_get(s, "roles");
 	int64_t new_root_th = json_integer_value(json_object_get(json_object_get(roles, "root"), "threshold"));
@@ -703,10 +703,8 @@ static int root_change(const char *home, const char *gun, const char *server, co
 	int r = wharf_cli_trust_load_key(home, gun, "root", json_object_get(s, "keys"), &rk, err);
 	if (r == 0 && with_targets)
 		r = wharf_cli_trust_load_key(home, gun, "targets", NULL, &tk, err);
-	if (r == 0 && with_targets) {
-		wharf_trust_repo_role(repo, (size_t)wharf_trust_repo_find(repo, "targets"), &ti);
+	if (r == 0 && with_targets)
 		r = wharf_trust_role_resign(&targets, repo, "targets", NULL, 0, tk, wharf_now() + ROLE_LIFETIME, err);
-	}
 	if (r == 0)
 		r = wharf_trust_sign_signed(s, &rk, 1, &out, err);
 	else

@@ -140,13 +140,13 @@ def trust_threshold_targets_two_of_three(s):
         check("v1" in reader.run("trust", "ls", "--server", s.url, gun).stdout, "a client that saw the old data follows")
         eq(pending(owner, s, gun), [], "nothing pending any more")
         # The notary client reads a 2-of-3 targets repository (it honours k > 1).
-        if have("notary"):
-            n = Notary(s.url)
-            try:
-                out = n.run("list", gun).stdout
-                check("v1" in out and HEX_A.split(":")[1] in out, f"notary list of the 2-of-3 repository: {out}")
-            finally:
-                n.cleanup()
+        check(have("notary"), "the notary client is installed")
+        n = Notary(s.url)
+        try:
+            out = n.run("list", gun).stdout
+            check("v1" in out and HEX_A.split(":")[1] in out, f"notary list of the 2-of-3 repository: {out}")
+        finally:
+            n.cleanup()
         # An outdated change: two proposals on the same version; the second one to be approved is refused.
         sign_tag(owner, s, gun, "v2", HEX_B)
         sign_tag(owner, s, gun, "v3", HEX_B)
@@ -240,6 +240,9 @@ def trust_threshold_root_two_of_three(s):
         sign_tag(owner, s, gun, "v1", HEX_A)
         reader = Wharf()  # trusts root version 1 (1 of 1)
         check("v1" in reader.run("trust", "ls", "--server", s.url, gun).stdout, "the reader trusts root 1")
+        check(have("notary"), "the notary client is installed")
+        n_old = Notary(s.url)  # notary trusting root version 1 too
+        check(HEX_A.split(":")[1] in n_old.run("list", gun).stdout, "notary trusts root 1")
         kb, idb = new_key(b, "root-b.key", cert=gun)
         kc, idc = new_key(c, "root-c.key", cert=gun)
         eq(json.loads(open(kb + ".pub").read())["keytype"], "ecdsa-x509", "--cert makes a certificate key")
@@ -270,12 +273,15 @@ def trust_threshold_root_two_of_three(s):
         eq(len(root_doc(s, gun)["signatures"]), 2, "two signatures on root 3")
         out = reader.run("trust", "ls", "--server", s.url, gun).stdout
         check("v1" in out, "the reader follows root 2 -> 3")
-        if have("notary"):
-            n = Notary(s.url)
-            try:
-                check(HEX_A.split(":")[1] in n.run("list", gun).stdout, "notary reads a 2-of-3 root repository")
-            finally:
-                n.cleanup()
+        n = Notary(s.url)
+        try:
+            check(HEX_A.split(":")[1] in n.run("list", gun).stdout, "notary reads a 2-of-3 root repository")
+        finally:
+            n.cleanup()
+        try:
+            check(HEX_A.split(":")[1] in n_old.run("list", gun).stdout, "notary that trusted root 1 follows to root 3")
+        finally:
+            n_old.cleanup()
         reader.cleanup()
     finally:
         owner.cleanup()
