@@ -394,6 +394,11 @@ static int propose_locked(struct wharf_trust *t, const char *gun, const json_t *
 			r = wharf_error_set(err, WHARF_EINVAL, "a root change must be signed by a key of the current %s; "
 					    "it has no such signature", root->a[0].what);
 	}
+	struct change_file *nr = r == 0 ? change_find(c, "root") : NULL;
+	if (r == 0 && !trust_holds_key(t, gun, "snapshot", nr ? &nr->m : &c->root))
+		r = wharf_error_set(err, WHARF_EINVAL, "a staged change is published with a snapshot this server makes, but the "
+				    "root of %s lists a snapshot key it does not hold (the owner runs 'wharf trust rotate %s "
+				    "snapshot --server-managed')", gun, gun);
 	if (r == 0)
 		r = count_pending(t, gun, &waiting, err);
 	if (r == 0 && waiting >= PENDING_PER_GUN)

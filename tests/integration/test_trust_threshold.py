@@ -105,6 +105,15 @@ def trust_threshold_usage(s):
         eq(r.json()["pending"], [], "empty list")
         eq(s.request("GET", f"/v2/{s.addr}/thr/none/_trust/pending/7").status, 404, "an unknown change")
         eq(post(s, f"{s.addr}/thr/none", "pending", {"role": "targets"}).status, 400, "a change without metadata")
+        # A staged change needs the server to make the snapshot: refused up front otherwise.
+        gun = f"{s.addr}/thr/clientsnap"
+        w.run("trust", "init", "--server", s.url, gun, env=OWNER)
+        kb, _ = new_key(w, "b.key")
+        p = w.run("trust", "threshold", "--server", s.url, "--add-key", kb + ".pub", gun, "targets", "2", env=OWNER,
+                  ok=False)
+        eq(p.returncode, 1, "no staged change without a server-made snapshot")
+        check("snapshot --server-managed" in p.stderr, f"the message says what to do: {p.stderr}")
+        eq(pending(w, s, gun), [], "nothing kept")
     finally:
         w.cleanup()
 
