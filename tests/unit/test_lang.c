@@ -664,6 +664,42 @@ static void test_composer(void **state)
 	assert_contains(err.message, p);
 }
 
+/* Which files each cataloger asks the layer walker for. */
+static void test_wants(void **state)
+{
+	(void)state;
+	struct {
+		const char *cataloger, *path;
+		unsigned mode;
+		uint64_t size;
+		int want;
+	} cases[] = {
+		{"python", "usr/lib/python3/dist-packages/six-1.16.0.egg-info", 0644, 1000, 1}, /* a lone egg-info file */
+		{"python", "usr/lib/python3.11/site-packages/pip-23.0.dist-info/METADATA", 0644, 5u << 20, 1},
+		{"python", "usr/lib/python3.11/site-packages/pip-23.0.dist-info/RECORD", 0644, 1000, 0},
+		{"gobinary", "usr/local/bin/app", 0755, 10u << 20, 1},
+		{"gobinary", "opt/app/server", 0700, 10u << 20, 1},
+		{"gobinary", "usr/bin/app", 0644, 10u << 20, 1}, /* mode lost in a layer: the path says bin */
+		{"gobinary", "usr/share/doc/README", 0644, 1000, 0},
+		{"gobinary", "usr/local/bin/huge", 0755, 300ull << 20, 0},
+		{"java", "opt/app/lib/App.JAR", 0644, 1000, 1},
+		{"java", "opt/app/lib/app.jar.sha1", 0644, 40, 0},
+		{"cargo-lock", "src/Cargo.lock", 0644, 1000, 1},
+		{"cargo-lock", "src/Cargo.toml", 0644, 1000, 0},
+		{"composer", "var/www/composer.lock", 0644, 1000, 1},
+		{"composer", "var/www/composer.json", 0644, 1000, 0},
+		{"gemspec", "var/lib/gems/3.1.0/specifications/rake-13.0.6.gemspec", 0644, 1000, 1},
+		{"npm-lock", "srv/app/package-lock.json", 0644, 100u << 20, 0}, /* over its limit */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct wharf_cataloger *c = wharf_lang_cataloger_find(cases[i].cataloger);
+		assert_non_null(c);
+		if (!!c->wants(cases[i].path, cases[i].mode, cases[i].size) != cases[i].want)
+			fail_msg("%s wants(%s) should be %d", cases[i].cataloger, cases[i].path, cases[i].want);
+	}
+	assert_null(wharf_lang_cataloger_find("no-such"));
+}
+
 static void test_dispatch(void **state)
 {
 	(void)state;
@@ -705,6 +741,7 @@ int main(void)
 		cmocka_unit_test(test_cargo_auditable),
 		cmocka_unit_test(test_gemspec),
 		cmocka_unit_test(test_composer),
+		cmocka_unit_test(test_wants),
 		cmocka_unit_test(test_dispatch),
 	};
 	return cmocka_run_group_tests_name("lang", tests, find_fixtures, free_fixtures);
