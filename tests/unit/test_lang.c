@@ -547,6 +547,106 @@ static void test_java_bad(void **state)
 	free(data);
 }
 
+/* A zip written here: entries stored (method 0) or raw-deflated (8), with a declared size. */
+struct zentry {
+	const char *name;
+	const unsigned char *data;
+	size_t len;
+	int deflate;
+	uint32_t declared; /* 0: the real size */
+};
+
+static void put16(struct wharf_buf *b, unsigned v)
+{
+	unsigned char x[2] = {(unsigned char)v, (unsigned char)(v >> 8)};
+	wharf_buf_append(b, x, 2);
+}
+
+static void put32(struct wharf_buf *b, uint32_t v)
+{
+	put16(b, v & 0xffff);
+	put16(b, v >> 16);
+}
+
+static char *make_zip(const struct zentry *e, size_t n, size_t *out_len)
+{
+	struct wharf_buf z, cd;
+	wharf_buf_init(&z);
+	wharf_buf_init(&cd);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char *c = (unsigned char *)e[i].data;
+		uLong clen = e[i].len;
+		unsigned char *owned = NULL;
+		if (e[i].deflate) {
+			z_stream zs = {0};
+			assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+			clen = deflateBound(&zs, e[i].len);
+			owned = wharf_xmalloc(clen);
+			zs.next_in = (unsigned char *)e[i].data, zs.avail_in = (uInt)e[i].len;
+			zs.next_out = owned, zs.avail_out = (uInt)clen;
+			assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+			clen = zs.total_out;
+			deflateEnd(&zs);
+			c = owned;
+		}
+		uint32_t off = (uint32_t)z.len, usize = e[i].declared ? e[i].declared : (uint32_t)e[i].len;
+		size_t nl = strlen(e[i].name);
+		put32(&z, 0x04034b50), put16(&z, 20), put16(&z, 0), put16(&z, e[i].deflate ? 8 : 0);
+		put32(&z, 0), put32(&z, 0), put32(&z, (uint32_t)clen), put32(&z, usize), put16(&z, (unsigned)nl), put16(&z, 0);
+		wharf_buf_append(&z, e[i].name, nl);
+		wharf_buf_append(&z, c, clen);
+		put32(&cd, 0x02014b50), put16(&cd, 20), put16(&cd, 20), put16(&cd, 0), put16(&cd, e[i].deflate ? 8 : 0);
+		put32(&cd, 0), put32(&cd, 0), put32(&cd, (uint32_t)clen), put32(&cd, usize);
+		put16(&cd, (unsigned)nl), put16(&cd, 0), put16(&cd, 0), put16(&cd, 0), put16(&cd, 0), put32(&cd, 0), put32(&cd, off);
+		wharf_buf_append(&cd, e[i].name, nl);
+		free(owned);
+	}
+	uint32_t cd_off = (uint32_t)z.len;
+	wharf_buf_append(&z, cd.data, cd.len);
+	put32(&z, 0x06054b50), put16(&z, 0), put16(&z, 0), put16(&z, (unsigned)n), put16(&z, (unsigned)n);
+	put32(&z, (uint32_t)cd.len), put32(&z, cd_off), put16(&z, 0);
+	wharf_buf_free(&cd);
+	*out_len = z.len;
+	return wharf_buf_steal(&z);
+}
+
+/* A deflate bomb in the manifest, and archives nested deeper than the limit of 4 levels. */
+static void test_java_limits(void **state)
+{
+	(void)state;
+	size_t big = 8u << 20, len = 0;
+	unsigned char *zeros = wharf_xcalloc(1, big);
+	struct zentry bomb[] = {{"META-INF/MANIFEST.MF", zeros, big, 1, 100}};
+	char *zip = make_zip(bomb, 1, &len);
+	assert_true(len < 64 * 1024); /* 8 MiB that claims to be 100 bytes, in a few KiB */
+	struct wharf_pkg_list l = {0};
+	struct wharf_error err = {0};
+	assert_wharf_err(wharf_cataloger_java.parse("opt/bomb.jar", (unsigned char *)zip, len, &l, &err), err,
+			 WHARF_ETOOBIG);
+	assert_contains(err.message, "opt/bomb.jar: entry META-INF/MANIFEST.MF");
+	free(zip), free(zeros);
+
+	/* level k holds pom.properties for artifact "lk" and the archive of level k+1 */
+	char *inner = NULL;
+	size_t inner_len = 0;
+	for (int k = 6; k >= 1; k--) {
+		char *props = wharf_xasprintf("groupId=org.example\nartifactId=l%d\nversion=1.0.%d\n", k, k);
+		char *pname = wharf_xasprintf("META-INF/maven/org.example/l%d/pom.properties", k);
+		struct zentry e[2] = {{pname, (unsigned char *)props, strlen(props), k % 2, 0},
+				      {"lib/inner.jar", (unsigned char *)inner, inner_len, 0, 0}};
+		size_t nlen = 0;
+		char *next = make_zip(e, inner ? 2 : 1, &nlen);
+		free(inner), free(props), free(pname);
+		inner = next, inner_len = nlen;
+	}
+	assert_wharf_ok(wharf_cataloger_java.parse("opt/deep.jar", (unsigned char *)inner, inner_len, &l, &err), err);
+	assert_int_equal(l.n, 4); /* levels 1-4; 5 and 6 are past the depth limit */
+	expect_pkg(&l, WHARF_ECO_MAVEN, "org.example:l4", "1.0.4", "opt/deep.jar", "pkg:maven/org.example/l4@1.0.4");
+	assert_null(find_pkg(&l, "org.example:l5", NULL));
+	wharf_pkg_list_free(&l);
+	free(inner);
+}
+
 /* Every jar Debian installed on this machine reads without error. */
 static void test_java_system(void **state)
 {
@@ -738,6 +838,7 @@ int main(void)
 		cmocka_unit_test(test_java_jar),
 		cmocka_unit_test(test_java_war_nested),
 		cmocka_unit_test(test_java_bad),
+		cmocka_unit_test(test_java_limits),
 		cmocka_unit_test(test_java_system),
 		cmocka_unit_test(test_cargo_lock),
 		cmocka_unit_test(test_cargo_auditable),
