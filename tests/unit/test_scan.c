@@ -707,6 +707,44 @@ static void t_merge_whiteouts_distroless(void **state)
 		wharf_layer_analysis_free(&l[i]);
 }
 
+/* Many files and packages (node_modules-sized): the merge stays n log n. */
+static void t_merge_scales(void **state)
+{
+	(void)state;
+	enum { N = 30000 };
+	struct wharf_layer_analysis l[2];
+	memset(l, 0, sizeof(l));
+	for (int L = 0; L < 2; L++) {
+		l[L].digest = wharf_xasprintf("sha256:%064d", L);
+		l[L].diffid = wharf_xstrdup(l[L].digest);
+		for (int i = 0; i < N; i++) {
+			char *path = wharf_xasprintf("app/node_modules/m%d/package.json", (i * 7919) % N);
+			wharf_strv_push(&l[L].files, path);
+			struct wharf_pkg *p = wharf_pkg_list_add(&l[L].pkgs);
+			p->ecosystem = wharf_xstrdup(WHARF_ECO_NPM);
+			p->name = wharf_xasprintf("m%d", (i * 7919) % N);
+			p->version = wharf_xstrdup(L == 1 && (i * 7919) % N < 10 ? "2.0.0" : "1.0.0");
+			p->path = path;
+		}
+	}
+	struct wharf_scan_result r = {0};
+	result_layers(&r, l, 2);
+	struct wharf_error err = {0};
+	uint64_t t0 = wharf_monotonic_us();
+	assert_int_equal(wharf_scan_merge(l, 2, &r, &err), 0);
+	uint64_t took = wharf_monotonic_us() - t0;
+	assert_int_equal(r.pkgs.n, N);
+	size_t upgraded = 0;
+	for (size_t i = 0; i < r.pkgs.n; i++)
+		upgraded += r.pkgs.v[i].layer == 1;
+	assert_int_equal(upgraded, 10);
+	if (took > 2000000)
+		fail_msg("merging %d packages took %llu us", N, (unsigned long long)took);
+	wharf_scan_result_free(&r);
+	wharf_layer_analysis_free(&l[0]);
+	wharf_layer_analysis_free(&l[1]);
+}
+
 static void t_cache_roundtrip(void **state)
 {
 	(void)state;
@@ -759,6 +797,7 @@ int main(void)
 		cmocka_unit_test(t_layer_limits),
 		cmocka_unit_test(t_merge_attribution),
 		cmocka_unit_test(t_merge_whiteouts_distroless),
+		cmocka_unit_test(t_merge_scales),
 		cmocka_unit_test(t_cache_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
