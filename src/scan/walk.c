@@ -185,6 +185,26 @@ static int regular_file(struct walker *w, struct archive *a, struct archive_entr
 	return 0;
 }
 
+static bool any_wants(const struct wharf_cataloger *const *list, const char *path, mode_t mode)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (list[i]->wants(path, mode, 0))
+			return true;
+	return false;
+}
+
+/* A symlink (or hard link, device, fifo) where a package database or os-release was: the lower
+ * layers' file is gone from the image, as with a whiteout. Links are never followed. */
+static void replaced_by_link(struct walker *w, struct archive_entry *e)
+{
+	if (archive_entry_filetype(e) == AE_IFDIR)
+		return;
+	mode_t mode = archive_entry_filetype(e) | archive_entry_perm(e);
+	if (os_release_index(w->path) >= 0 || any_wants(wharf_os_catalogers, w->path, mode) ||
+	    any_wants(wharf_lang_catalogers, w->path, mode))
+		wharf_strv_push(&w->out->whiteouts, w->path);
+}
+
 static int entry(struct walker *w, struct archive *a, struct archive_entry *e, const bool *stream_failed)
 {
 	const char *name = archive_entry_pathname(e);
@@ -196,8 +216,10 @@ static int entry(struct walker *w, struct archive *a, struct archive_entry *e, c
 		return wharf_error_prefix(w->err, "layer %s", w->name);
 	if (!w->path[0] || whiteout(w, w->path))
 		return 0;
-	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
+	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e)) {
+		replaced_by_link(w, e);
 		return 0;
+	}
 	return regular_file(w, a, e, stream_failed);
 }
 

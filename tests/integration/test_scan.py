@@ -297,6 +297,7 @@ def scan_hostile_layers_fail_naming_the_layer(srv):
         refused(root, d, ["escapes the image root"])
 
         # Symlink loops (and os-release pointing into one) are never followed: the scan succeeds.
+        # The status file replaced by a link is gone from the image, as in a container.
         def loops(t):
             add_link(t, "a", "b")
             add_link(t, "b", "a")
@@ -305,7 +306,11 @@ def scan_hostile_layers_fail_naming_the_layer(srv):
         fresh([good, gzip.compress(tar_bytes(loops))])
         out = json.loads(wharf("scan", "--list-packages", "--format", "json", "--no-cache", f"oci:{img}:t",
                                home=os.path.join(root, "home"), timeout=30).stdout)
-        eq([p["name"] for p in out["packages"]], ["hello"], "packages beside symlink loops")
+        eq([p["name"] for p in out["packages"]], [], "packages once the status file is a symlink loop")
+        fresh([good, gzip.compress(tar_bytes(lambda t: (add_link(t, "a", "b"), add_link(t, "b", "a"))))])
+        out = json.loads(wharf("scan", "--list-packages", "--format", "json", "--no-cache", f"oci:{img}:t",
+                               home=os.path.join(root, "home"), timeout=30).stdout)
+        eq([p["name"] for p in out["packages"]], ["hello"], "packages beside a symlink loop")
 
         # A gzip bomb: 512 MiB of zeros in a blob of about 0.5 MiB, against a 256 MiB limit.
         d = fresh([zero_tar_gz(root, [("zeros", 512 << 20)])])[0]

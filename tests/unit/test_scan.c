@@ -380,8 +380,9 @@ static void check_base_analysis(const struct wharf_layer_analysis *a, const stru
 	assert_true(a->os_found[1]);
 	assert_false(a->os_found[0]); /* a symlink, not read */
 	assert_string_equal(a->os[1].codename, "bookworm");
-	assert_int_equal(a->whiteouts.n, 1);
-	assert_string_equal(a->whiteouts.v[0], "opt/app/old");
+	assert_int_equal(a->whiteouts.n, 2);
+	assert_string_equal(a->whiteouts.v[0], "etc/os-release"); /* replaced by a symlink */
+	assert_string_equal(a->whiteouts.v[1], "opt/app/old");
 	assert_int_equal(a->opaque.n, 1);
 	assert_string_equal(a->opaque.v[0], "srv");
 	assert_int_equal(a->uncompressed_size, tar->len);
@@ -690,6 +691,24 @@ static void t_merge_whiteouts_distroless(void **state)
 	assert_int_equal(wharf_scan_merge(l, 4, &r, &err), 0);
 	assert_int_equal(r.pkgs.n, 1);
 	assert_int_equal(find_in(&r, "z")->layer, 3);
+	wharf_scan_result_free(&r);
+	/* A symlink where the status file was: the lower database is gone. */
+	for (int i = 0; i < 4; i++)
+		wharf_layer_analysis_free(&l[i]);
+	const struct tentry s1[] = {{"var/lib/dpkg/status.d/x", NULL, "/dev/null", -1},
+				    {"etc/os-release", NULL, "../usr/lib/os-release", -1},
+				    {"usr/lib/os-release", "ID=ubuntu\nVERSION_ID=22.04\n", NULL, -1}};
+	scan_layer_tar(l0, 4, &l[0]);
+	scan_layer_tar(s1, 3, &l[1]);
+	scan_layer_tar(s1, 0, &l[2]);
+	scan_layer_tar(s1, 0, &l[3]);
+	memset(&r, 0, sizeof(r));
+	result_layers(&r, l, 2);
+	assert_int_equal(wharf_scan_merge(l, 2, &r, &err), 0);
+	assert_int_equal(r.pkgs.n, 1);
+	assert_non_null(find_in(&r, "y"));
+	assert_string_equal(r.os.id, "ubuntu"); /* etc/os-release now points to layer 1's file */
+	assert_string_equal(find_in(&r, "y")->ecosystem, WHARF_ECO_UBUNTU);
 	wharf_scan_result_free(&r);
 	/* A whiteout of a parent directory deletes what is below it. */
 	for (int i = 0; i < 4; i++)
