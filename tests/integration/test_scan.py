@@ -434,3 +434,61 @@ def scan_reports_vulnerabilities_by_layer(srv):
            "--exit-code 5 with a MEDIUM finding")
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+@test
+def scan_index_platforms_and_docker_archive_blobs(srv):
+    """An OCI index with linux/arm64 and linux/amd64 images: amd64 by default, --platform picks
+    the other. A docker-archive in Docker 25's layout (blobs/sha256/<hex> entries, gzip layers)
+    is read with the layer digests its paths name."""
+    root = tempfile.mkdtemp(prefix="wharf-scan-index-")
+    home = os.path.join(root, "home")
+    try:
+        img = os.path.join(root, "img")
+        arm = gzip.compress(tar_bytes(lambda t: add_file(t, "var/lib/dpkg/status", STATUS.replace(b"amd64", b"arm64"))))
+        amd = gzip.compress(tar_bytes(lambda t: add_file(t, "var/lib/dpkg/status", STATUS)))
+        write_layout(img, [arm])
+        with open(os.path.join(img, "index.json")) as f:
+            arm_desc = json.load(f)["manifests"][0]
+        amd_img = os.path.join(root, "amd")
+        write_layout(amd_img, [amd])
+        with open(os.path.join(amd_img, "index.json")) as f:
+            amd_desc = json.load(f)["manifests"][0]
+        for name in os.listdir(os.path.join(amd_img, "blobs", "sha256")):
+            shutil.copy(os.path.join(amd_img, "blobs", "sha256", name), os.path.join(img, "blobs", "sha256", name))
+        idx = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+            dict(arm_desc, annotations={}, platform={"os": "linux", "architecture": "arm64"}),
+            dict(amd_desc, annotations={}, platform={"os": "linux", "architecture": "amd64"})]}).encode()
+        idx_digest = sha256(idx)
+        with open(os.path.join(img, "blobs", "sha256", idx_digest.split(":")[1]), "wb") as f:
+            f.write(idx)
+        with open(os.path.join(img, "index.json"), "w") as f:
+            json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
+                       "digest": idx_digest, "size": len(idx), "annotations": {REF_NAME: "multi"}}]}, f)
+        out = list_packages(f"oci:{img}:multi", home)
+        eq([(p["name"], p["arch"]) for p in out["packages"]], [("hello", "amd64")], "default platform")
+        eq(out["manifest_digest"], amd_desc["digest"], "the amd64 manifest")
+        out = list_packages(f"oci:{img}:multi", home, "--platform", "linux/arm64")
+        eq([(p["name"], p["arch"]) for p in out["packages"]], [("hello", "arm64")], "--platform linux/arm64")
+        p = wharf("scan", "--list-packages", "--platform", "linux/s390x", f"oci:{img}:multi", home=home, ok=False)
+        eq(p.returncode, 1, "a platform the index lacks")
+        check("linux/s390x" in p.stderr, p.stderr)
+
+        # Docker 25 docker-archive: OCI blobs inside a tar, with manifest.json.
+        arch = os.path.join(root, "image.tar")
+        with open(os.path.join(amd_img, "index.json")) as f:
+            mdigest = json.load(f)["manifests"][0]["digest"]
+        with open(os.path.join(amd_img, "blobs", "sha256", mdigest.split(":")[1])) as f:
+            m = json.load(f)
+        manifest = [{"Config": "blobs/sha256/" + m["config"]["digest"].split(":")[1], "RepoTags": ["app:1"],
+                     "Layers": ["blobs/sha256/" + x["digest"].split(":")[1] for x in m["layers"]]}]
+        with tarfile.open(arch, "w") as t:
+            for name in sorted(os.listdir(os.path.join(amd_img, "blobs", "sha256"))):
+                t.add(os.path.join(amd_img, "blobs", "sha256", name), arcname="blobs/sha256/" + name)
+            add_file(t, "manifest.json", json.dumps(manifest).encode())
+        out = list_packages(f"docker-archive:{arch}", home, "--no-cache")
+        eq([x["digest"] for x in out["layers"]], [x["digest"] for x in m["layers"]], "layer digests from blob paths")
+        eq([p["name"] for p in out["packages"]], ["hello"], "packages")
+        eq(out["repo_tags"], "app:1", "repo tag")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
