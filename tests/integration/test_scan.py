@@ -297,6 +297,7 @@ def scan_hostile_layers_fail_naming_the_layer(srv):
         refused(root, d, ["escapes the image root"])
 
         # Symlink loops (and os-release pointing into one) are never followed: the scan succeeds.
+        # The status file replaced by a link is gone from the image, as in a container.
         def loops(t):
             add_link(t, "a", "b")
             add_link(t, "b", "a")
@@ -305,7 +306,11 @@ def scan_hostile_layers_fail_naming_the_layer(srv):
         fresh([good, gzip.compress(tar_bytes(loops))])
         out = json.loads(wharf("scan", "--list-packages", "--format", "json", "--no-cache", f"oci:{img}:t",
                                home=os.path.join(root, "home"), timeout=30).stdout)
-        eq([p["name"] for p in out["packages"]], ["hello"], "packages beside symlink loops")
+        eq([p["name"] for p in out["packages"]], [], "packages once the status file is a symlink loop")
+        fresh([good, gzip.compress(tar_bytes(lambda t: (add_link(t, "a", "b"), add_link(t, "b", "a"))))])
+        out = json.loads(wharf("scan", "--list-packages", "--format", "json", "--no-cache", f"oci:{img}:t",
+                               home=os.path.join(root, "home"), timeout=30).stdout)
+        eq([p["name"] for p in out["packages"]], ["hello"], "packages beside a symlink loop")
 
         # A gzip bomb: 512 MiB of zeros in a blob of about 0.5 MiB, against a 256 MiB limit.
         d = fresh([zero_tar_gz(root, [("zeros", 512 << 20)])])[0]
@@ -377,6 +382,56 @@ def scan_usage_and_errors(srv):
         p = wharf("scan", "--list-packages", f"oci:{home}/missing:t", home=home, ok=False)
         eq(p.returncode, 1, "missing layout")
         check("index.json" in p.stderr, p.stderr)
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# With the vulnerability database (src/vulndb): findings carry the layer of their package
+
+TRACKER = {
+    "glibc": {"CVE-2099-100001": {"description": "a glibc flaw for this test", "releases": {
+        "bookworm": {"status": "resolved", "fixed_version": "2.36-9+deb12u999", "urgency": "high"}}}},
+    "zlib": {"CVE-2099-100002": {"description": "an unfixed zlib flaw", "releases": {
+        "bookworm": {"status": "open", "urgency": "medium"}}}},
+    "openssl": {"CVE-2099-100003": {"description": "fixed before this version", "releases": {
+        "bookworm": {"status": "resolved", "fixed_version": "1.0.0-1", "urgency": "high"}}}},
+}
+
+
+@test(slow=True)
+def scan_reports_vulnerabilities_by_layer(srv):
+    """A wharf built with the vulnerability database matches by source package and version
+    (glibc for libc6, zlib for zlib1g); --fail-on, --severity and --ignore-unfixed set the exit
+    status. A wharf built without it says so and exits 1 (--list-packages still works)."""
+    layout, tag = debian()
+    home = tempfile.mkdtemp(prefix="wharf-scan-home-")
+    ref = f"oci:{layout.path}:{tag}"
+    try:
+        if wharf("db", "--help", home=home, ok=False).returncode != 0:
+            p = wharf("scan", ref, home=home, ok=False)
+            eq(p.returncode, 1, "scan without a vulnerability database in the build")
+            check("--list-packages" in p.stderr, p.stderr)
+            return
+        tracker = os.path.join(home, "tracker.json")
+        with open(tracker, "w") as f:
+            json.dump(TRACKER, f)
+        wharf("db", "import", "debian", tracker, home=home)
+        out = json.loads(wharf("scan", "--format", "json", ref, home=home).stdout)
+        found = {(v["VulnerabilityID"], v["PkgName"]): v for r in out["Results"] for v in r.get("Vulnerabilities") or []}
+        check(("CVE-2099-100001", "libc6") in found, f"glibc flaw on libc6: {sorted(found)}")
+        check(("CVE-2099-100002", "zlib1g") in found, f"zlib flaw on zlib1g: {sorted(found)}")
+        check(not any(k[0] == "CVE-2099-100003" for k in found), "a flaw fixed before the installed version")
+        v = found[("CVE-2099-100001", "libc6")]
+        eq((v["InstalledVersion"], v["FixedVersion"], v["Severity"]), (expected_packages(layout)["libc6"][0],
+           "2.36-9+deb12u999", "HIGH"), "libc6 finding")
+        eq(v["Layer"]["Digest"], layout.layers[0], "libc6 finding's layer")
+        eq(wharf("scan", "-q", "--fail-on", "HIGH", ref, home=home, ok=False).returncode, 1, "--fail-on HIGH")
+        eq(wharf("scan", "-q", "--fail-on", "CRITICAL", ref, home=home, ok=False).returncode, 0, "--fail-on CRITICAL")
+        eq(wharf("scan", "-q", "--severity", "MEDIUM", "--ignore-unfixed", "--exit-code", "5", ref, home=home,
+                 ok=False).returncode, 0, "the only MEDIUM finding is unfixed")
+        eq(wharf("scan", "-q", "--severity", "MEDIUM", "--exit-code", "5", ref, home=home, ok=False).returncode, 5,
+           "--exit-code 5 with a MEDIUM finding")
     finally:
         shutil.rmtree(home, ignore_errors=True)
 
