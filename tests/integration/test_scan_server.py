@@ -194,6 +194,29 @@ def scan_queue_debian_image(srv):
         r = srv.request("GET", vulns_path(repo, digest, "?severity=SEVERE"))
         eq(r.status, 400, f"bad severity filter: {r!r}")
 
+        # wharf scan --remote: by tag and by digest, each format, --exit-code/--fail-on.
+        remote = [wharf_bin(), "scan", "--remote", "--server", srv.url]
+        p = run(remote + [f"{repo}:{TAG}", "--format", "json"], what="wharf scan --remote json")
+        eq(json.loads(p.stdout)["WharfScan"]["Generation"], gen1, "remote json report")
+        eq(set(findings(json.loads(p.stdout))), set(f), "remote json findings")
+        p = run(remote + [f"{repo}@{digest}"], what="wharf scan --remote table")
+        table = p.stdout.decode()
+        for want in ("CVE-2099-0001", "CVE-2099-0002", a_bins[0], a_ver + "+wharf1"):
+            check(want in table, f"table lacks {want!r}: {table[:1500]}")
+        check("CVE-2099-0003" not in table, "table shows the backported CVE")
+        p = run(remote + [f"{repo}:{TAG}", "--format", "sarif", "--severity", "HIGH"], what="wharf scan --remote sarif")
+        sarif = json.loads(p.stdout)
+        ids = {res["ruleId"] for res in sarif["runs"][0]["results"]}
+        eq(ids, {"CVE-2099-0001"}, "sarif results with --severity HIGH")
+        p = run(remote + [f"{repo}:{TAG}", "--format", "cyclonedx"], what="wharf scan --remote cyclonedx")
+        eq(json.loads(p.stdout)["bomFormat"], "CycloneDX", "cyclonedx output")
+        p = run(remote + [f"{repo}:{TAG}", "--fail-on", "HIGH", "--exit-code", "7"], ok=False)
+        eq(p.returncode, 7, "--fail-on HIGH with a HIGH finding")
+        p = run(remote + [f"{repo}:{TAG}", "--fail-on", "CRITICAL", "--exit-code", "7"], ok=False)
+        eq(p.returncode, 0, "--fail-on CRITICAL without critical findings")
+        p = run(remote + [f"{repo}:nosuchtag"], ok=False)
+        eq(p.returncode, 1, f"unknown tag: {p.stderr!r}")
+
         # A changed database: rescanned without a push, with the new finding.
         db_import(db, tracker([(d, "CVE-2099-0004", {"status": "open", "urgency": "low"})]), tmp)
         r = wait_report(srv, repo, digest, generation_not=gen1)
@@ -262,9 +285,18 @@ def scan_api_states(srv):
     r = srv.request("GET", vulns_path("small/app", digest))
     eq(r.status, 202, f"no worker: {r!r}")
     eq(r.json()["status"], "queued", "state without a worker")
+    remote = [wharf_bin(), "scan", "--remote", "--server", srv.url, "small/app:v1"]
+    p = run(remote, ok=False)
+    eq(p.returncode, 3, f"not scanned yet, without --wait: {p.stderr!r}")
+    check(b"--wait" in p.stderr, f"the message suggests --wait: {p.stderr!r}")
+    p = run(remote + ["--wait", "--timeout", "1s"], ok=False)
+    eq(p.returncode, 3, f"not scanned within --timeout: {p.stderr!r}")
     srv.stop()
     srv.extra_args = []
     srv.start()
+    # Queued at push time with no worker; this start scans it, and --wait sees it through.
+    p = run(remote + ["--wait", "--format", "json"], what="wharf scan --remote --wait")
+    eq(json.loads(p.stdout)["WharfScan"]["VulnDB"], "absent", "report via --wait")
     r = wait_report(srv, "small/app", digest, timeout=30)
     rep = r.json()
     eq(rep["WharfScan"]["VulnDB"], "absent", "database without a vulndb")
