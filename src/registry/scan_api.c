@@ -176,3 +176,15 @@ int wharf_registry_start_scanner(struct wharf_registry *reg, struct wharf_error 
 {
 	return reg->scand ? wharf_scand_start(reg->scand, err) : 0;
 }
+
+void reg_scan_metrics(struct wharf_registry *reg, struct wharf_buf *out)
+{
+	unsigned counts[5];
+	struct wharf_error err;
+	if (!reg->scand || wharf_scand_counts(reg->scand, counts, &err) < 0)
+		return;
+	wharf_buf_puts(out, "# HELP wharf_scan_jobs Images in the scan queue by state.\n# TYPE wharf_scan_jobs gauge\n");
+	for (int s = WHARF_SCAND_QUEUED; s <= WHARF_SCAND_FAILED; s++)
+		wharf_buf_printf(out, "wharf_scan_jobs{state=\"%s\"} %u\n", wharf_scand_state_name((enum wharf_scand_state)s),
+				 counts[s]);
+}

@@ -302,6 +302,24 @@ def scan_api_states(srv):
     eq(rep["WharfScan"]["VulnDB"], "absent", "database without a vulndb")
     check("packages and secrets only" in rep["WharfScan"]["Note"], "the report says it is packages only")
     check(b'"tiny"' in r.body, f"package missing from the report: {r.body[:400]!r}")
+    # An index: its own digest is no image (404 naming that), --remote picks the platform image.
+    size = len(srv.request("GET", f"/v2/small/app/manifests/{digest}", headers={"Accept": OCI_MANIFEST}).body)
+    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+             "manifests": [{"mediaType": OCI_MANIFEST, "digest": digest, "size": size,
+                            "platform": {"os": "linux", "architecture": "amd64"}}]}
+    idx, _ = srv.push_manifest("small/app", "multi", index, media_type="application/vnd.oci.image.index.v1+json")
+    r = srv.request("GET", vulns_path("small/app", idx))
+    eq(r.status, 404, f"vulnerabilities of an index: {r!r}")
+    check("platform image" in r.body.decode(), f"index answer: {r.body!r}")
+    p = run([wharf_bin(), "scan", "--remote", "--server", srv.url, "small/app:multi", "--format", "json"],
+            what="wharf scan --remote of an index tag")
+    check(digest in json.loads(p.stdout)["ArtifactName"], f"report of the platform image: {p.stdout[:300]!r}")
+    p = run([wharf_bin(), "scan", "--remote", "--server", srv.url, "small/app:multi", "--platform", "linux/s390x"],
+            ok=False)
+    eq(p.returncode, 1, "no such platform")
+    check(b"linux/s390x" in p.stderr, f"platform error: {p.stderr!r}")
+    metrics = srv.request("GET", "/metrics").body.decode()
+    check('wharf_scan_jobs{state="done"} 1' in metrics, f"scan gauges in /metrics: {metrics[-600:]}")
     other = "sha256:" + "0" * 64
     eq(srv.request("GET", vulns_path("small/app", other)).status, 404, "unknown manifest")
     eq(srv.request("GET", vulns_path("nobody/here", digest)).status, 404, "manifest of another repository")
