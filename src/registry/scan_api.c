@@ -19,13 +19,14 @@ bool reg_scan_api_route(const char *path, char *name, size_t namesz, size_t *nam
 	size_t rest_len = strlen(rest) - strlen(API_SUFFIX);
 	/* The name may hold "manifests" itself: the last "/manifests/" before the digest splits. */
 	const char *mark = NULL;
-	for (const char *p = rest; (p = strstr(p, "/manifests/")) && p < rest + rest_len; p++)
+	const size_t word = strlen("/manifests/");
+	for (const char *p = rest; (p = strstr(p, "/manifests/")) && p + word <= rest + rest_len; p++)
 		mark = p;
 	if (!mark || mark == rest)
 		return false;
 	*name_len = (size_t)(mark - rest);
 	snprintf(name, namesz, "%.*s", (int)*name_len, rest);
-	const char *d = mark + strlen("/manifests/");
+	const char *d = mark + word;
 	snprintf(digest, digestsz, "%.*s", (int)(rest + rest_len - d), d);
 	return true;
 }

@@ -325,6 +325,13 @@ def scan_api_states(srv):
     eq(srv.request("GET", vulns_path("nobody/here", digest)).status, 404, "manifest of another repository")
     eq(srv.request("GET", vulns_path("small/app", "sha256:xyz")).status, 400, "bad digest")
     eq(srv.request("DELETE", vulns_path("small/app", digest)).status, 405, "DELETE")
+    for path in ("/api/v1/repositories/a/manifests/vulnerabilities", "/api/v1/repositories/manifests/x/vulnerabilities",
+                 "/api/v1/repositories//manifests/" + digest + "/vulnerabilities"):
+        r = srv.request("GET", path)
+        check(r.status in (400, 404), f"{path}: {r!r}")
+    # A repository named like the route words still works.
+    d4 = push_small_image(srv, "x/manifests/y", "v1")
+    eq(wait_report(srv, "x/manifests/y", d4, timeout=30).status, 200, "repository with 'manifests' in its name")
     # An artifact (not an image config): failed, with the reason.
     cfg = srv.push_blob("small/app", b'{"kind":"sbom"}')
     m = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
