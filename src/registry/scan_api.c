@@ -94,7 +94,9 @@ static void respond_report(struct wharf_http_request *req, const struct wharf_sc
 	struct wharf_http_response *r = wharf_http_response_owned(200, body, strlen(body));
 	wharf_http_response_header(r, "Content-Type", "application/json");
 	/* A rescan for a new database is pending: the report is the previous generation's. */
-	wharf_http_response_header(r, "Wharf-Scan-Status", j->state == WHARF_SCAND_DONE ? "current" : "rescanning");
+	wharf_http_response_header(r, "Wharf-Scan-Status", j->state == WHARF_SCAND_DONE     ? "current"
+							   : j->state == WHARF_SCAND_FAILED ? "rescan-failed"
+											    : "rescanning");
 	wharf_http_response_header(r, "Wharf-Vulndb-Generation", j->generation ? j->generation : "");
 	wharf_http_respond(req, r);
 }

@@ -361,3 +361,7 @@ def scan_api_states(srv):
     r = srv.request("GET", f"/v2/small/app/manifests/{d3}", headers={"Accept": OCI_MANIFEST})
     eq(r.status, 403, f"unscanned image under block_unscanned: {r!r}")
     check("no scan result yet" in r.body.decode(), f"denial reason: {r.body!r}")
+    r = srv.request("HEAD", f"/v2/small/app/manifests/v3", headers={"Accept": OCI_MANIFEST})
+    eq(r.status, 403, f"HEAD of an unscanned image under block_unscanned: {r!r}")
+    r = srv.request("HEAD", f"/v2/small/app/manifests/v1", headers={"Accept": OCI_MANIFEST})
+    eq(r.status, 200, f"HEAD of a scanned image: {r!r}")
