@@ -153,7 +153,23 @@ static void reimport_is_idempotent_and_changes_generation(void **state)
 	char *db = wharf_xasprintf("%s/v.sqlite", dir);
 	import_ok(db, "osv", FIX "/osv");
 	json_t *a = status(db);
+	/* A handle keeps its snapshot across an import; a new one sees the new generation. */
+	struct wharf_vulndb *h = NULL;
+	struct wharf_error err = {0};
+	char *g1 = NULL, *g2 = NULL, *g3 = NULL;
+	assert_wharf_ok(wharf_vulndb_open(&h, db, &err), err);
+	assert_wharf_ok(wharf_vulndb_generation(h, &g1, &err), err);
 	import_ok(db, "osv", FIX "/osv");
+	assert_wharf_ok(wharf_vulndb_generation(h, &g2, &err), err);
+	assert_string_equal(g1, g2);
+	wharf_vulndb_close(h);
+	assert_wharf_ok(wharf_vulndb_open(&h, db, &err), err);
+	assert_wharf_ok(wharf_vulndb_generation(h, &g3, &err), err);
+	assert_string_not_equal(g1, g3);
+	wharf_vulndb_close(h);
+	free(g1);
+	free(g2);
+	free(g3);
 	json_t *b = status(db);
 	assert_int_equal(eco_count(a, "Go"), eco_count(b, "Go"));
 	assert_int_equal(eco_count(a, "PyPI"), eco_count(b, "PyPI"));
