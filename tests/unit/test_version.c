@@ -195,6 +195,19 @@ static void gem_order(void **state)
 	check_invalid("RubyGems", bad, N(bad));
 }
 
+static void composer_order(void **state)
+{
+	(void)state;
+	static const char *const chain[] = {"1.0.0-dev", "1.0.0-alpha1", "1.0.0-alpha2", "1.0.0-beta.1", "1.0.0-RC1",
+		"1.0.0-RC2", "1.0.0", "1.0.0-patch1", "1.0.0.1", "1.0.1", "v1.2", "1.10.0.0", "2"};
+	check_chain("Packagist", chain, N(chain));
+	static const char *const eq[] = {"1.0", "1.0.0.0", "v2.3.4", "2.3.4", "1.0.0-b2", "1.0.0-beta2", "1.0.0-pl1",
+		"1.0.0-p1", "1.0.0+build", "1.0.0"};
+	check_equal("Packagist", eq, N(eq));
+	static const char *const bad[] = {"", "dev-master", "1.0.0-gamma", "1.0.0 1", "x1"};
+	check_invalid("Packagist", bad, N(bad));
+}
+
 static void unknown_ecosystem(void **state)
 {
 	(void)state;
@@ -217,7 +230,7 @@ int main(void)
 		cmocka_unit_test(dpkg_vectors), cmocka_unit_test(dpkg_order),   cmocka_unit_test(apk_order),
 		cmocka_unit_test(rpm_order),    cmocka_unit_test(semver_order), cmocka_unit_test(go_order),
 		cmocka_unit_test(pep440_order), cmocka_unit_test(maven_order),  cmocka_unit_test(gem_order),
-		cmocka_unit_test(unknown_ecosystem),
+		cmocka_unit_test(composer_order),  cmocka_unit_test(unknown_ecosystem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
