@@ -543,8 +543,12 @@ static void mvn_parse(const char *v, struct mvn_item *root)
 			digit = false;
 		}
 	}
-	if (n > start)
+	if (n > start) {
+		/* A trailing ".X" qualifier counts as "-X": 1.0.0.x1 < 1.0.0-x2. */
+		if (!digit && list->n > 0)
+			list = mvn_add(list, MVN_LIST);
 		mvn_add_token(list, digit, lower + start, n - start, false);
+	}
 	free(lower);
 	mvn_normalize(root);
 }

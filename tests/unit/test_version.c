@@ -180,6 +180,18 @@ static void maven_order(void **state)
 	check_equal("Maven", eq, N(eq));
 	static const char *const bad[] = {"", "1.0 beta", "1/2"};
 	check_invalid("Maven", bad, N(bad));
+	/* The orderings Maven's own ComparableVersion tests document. */
+	static const char *const qualifiers[] = {"1-alpha2snapshot", "1-alpha2", "1-alpha-123", "1-beta-2", "1-beta123",
+		"1-m2", "1-m11", "1-rc", "1-cr2", "1-rc123", "1-SNAPSHOT", "1", "1-sp", "1-sp2", "1-sp123", "1-abc",
+		"1-def", "1-pom-1", "1-1-snapshot", "1-1", "1-2", "1-123"};
+	check_chain("Maven", qualifiers, N(qualifiers));
+	static const char *const numbers[] = {"2.0", "2.0.a", "2-1", "2.0.2", "2.0.123", "2.1.0", "2.1-a", "2.1b",
+		"2.1-c", "2.1-1", "2.1.0.1", "2.2", "2.123", "11.a2", "11.a11", "11.b2", "11.b11", "11.m2", "11.m11",
+		"11", "11.a", "11b", "11c", "11m"};
+	check_chain("Maven", numbers, N(numbers));
+	static const char *const eq2[] = {"1", "1-0", "1", "1.0-0", "1a", "1-a", "1a", "1.0.0-a", "1.0.0x", "1-x",
+		"1ga", "1", "1cr", "1rc", "1X", "1x", "1GA", "1", "1FINAL", "1", "1cR", "1rC", "1m3", "1MILESTONE3"};
+	check_equal("Maven", eq2, N(eq2));
 }
 
 static void gem_order(void **state)
