@@ -55,7 +55,7 @@ int vulndb_put_vuln(struct vulndb_writer *w, const struct vulndb_vuln *v, struct
 int vulndb_put_alias(struct vulndb_writer *w, const char *id, const char *alias, struct wharf_error *err);
 int vulndb_del_aliases(struct vulndb_writer *w, const char *id, struct wharf_error *err);
 /* A distro advisory: fixed NULL means no fix (status says "affected", "under_investigation",
- * "will_not_fix"). */
+ * "will_not_fix", "fix_deferred"). */
 int vulndb_put_distro(struct vulndb_writer *w, const char *distro, const char *release, const char *pkg,
 		      const char *vuln, const char *fixed, const char *status, const char *severity,
 		      struct wharf_error *err);
