@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tarfile
 import tempfile
 import time
@@ -224,6 +225,11 @@ def scan_queue_debian_image(srv):
         for name in d_bins:
             check(("CVE-2099-0004", name) in f2, f"rescan lacks CVE-2099-0004 for {name}: {sorted(f2)}")
         check(("CVE-2099-0001", a_bins[0]) in f2, "rescan lost CVE-2099-0001")
+
+        # Figures: the cold scan (layers read) and the rescan (layers from the cache, new database).
+        times = [float(t) for t in re.findall(r'scan done: ' + re.escape(digest) + r'.*? in ([0-9.]+) s', srv.log_text())]
+        print(f"# scan times of {digest[:19]}: first {times[0]:.3f} s, rescan {times[-1]:.3f} s ({len(times)} scans)")
+        check(len(times) >= 2, f"the log shows {len(times)} scans of the image, want at least 2")
 
         # Pull policy: HIGH blocks (CVE-2099-0001 is HIGH), CRITICAL allows.
         srv.stop()
