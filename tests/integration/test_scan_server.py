@@ -282,6 +282,25 @@ def push_small_image(srv, repo, tag):
 
 
 @test(shared=False)
+def scan_policy_config_errors(srv):
+    """A bad scan policy (file or flag) stops wharfd with status 2 and names the rule broken."""
+    cfg = os.path.join(srv.tmp, "bad.json")
+    cases = [
+        ({"scan_policy": {"default": {"block_severity": "SEVERE"}}}, [], "default.block_severity"),
+        ({"scan_policy": {"repositories": {"a/*": {"block": True}}}}, [], "'block' is not known"),
+        ({"scan_workers": -1}, [], "scan_workers"),
+        ({}, ["--scan-block-severity", "SEVERE"], "--scan-block-severity 'SEVERE'"),
+        ({}, ["--scan-workers", "65"], "--scan-workers '65'"),
+    ]
+    for body, flags, want in cases:
+        with open(cfg, "w") as f:
+            json.dump(body, f)
+        p = run([srv.wharfd, "--data", srv.data, "--listen", srv.addr, "--config", cfg] + flags, ok=False, timeout=20)
+        eq(p.returncode, 2, f"wharfd with {body} {flags}: {p.stderr!r}")
+        check(want in p.stderr.decode(), f"error for {body} {flags} lacks {want!r}: {p.stderr!r}")
+
+
+@test(shared=False)
 def scan_api_states(srv):
     """202 while queued, 200 with a packages-only report without a database, 404 for unknown
     manifests and repositories, 400 for a bad digest; artifacts fail with a reason."""
