@@ -205,10 +205,10 @@ def scan_queue_debian_image(srv):
         for want in ("CVE-2099-0001", "CVE-2099-0002", a_bins[0], a_ver + "+wharf1"):
             check(want in table, f"table lacks {want!r}: {table[:1500]}")
         check("CVE-2099-0003" not in table, "table shows the backported CVE")
-        p = run(remote + [f"{repo}:{TAG}", "--format", "sarif", "--severity", "HIGH"], what="wharf scan --remote sarif")
+        p = run(remote + [f"{repo}:{TAG}", "--format", "sarif", "--severity", "HIGH,CRITICAL"], what="wharf scan --remote sarif")
         sarif = json.loads(p.stdout)
         ids = {res["ruleId"] for res in sarif["runs"][0]["results"]}
-        eq(ids, {"CVE-2099-0001"}, "sarif results with --severity HIGH")
+        eq(ids, {"CVE-2099-0001"}, "sarif results with --severity HIGH,CRITICAL")
         p = run(remote + [f"{repo}:{TAG}", "--format", "cyclonedx"], what="wharf scan --remote cyclonedx")
         eq(json.loads(p.stdout)["bomFormat"], "CycloneDX", "cyclonedx output")
         p = run(remote + [f"{repo}:{TAG}", "--fail-on", "HIGH", "--exit-code", "7"], ok=False)
