@@ -54,6 +54,32 @@ static const char *os_release(const struct wharf_os *os, char *buf, size_t len)
 	return NULL;
 }
 
+/* ---- prepared queries ---- */
+
+static const char *const query_sql[Q__COUNT] = {
+	/* id and its aliases both ways, each an index lookup */
+	[Q_VULN_INFO] = "SELECT source, title, description, severity, cvss_score, cvss_vector, primary_url, id=?1 FROM vulns "
+			"WHERE id IN (SELECT ?1 UNION SELECT alias FROM aliases WHERE id=?1 UNION SELECT id FROM aliases WHERE alias=?1) "
+			"ORDER BY CASE source WHEN 'nvd' THEN 0 WHEN 'ghsa' THEN 1 WHEN 'osv' THEN 2 ELSE 3 END, id=?1 DESC",
+	[Q_ALIASES] = "SELECT alias FROM aliases WHERE id=?1 UNION SELECT id FROM aliases WHERE alias=?1",
+	[Q_DISTRO] = "SELECT vuln, fixed, status, severity FROM distro_adv WHERE distro=? AND release=? AND pkg=? ORDER BY vuln",
+	/* the ecosystem's own IDs before GitHub's, so aliases are reported under the former */
+	[Q_OSV] = "SELECT vuln, ranges, versions FROM osv_affected WHERE ecosystem=? AND name=? "
+		  "ORDER BY vuln LIKE 'GHSA-%', vuln",
+};
+
+/* The statement q, prepared on first use and reset for this one. */
+static sqlite3_stmt *query(struct wharf_vulndb *db, enum vulndb_query q, struct wharf_error *err)
+{
+	if (!db->q[q] && sqlite3_prepare_v2(db->db, query_sql[q], -1, &db->q[q], NULL) != SQLITE_OK) {
+		vulndb_sqlite_error(err, db->db, query_sql[q]);
+		return NULL;
+	}
+	sqlite3_reset(db->q[q]);
+	sqlite3_clear_bindings(db->q[q]);
+	return db->q[q];
+}
+
 /* ---- enrichment: what the database knows of a vulnerability ---- */
 
 struct vuln_info {
@@ -89,14 +115,10 @@ static void set_once(char **dst, char *src)
 /* The rows of id and of its aliases (both directions), NVD first, then GHSA, OSV, Debian. */
 static int vuln_info(struct wharf_vulndb *db, const char *id, struct vuln_info *out, struct wharf_error *err)
 {
-	static const char sql[] =
-		"SELECT source, title, description, severity, cvss_score, cvss_vector, primary_url, id=?1 FROM vulns "
-		"WHERE id=?1 OR id IN (SELECT alias FROM aliases WHERE id=?1) OR id IN (SELECT id FROM aliases WHERE alias=?1) "
-		"ORDER BY CASE source WHEN 'nvd' THEN 0 WHEN 'ghsa' THEN 1 WHEN 'osv' THEN 2 ELSE 3 END, id=?1 DESC";
-	sqlite3_stmt *st = NULL;
 	memset(out, 0, sizeof(*out));
-	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return vulndb_sqlite_error(err, db->db, "vulnerabilities");
+	sqlite3_stmt *st = query(db, Q_VULN_INFO, err);
+	if (!st)
+		return -err->code;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	char *own_title = NULL, *own_desc = NULL, *adv_desc = NULL;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -127,7 +149,7 @@ static int vuln_info(struct wharf_vulndb *db, const char *id, struct vuln_info *
 		}
 		set_once(&out->primary_url, col(st, 6));
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (own_title) {
 		free(out->title);
 		out->title = own_title;
@@ -149,14 +171,13 @@ struct pkg_seen {
 
 static int aliases_of(struct wharf_vulndb *db, const char *id, struct wharf_strv *out, struct wharf_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db->db, "SELECT alias FROM aliases WHERE id=?1 UNION SELECT id FROM aliases WHERE alias=?1",
-			       -1, &st, NULL) != SQLITE_OK)
-		return vulndb_sqlite_error(err, db->db, "aliases");
+	sqlite3_stmt *st = query(db, Q_ALIASES, err);
+	if (!st)
+		return -err->code;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		wharf_strv_push(out, (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return 0;
 }
 
@@ -235,11 +256,9 @@ static int match_distro(struct wharf_vulndb *db, struct wharf_scan_result *r, si
 	const char *eco = !strcmp(distro, "debian") ? WHARF_ECO_DEBIAN : WHARF_ECO_ALPINE;
 	if (!src || !ver || !wharf_version_valid(eco, ver, NULL))
 		return 0;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db->db,
-			       "SELECT vuln, fixed, status, severity FROM distro_adv WHERE distro=? AND release=? AND pkg=? ORDER BY vuln",
-			       -1, &st, NULL) != SQLITE_OK)
-		return vulndb_sqlite_error(err, db->db, "distro advisories");
+	sqlite3_stmt *st = query(db, Q_DISTRO, err);
+	if (!st)
+		return -err->code;
 	sqlite3_bind_text(st, 1, distro, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, src, -1, SQLITE_STATIC);
@@ -255,7 +274,7 @@ static int match_distro(struct wharf_vulndb *db, struct wharf_scan_result *r, si
 		}
 		rc = add_finding(db, r, pi, &h, seen, err);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -427,12 +446,10 @@ static int match_osv(struct wharf_vulndb *db, struct wharf_scan_result *r, size_
 	if (!p->name || !p->version || !wharf_version_valid(p->ecosystem, p->version, NULL))
 		return 0;
 	char *name = vulndb_normalize_name(p->ecosystem, p->name);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db->db, "SELECT vuln, ranges, versions FROM osv_affected WHERE ecosystem=? AND name=? "
-			       "ORDER BY vuln LIKE 'GHSA-%', vuln",
-			       -1, &st, NULL) != SQLITE_OK) {
+	sqlite3_stmt *st = query(db, Q_OSV, err);
+	if (!st) {
 		free(name);
-		return vulndb_sqlite_error(err, db->db, "OSV advisories");
+		return -err->code;
 	}
 	sqlite3_bind_text(st, 1, p->ecosystem, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -446,7 +463,7 @@ static int match_osv(struct wharf_vulndb *db, struct wharf_scan_result *r, size_
 		rc = add_finding(db, r, pi, &h, seen, err);
 		free(fixed);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	free(name);
 	return rc;
 }
