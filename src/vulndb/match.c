@@ -86,7 +86,18 @@ struct vuln_info {
 	char *title, *description, *primary_url, *cvss_vector;
 	char *severity, *severity_source;
 	double cvss_score;
+	const char *cvss_source;
 };
+
+/* The static name of a source, for wharf_finding.cvss_source. */
+static const char *static_source(const char *source)
+{
+	static const char *const names[] = {"nvd", "ghsa", "osv", "debian", "alpine"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (source && !strcmp(source, names[i]))
+			return names[i];
+	return NULL;
+}
 
 static void vuln_info_free(struct vuln_info *v)
 {
@@ -146,6 +157,7 @@ static int vuln_info(struct wharf_vulndb *db, const char *id, struct vuln_info *
 			out->cvss_score = sqlite3_column_double(st, 4);
 			free(out->cvss_vector);
 			out->cvss_vector = col(st, 5);
+			out->cvss_source = static_source(source);
 		}
 		set_once(&out->primary_url, col(st, 6));
 	}
@@ -236,6 +248,7 @@ static int add_finding(struct wharf_vulndb *db, struct wharf_scan_result *r, siz
 	f->description = steal_pointer(&vi.description);
 	f->cvss_score = vi.cvss_score;
 	f->cvss_vector = steal_pointer(&vi.cvss_vector);
+	f->cvss_source = vi.cvss_source;
 	f->primary_url = steal_pointer(&vi.primary_url);
 	if (!f->primary_url && !strncmp(h->id, "CVE-", 4))
 		f->primary_url = wharf_xasprintf("https://nvd.nist.gov/vuln/detail/%s", h->id);
