@@ -299,6 +299,8 @@ void wharf_vulndb_close(struct wharf_vulndb *db)
 {
 	if (!db)
 		return;
+	for (int i = 0; i < Q__COUNT; i++)
+		sqlite3_finalize(db->q[i]);
 	sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close_v2(db->db);
 	free(db->path);

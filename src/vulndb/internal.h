@@ -31,9 +31,13 @@ struct vulndb_writer {
 	struct wharf_vulndb_import_stats stats;
 };
 
+/* Statements a match runs once per package or finding, prepared once per handle. */
+enum vulndb_query { Q_VULN_INFO, Q_ALIASES, Q_DISTRO, Q_OSV, Q__COUNT };
+
 struct wharf_vulndb {
 	sqlite3 *db;
 	char *path;
+	sqlite3_stmt *q[Q__COUNT];
 };
 
 int vulndb_sqlite_error(struct wharf_error *err, sqlite3 *db, const char *what);

@@ -287,6 +287,7 @@ static void debian_by_source_and_release(void **state)
 	/* distro severity first; NVD gives the CVSS and the description */
 	assert_string_equal(f->severity, "LOW");
 	assert_true(f->cvss_score > 9.7 && f->cvss_score < 9.9);
+	assert_string_equal(f->cvss_source, "nvd");
 	assert_string_equal(f->description, "An openssl flaw.");
 	assert_null(find(&r, "libssl3", "CVE-TEST-0002")); /* fixed_version "0": never affected */
 	assert_null(find(&r, "libssl3", "CVE-TEST-0004")); /* installed after the fix */
@@ -400,6 +401,7 @@ static void language_packages_against_osv(void **state)
 	assert_string_equal(f->severity, "MEDIUM");
 	assert_string_equal(f->severity_source, "ghsa");
 	assert_true(f->cvss_score > 7.4 && f->cvss_score < 7.6);
+	assert_string_equal(f->cvss_source, "ghsa"); /* scored by the GHSA alias */
 	f = find(&r, "github.com/gin-gonic/gin", "GO-2021-0052");
 	assert_non_null(f);
 	assert_string_equal(f->fixed, "1.7.7");
