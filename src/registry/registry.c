@@ -354,6 +354,7 @@ void reg_metrics(struct wharf_registry *reg, struct wharf_http_request *req)
 				 "# HELP wharf_storage_blobs Number of stored blobs and manifests.\n"
 				 "# TYPE wharf_storage_blobs gauge\nwharf_storage_blobs %llu\n",
 				 (unsigned long long)bytes, (unsigned long long)blobs);
+	reg_scan_metrics(reg, &extra);
 	char *text = wharf_metrics_render(reg->metrics, extra.data);
 	wharf_buf_free(&extra);
 	reg_respond_json(req, 200, "text/plain; version=0.0.4", text, strlen(text));

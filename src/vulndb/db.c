@@ -282,7 +282,11 @@ int wharf_vulndb_open(struct wharf_vulndb **out, const char *path, struct wharf_
 		return r;
 	}
 	sqlite3_busy_timeout(db->db, 15000);
-	int r = check_schema_version(db->db, path, false, err);
+	/* One read transaction for the handle's life: its generation and its matches come from
+	 * the same snapshot even while an import commits. */
+	int r = vulndb_exec(db->db, "BEGIN", err);
+	if (r == 0)
+		r = check_schema_version(db->db, path, false, err);
 	if (r < 0) {
 		wharf_vulndb_close(db);
 		return r;
@@ -295,6 +299,9 @@ void wharf_vulndb_close(struct wharf_vulndb *db)
 {
 	if (!db)
 		return;
+	for (int i = 0; i < Q__COUNT; i++)
+		sqlite3_finalize(db->q[i]);
+	sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close_v2(db->db);
 	free(db->path);
 	free(db);

@@ -48,8 +48,14 @@ static int debian_release(struct vulndb_writer *w, const char *name, const char 
 		}
 		return vulndb_put_distro(w, "debian", codename, pkg, cve, fixed, "fixed", sev, err);
 	}
-	if (!strcmp(status, "open"))
-		return vulndb_put_distro(w, "debian", codename, pkg, cve, NULL, "affected", sev, err);
+	if (!strcmp(status, "open")) {
+		/* The security team's decision not to fix it in a DSA, when recorded. */
+		const char *nodsa = jstr(rel, "nodsa_reason");
+		const char *st = nodsa && !strcmp(nodsa, "ignored")     ? "will_not_fix"
+				 : nodsa && !strcmp(nodsa, "postponed") ? "fix_deferred"
+									: "affected";
+		return vulndb_put_distro(w, "debian", codename, pkg, cve, NULL, st, sev, err);
+	}
 	if (!strcmp(status, "undetermined"))
 		return vulndb_put_distro(w, "debian", codename, pkg, cve, NULL, "under_investigation", sev, err);
 	return wharf_error_set(err, WHARF_EINVAL, "%s: %s/%s/releases/%s: unknown status \"%.40s\"", name, pkg, cve, codename,

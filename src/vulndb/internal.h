@@ -31,9 +31,13 @@ struct vulndb_writer {
 	struct wharf_vulndb_import_stats stats;
 };
 
+/* Statements a match runs once per package or finding, prepared once per handle. */
+enum vulndb_query { Q_VULN_INFO, Q_ALIASES, Q_DISTRO, Q_OSV, Q__COUNT };
+
 struct wharf_vulndb {
 	sqlite3 *db;
 	char *path;
+	sqlite3_stmt *q[Q__COUNT];
 };
 
 int vulndb_sqlite_error(struct wharf_error *err, sqlite3 *db, const char *what);
@@ -55,7 +59,7 @@ int vulndb_put_vuln(struct vulndb_writer *w, const struct vulndb_vuln *v, struct
 int vulndb_put_alias(struct vulndb_writer *w, const char *id, const char *alias, struct wharf_error *err);
 int vulndb_del_aliases(struct vulndb_writer *w, const char *id, struct wharf_error *err);
 /* A distro advisory: fixed NULL means no fix (status says "affected", "under_investigation",
- * "will_not_fix"). */
+ * "will_not_fix", "fix_deferred"). */
 int vulndb_put_distro(struct vulndb_writer *w, const char *distro, const char *release, const char *pkg,
 		      const char *vuln, const char *fixed, const char *status, const char *severity,
 		      struct wharf_error *err);

@@ -54,13 +54,50 @@ static const char *os_release(const struct wharf_os *os, char *buf, size_t len)
 	return NULL;
 }
 
+/* ---- prepared queries ---- */
+
+static const char *const query_sql[Q__COUNT] = {
+	/* id and its aliases both ways, each an index lookup */
+	[Q_VULN_INFO] = "SELECT source, title, description, severity, cvss_score, cvss_vector, primary_url, id=?1 FROM vulns "
+			"WHERE id IN (SELECT ?1 UNION SELECT alias FROM aliases WHERE id=?1 UNION SELECT id FROM aliases WHERE alias=?1) "
+			"ORDER BY CASE source WHEN 'nvd' THEN 0 WHEN 'ghsa' THEN 1 WHEN 'osv' THEN 2 ELSE 3 END, id=?1 DESC",
+	[Q_ALIASES] = "SELECT alias FROM aliases WHERE id=?1 UNION SELECT id FROM aliases WHERE alias=?1",
+	[Q_DISTRO] = "SELECT vuln, fixed, status, severity FROM distro_adv WHERE distro=? AND release=? AND pkg=? ORDER BY vuln",
+	/* the ecosystem's own IDs before GitHub's, so aliases are reported under the former */
+	[Q_OSV] = "SELECT vuln, ranges, versions FROM osv_affected WHERE ecosystem=? AND name=? "
+		  "ORDER BY vuln LIKE 'GHSA-%', vuln",
+};
+
+/* The statement q, prepared on first use and reset for this one. */
+static sqlite3_stmt *query(struct wharf_vulndb *db, enum vulndb_query q, struct wharf_error *err)
+{
+	if (!db->q[q] && sqlite3_prepare_v2(db->db, query_sql[q], -1, &db->q[q], NULL) != SQLITE_OK) {
+		vulndb_sqlite_error(err, db->db, query_sql[q]);
+		return NULL;
+	}
+	sqlite3_reset(db->q[q]);
+	sqlite3_clear_bindings(db->q[q]);
+	return db->q[q];
+}
+
 /* ---- enrichment: what the database knows of a vulnerability ---- */
 
 struct vuln_info {
 	char *title, *description, *primary_url, *cvss_vector;
 	char *severity, *severity_source;
 	double cvss_score;
+	const char *cvss_source;
 };
+
+/* The static name of a source, for wharf_finding.cvss_source. */
+static const char *static_source(const char *source)
+{
+	static const char *const names[] = {"nvd", "ghsa", "osv", "debian", "alpine"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (source && !strcmp(source, names[i]))
+			return names[i];
+	return NULL;
+}
 
 static void vuln_info_free(struct vuln_info *v)
 {
@@ -89,14 +126,10 @@ static void set_once(char **dst, char *src)
 /* The rows of id and of its aliases (both directions), NVD first, then GHSA, OSV, Debian. */
 static int vuln_info(struct wharf_vulndb *db, const char *id, struct vuln_info *out, struct wharf_error *err)
 {
-	static const char sql[] =
-		"SELECT source, title, description, severity, cvss_score, cvss_vector, primary_url, id=?1 FROM vulns "
-		"WHERE id=?1 OR id IN (SELECT alias FROM aliases WHERE id=?1) OR id IN (SELECT id FROM aliases WHERE alias=?1) "
-		"ORDER BY CASE source WHEN 'nvd' THEN 0 WHEN 'ghsa' THEN 1 WHEN 'osv' THEN 2 ELSE 3 END, id=?1 DESC";
-	sqlite3_stmt *st = NULL;
 	memset(out, 0, sizeof(*out));
-	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return vulndb_sqlite_error(err, db->db, "vulnerabilities");
+	sqlite3_stmt *st = query(db, Q_VULN_INFO, err);
+	if (!st)
+		return -err->code;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	char *own_title = NULL, *own_desc = NULL, *adv_desc = NULL;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -124,10 +157,11 @@ static int vuln_info(struct wharf_vulndb *db, const char *id, struct vuln_info *
 			out->cvss_score = sqlite3_column_double(st, 4);
 			free(out->cvss_vector);
 			out->cvss_vector = col(st, 5);
+			out->cvss_source = static_source(source);
 		}
 		set_once(&out->primary_url, col(st, 6));
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (own_title) {
 		free(out->title);
 		out->title = own_title;
@@ -149,14 +183,13 @@ struct pkg_seen {
 
 static int aliases_of(struct wharf_vulndb *db, const char *id, struct wharf_strv *out, struct wharf_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db->db, "SELECT alias FROM aliases WHERE id=?1 UNION SELECT id FROM aliases WHERE alias=?1",
-			       -1, &st, NULL) != SQLITE_OK)
-		return vulndb_sqlite_error(err, db->db, "aliases");
+	sqlite3_stmt *st = query(db, Q_ALIASES, err);
+	if (!st)
+		return -err->code;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		wharf_strv_push(out, (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return 0;
 }
 
@@ -215,6 +248,7 @@ static int add_finding(struct wharf_vulndb *db, struct wharf_scan_result *r, siz
 	f->description = steal_pointer(&vi.description);
 	f->cvss_score = vi.cvss_score;
 	f->cvss_vector = steal_pointer(&vi.cvss_vector);
+	f->cvss_source = vi.cvss_source;
 	f->primary_url = steal_pointer(&vi.primary_url);
 	if (!f->primary_url && !strncmp(h->id, "CVE-", 4))
 		f->primary_url = wharf_xasprintf("https://nvd.nist.gov/vuln/detail/%s", h->id);
@@ -235,11 +269,9 @@ static int match_distro(struct wharf_vulndb *db, struct wharf_scan_result *r, si
 	const char *eco = !strcmp(distro, "debian") ? WHARF_ECO_DEBIAN : WHARF_ECO_ALPINE;
 	if (!src || !ver || !wharf_version_valid(eco, ver, NULL))
 		return 0;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db->db,
-			       "SELECT vuln, fixed, status, severity FROM distro_adv WHERE distro=? AND release=? AND pkg=? ORDER BY vuln",
-			       -1, &st, NULL) != SQLITE_OK)
-		return vulndb_sqlite_error(err, db->db, "distro advisories");
+	sqlite3_stmt *st = query(db, Q_DISTRO, err);
+	if (!st)
+		return -err->code;
 	sqlite3_bind_text(st, 1, distro, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, src, -1, SQLITE_STATIC);
@@ -255,7 +287,7 @@ static int match_distro(struct wharf_vulndb *db, struct wharf_scan_result *r, si
 		}
 		rc = add_finding(db, r, pi, &h, seen, err);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -427,12 +459,10 @@ static int match_osv(struct wharf_vulndb *db, struct wharf_scan_result *r, size_
 	if (!p->name || !p->version || !wharf_version_valid(p->ecosystem, p->version, NULL))
 		return 0;
 	char *name = vulndb_normalize_name(p->ecosystem, p->name);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db->db, "SELECT vuln, ranges, versions FROM osv_affected WHERE ecosystem=? AND name=? "
-			       "ORDER BY vuln LIKE 'GHSA-%', vuln",
-			       -1, &st, NULL) != SQLITE_OK) {
+	sqlite3_stmt *st = query(db, Q_OSV, err);
+	if (!st) {
 		free(name);
-		return vulndb_sqlite_error(err, db->db, "OSV advisories");
+		return -err->code;
 	}
 	sqlite3_bind_text(st, 1, p->ecosystem, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
@@ -446,7 +476,7 @@ static int match_osv(struct wharf_vulndb *db, struct wharf_scan_result *r, size_
 		rc = add_finding(db, r, pi, &h, seen, err);
 		free(fixed);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	free(name);
 	return rc;
 }

@@ -55,7 +55,8 @@ static json_t *component(const struct wharf_scan_result *r, size_t i)
 static json_t *rating(const struct wharf_finding *f)
 {
 	json_t *rt = json_object();
-	json_object_set_new(rt, "source", json_pack("{s:s}", "name", f->severity_source ? f->severity_source : "wharf"));
+	const char *src = f->cvss_source ? f->cvss_source : f->severity_source;
+	json_object_set_new(rt, "source", json_pack("{s:s}", "name", src ? src : "wharf"));
 	if (f->cvss_score > 0)
 		json_object_set_new(rt, "score", json_real(f->cvss_score));
 	json_object_set_new(rt, "severity", json_string(cdx_severity(f->severity)));

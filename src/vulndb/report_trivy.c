@@ -134,7 +134,8 @@ static json_t *vuln_obj(const struct wharf_scan_result *r, const struct wharf_fi
 			json_object_set_new(c, v3 ? "V3Vector" : "V2Vector", json_string(f->cvss_vector));
 		if (f->cvss_score > 0)
 			json_object_set_new(c, v3 || !f->cvss_vector ? "V3Score" : "V2Score", json_real(f->cvss_score));
-		const char *src = f->severity_source && !strcmp(f->severity_source, "ghsa") ? "ghsa" : "nvd";
+		/* Trivy keys CVSS by the source that scored it. */
+		const char *src = f->cvss_source ? f->cvss_source : "nvd";
 		json_object_set_new(v, "CVSS", json_pack("{s:o}", src, c));
 	}
 	return v;

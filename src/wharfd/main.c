@@ -8,6 +8,7 @@
 
 #include "wharf-config.h"
 #include "wharf/registry.h"
+#include "wharf/vulndb.h"
 
 static void usage(FILE *out)
 {
@@ -159,6 +160,12 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 				cfg->vulndb_path = wharf_xstrdup(optarg);
 				break;
 			case OPT_SCAN_BLOCK_SEVERITY:
+				if (wharf_severity_from_name(optarg) < 0) {
+					r = wharf_error_set(err, WHARF_EINVAL,
+							    "--scan-block-severity '%s' is not CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN",
+							    optarg);
+					break;
+				}
 				free(cfg->scan_block_severity);
 				cfg->scan_block_severity = wharf_xstrdup(optarg);
 				break;

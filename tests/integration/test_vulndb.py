@@ -1,5 +1,5 @@
-"""wharf db: import real advisory data (Go, PyPI and RustSec-free OSV, the Debian tracker
-sample, Alpine secdb from ../shared/vulndata), status, atomic failure on bad input, and
+"""wharf db: import real advisory data (Go and PyPI OSV, RustSec, the Debian tracker sample,
+Alpine secdb from ../shared/vulndata), status, atomic failure on bad input, and
 `wharf db match` reports checked against the shapes of Trivy's JSON, SARIF 2.1.0 and
 CycloneDX 1.5.
 """
@@ -77,6 +77,9 @@ def db_import_real_data_and_status(srv):  # noqa: ARG001 (the CLI needs no serve
             want = live_osv_records(os.path.join(data, "osv-go"))
             eq(out["advisories"], len(want), "Go OSV records imported")
             db.run("db", "import", "osv", os.path.join(data, "pypa"))
+            out = json.loads(db.run("db", "import", "--json", "rustsec", os.path.join(data, "rustsec")).stdout)
+            check(out["advisories"] > 500 and out["advisories"] + out["skipped"] == out["files"],
+                  f"RustSec: every file imported or skipped as informational/withdrawn: {out}")
             db.run("db", "import", "debian", os.path.join(data, "debian-tracker-sample.json"))
             db.run("db", "import", "alpine", os.path.join(data, "alpine-secdb-2020"))
         else:
@@ -86,11 +89,13 @@ def db_import_real_data_and_status(srv):  # noqa: ARG001 (the CLI needs no serve
         st = db.status()
         eq(st["schema_version"], 1, "schema version")
         eq(st["path"], db.path, "default database path under $WHARF_HOME")
-        eq(sorted(s["format"] for s in st["sources"]), ["alpine", "debian", "osv"], "sources")
+        want = ["alpine", "debian", "osv", "rustsec"] if data else ["alpine", "debian", "osv"]
+        eq(sorted(s["format"] for s in st["sources"]), want, "sources")
         for s in st["sources"]:
             check(s["imported_at"] > 1600000000 and s["files"] >= 1, f"source row {s}")
         eq(eco(st, "debian:bookworm"), 7, "bookworm advisories in the tracker sample")
         check((eco(st, "Go") or 0) >= 3 and (eco(st, "PyPI") or 0) >= 3, f"OSV ecosystems: {st['ecosystems']}")
+        check(not data or (eco(st, "crates.io") or 0) > 500, "crates.io advisories from RustSec")
         check((eco(st, "alpine:v3.10") or 0) > 1000, "Alpine v3.10 advisories")
         eq(len(st["generation"]), 32, "generation is 128 random bits in hex")
         text = db.run("db", "status").stdout
