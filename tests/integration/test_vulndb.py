@@ -277,10 +277,12 @@ def db_match_sarif_and_cyclonedx(srv):  # noqa: ARG001 (the CLI needs no server)
         cdx = json.loads(db.run("db", "match", "--format", "cyclonedx", pkgs).stdout)
         eq((cdx["bomFormat"], cdx["specVersion"], cdx["version"]), ("CycloneDX", "1.5", 1), "CycloneDX header")
         check(cdx["serialNumber"].startswith("urn:uuid:"), cdx["serialNumber"])
-        refs = {c["bom-ref"] for c in cdx["components"]}
+        refs = {c["bom-ref"] for c in cdx["components"] if c["type"] == "library"}
         eq(len(refs), 4, "one component per package")
+        eq([c["name"] for c in cdx["components"] if c["type"] == "operating-system"], ["debian"], "the OS component")
         purls = [c.get("purl") for c in cdx["components"]]
         check("pkg:golang/github.com/gin-gonic/gin@v1.5.0" in purls, f"purls {purls}")
+        check("pkg:deb/debian/openssl@1.1.1n-0%2Bdeb11u4?distro=debian-11" in purls, f"made purls {purls}")
         ids = set()
         for v in cdx["vulnerabilities"]:
             require(v, ["id", "ratings", "affects"], "CycloneDX vulnerability")
