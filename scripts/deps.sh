@@ -14,7 +14,7 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev python3 curl jq skopeo podman 
 build_pkgs+=(libarchive-dev zlib1g-dev libzstd-dev libisal-dev libyaml-dev)
 test_pkgs+=(isal)
 # vulndb (issue 5)
-build_pkgs+=(libyaml-dev)
+build_pkgs+=(libyaml-dev libarchive-dev)
 # run and secrets (issue 6)
 build_pkgs+=()
 test_pkgs+=(runc crun uidmap)

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <archive.h>
+#include <archive_entry.h>
 #include <yaml.h>
 
 #include "internal.h"
@@ -269,11 +271,80 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Most entries a zip archive may have (OSV's all.zip of PyPI has about 15,000). */
+#define VULNDB_ZIP_MAX_ENTRIES 1000000
+
+/* One entry of a zip archive, read whole within the per-file limit. */
+static int import_zip_entry(struct vulndb_writer *w, const char *format, const char *zip, struct archive *a,
+			    struct archive_entry *e, struct wharf_error *err)
+{
+	char *name = wharf_xasprintf("%s:%s", zip, archive_entry_pathname(e) ? archive_entry_pathname(e) : "?");
+	struct wharf_buf b;
+	wharf_buf_init(&b);
+	int r = 0;
+	char chunk[65536];
+	for (;;) {
+		la_ssize_t n = archive_read_data(a, chunk, sizeof(chunk));
+		if (n < 0) {
+			r = wharf_error_set(err, WHARF_EINVAL, "%s: cannot read: %s", name, archive_error_string(a));
+			break;
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > WHARF_VULNDB_MAX_FILE) {
+			r = wharf_error_set(err, WHARF_ETOOBIG, "%s: larger than the limit of %u bytes per file", name,
+					    WHARF_VULNDB_MAX_FILE);
+			break;
+		}
+		wharf_buf_append(&b, chunk, (size_t)n);
+	}
+	if (r == 0)
+		r = vulndb_import_buffer(w, format, name, b.data ? b.data : "", b.len, err);
+	if (r == 0)
+		w->stats.files++;
+	wharf_buf_free(&b);
+	free(name);
+	return r;
+}
+
+/* A zip archive of advisory files (OSV publishes one per ecosystem): every regular entry
+ * with an advisory file name, read from the archive without touching the filesystem. */
+static int import_zip(struct vulndb_writer *w, const char *format, const char *path, struct wharf_error *err)
+{
+	struct archive *a = archive_read_new();
+	archive_read_support_format_zip(a);
+	int r = 0;
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK)
+		r = wharf_error_set(err, WHARF_EINVAL, "%s: not a readable zip archive: %s", path, archive_error_string(a));
+	size_t n = 0;
+	struct archive_entry *e;
+	while (r == 0) {
+		int ar = archive_read_next_header(a, &e);
+		if (ar == ARCHIVE_EOF)
+			break;
+		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
+			r = wharf_error_set(err, WHARF_EINVAL, "%s: corrupt zip archive: %s", path, archive_error_string(a));
+			break;
+		}
+		if (++n > VULNDB_ZIP_MAX_ENTRIES) {
+			r = wharf_error_set(err, WHARF_ETOOBIG, "%s: more than %d entries", path, VULNDB_ZIP_MAX_ENTRIES);
+			break;
+		}
+		const char *name = archive_entry_pathname(e);
+		if (archive_entry_filetype(e) == AE_IFREG && name && is_advisory_file(format, name))
+			r = import_zip_entry(w, format, path, a, e, err);
+	}
+	archive_read_free(a);
+	return r;
+}
+
 static int import_path(struct vulndb_writer *w, const char *format, const char *path, struct wharf_error *err)
 {
 	struct stat sb;
 	if (stat(path, &sb) < 0)
 		return wharf_error_sys(err, "%s", path);
+	if (!S_ISDIR(sb.st_mode) && wharf_str_has_suffix(path, ".zip"))
+		return import_zip(w, format, path, err);
 	if (!S_ISDIR(sb.st_mode))
 		return import_file(w, format, path, true, err);
 	struct wharf_strv files = {0};

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import zipfile
 
 from harness import check, eq, test
 
@@ -152,6 +153,35 @@ def db_bad_input_leaves_database_unchanged(srv):  # noqa: ARG001 (the CLI needs 
     finally:
         db.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@test
+def db_import_zip_archive(srv):  # noqa: ARG001 (the CLI needs no server)
+    """OSV's per-ecosystem all.zip: entries read from the archive; a bad entry is named."""
+    db = Db()
+    try:
+        good = os.path.join(db.home, "all.zip")
+        with zipfile.ZipFile(good, "w", zipfile.ZIP_DEFLATED) as z:
+            for f in sorted(os.listdir(os.path.join(FIXTURES, "osv"))):
+                z.write(os.path.join(FIXTURES, "osv", f), f)
+            z.writestr("README.txt", "not an advisory")
+        out = json.loads(db.run("db", "import", "--json", "osv", good).stdout)
+        eq((out["files"], out["advisories"]), (6, 6), "zip entries imported")
+        st = db.status()
+        eq((eco(st, "Go"), eco(st, "PyPI")), (3, 3), "advisories per ecosystem from the zip")
+        bad = os.path.join(db.home, "bad.zip")
+        with zipfile.ZipFile(bad, "w") as z:
+            z.write(os.path.join(FIXTURES, "osv", "GO-2020-0001.json"), "GO-2020-0001.json")
+            z.writestr("GO-9999-0001.json", '{"id": "GO-9999-0001", "affected": 7}')
+        p = db.run("db", "import", "osv", bad, ok=False, rc=1)
+        check("bad.zip:GO-9999-0001.json" in p.stderr and "not an array" in p.stderr, p.stderr)
+        eq(db.status()["ecosystems"], st["ecosystems"], "counts after the failed zip import")
+        with open(os.path.join(db.home, "junk.zip"), "wb") as f:
+            f.write(b"PK\x03\x04 this is not a zip")
+        p = db.run("db", "import", "osv", os.path.join(db.home, "junk.zip"), ok=False, rc=1)
+        check("junk.zip" in p.stderr, p.stderr)
+    finally:
+        db.cleanup()
 
 
 PKGLIST = {
