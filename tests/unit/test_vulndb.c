@@ -5,6 +5,8 @@
 
 #include "wharf_test.h"
 
+#include "src/vulndb/vulndb-test-config.h"
+
 #include "wharf/pkg.h"
 #include "wharf/vulndb.h"
 #include "src/vulndb/internal.h"
