@@ -174,6 +174,98 @@ int vulndb_parse_document(const char *name, const char *data, size_t len, json_t
 	return vulndb_yaml_to_json(name, data, len, out, err);
 }
 
+/* ---- large JSON objects, member by member ---- */
+
+static size_t skip_ws(const char *d, size_t len, size_t i)
+{
+	while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* The end (one past) of the JSON value starting at d[i], or 0 when it does not end. Strings
+ * are skipped with their escapes; containers by depth, without recursion. */
+static size_t value_end(const char *d, size_t len, size_t i)
+{
+	size_t depth = 0;
+	bool in_string = false;
+	for (; i < len; i++) {
+		char c = d[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"') {
+				in_string = false;
+				if (depth == 0)
+					return i + 1;
+			}
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return i; /* a scalar ended by its container */
+			if (--depth == 0)
+				return i + 1;
+		} else if (depth == 0 && c == ',') {
+			return i;
+		}
+	}
+	return depth == 0 && !in_string ? len : 0;
+}
+
+static json_t *load_span(const char *d, size_t n)
+{
+	return json_loadb(d, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+}
+
+int vulndb_json_members(const char *name, const char *data, size_t len, vulndb_member_fn fn, void *ctx,
+			struct wharf_error *err)
+{
+	size_t i = skip_ws(data, len, 0);
+	if (i >= len || data[i] != '{')
+		return wharf_error_set(err, WHARF_EINVAL, "%s: expected a JSON object", name);
+	i = skip_ws(data, len, i + 1);
+	if (i < len && data[i] == '}')
+		return skip_ws(data, len, i + 1) == len ? 0 : wharf_error_set(err, WHARF_EINVAL, "%s: data after the object", name);
+	for (;;) {
+		size_t kend = i < len && data[i] == '"' ? value_end(data, len, i) : 0;
+		json_t *key = kend ? load_span(data + i, kend - i) : NULL;
+		if (!json_is_string(key)) {
+			json_decref(key);
+			return wharf_error_set(err, WHARF_EINVAL, "%s: not valid JSON: expected a member name at byte %zu", name, i);
+		}
+		i = skip_ws(data, len, kend);
+		if (i >= len || data[i] != ':') {
+			json_decref(key);
+			return wharf_error_set(err, WHARF_EINVAL, "%s: not valid JSON: expected ':' at byte %zu", name, i);
+		}
+		i = skip_ws(data, len, i + 1);
+		size_t vend = value_end(data, len, i);
+		json_t *value = vend > i ? load_span(data + i, vend - i) : NULL;
+		if (!value) {
+			int r = wharf_error_set(err, WHARF_EINVAL, "%s: not valid JSON: member \"%.60s\" at byte %zu", name,
+						json_string_value(key), i);
+			json_decref(key);
+			return r;
+		}
+		int r = fn(ctx, json_string_value(key), value, err);
+		json_decref(key);
+		json_decref(value);
+		if (r < 0)
+			return r;
+		i = skip_ws(data, len, vend);
+		if (i < len && data[i] == ',') {
+			i = skip_ws(data, len, i + 1);
+			continue;
+		}
+		if (i < len && data[i] == '}' && skip_ws(data, len, i + 1) == len)
+			return 0;
+		return wharf_error_set(err, WHARF_EINVAL, "%s: not valid JSON: expected ',' or '}' at byte %zu", name, i);
+	}
+}
+
 /* ---- import ---- */
 
 int vulndb_import_buffer(struct vulndb_writer *w, const char *format, const char *name, const char *data,
