@@ -58,14 +58,15 @@ static const char *os_release(const struct wharf_os *os, char *buf, size_t len)
 
 static const char *const query_sql[Q__COUNT] = {
 	/* id and its aliases both ways, each an index lookup */
-	[Q_VULN_INFO] = "SELECT source, title, description, severity, cvss_score, cvss_vector, primary_url, id=?1 FROM vulns "
-			"WHERE id IN (SELECT ?1 UNION SELECT alias FROM aliases WHERE id=?1 UNION SELECT id FROM aliases WHERE alias=?1) "
-			"ORDER BY CASE source WHEN 'nvd' THEN 0 WHEN 'ghsa' THEN 1 WHEN 'osv' THEN 2 ELSE 3 END, id=?1 DESC",
+	[Q_VULN_INFO] = ("SELECT source, title, description, severity, cvss_score, cvss_vector, primary_url, id=?1 "
+			 "FROM vulns WHERE id IN (SELECT ?1 UNION SELECT alias FROM aliases WHERE id=?1 "
+			 "UNION SELECT id FROM aliases WHERE alias=?1) "
+			 "ORDER BY CASE source WHEN 'nvd' THEN 0 WHEN 'ghsa' THEN 1 WHEN 'osv' THEN 2 ELSE 3 END, id=?1 DESC"),
 	[Q_ALIASES] = "SELECT alias FROM aliases WHERE id=?1 UNION SELECT id FROM aliases WHERE alias=?1",
 	[Q_DISTRO] = "SELECT vuln, fixed, status, severity FROM distro_adv WHERE distro=? AND release=? AND pkg=? ORDER BY vuln",
 	/* the ecosystem's own IDs before GitHub's, so aliases are reported under the former */
-	[Q_OSV] = "SELECT vuln, ranges, versions FROM osv_affected WHERE ecosystem=? AND name=? "
-		  "ORDER BY vuln LIKE 'GHSA-%', vuln",
+	[Q_OSV] = ("SELECT vuln, ranges, versions FROM osv_affected WHERE ecosystem=? AND name=? "
+		   "ORDER BY vuln LIKE 'GHSA-%', vuln"),
 };
 
 /* The statement q, prepared on first use and reset for this one. */
