@@ -146,6 +146,18 @@ def db_bad_input_leaves_database_unchanged(srv):  # noqa: ARG001 (the CLI needs 
         p = db.run("db", "status", "--db", os.path.join(tmp, "none.sqlite"), ok=False, rc=1)
         check("wharf db import" in p.stderr, p.stderr)
         check(not os.path.exists(os.path.join(tmp, "none.sqlite")), "status created no file")
+        # Another program's SQLite database, or a file that is none, is left alone.
+        other = os.path.join(tmp, "other.sqlite")
+        subprocess.run(["python3", "-c", f"import sqlite3; c = sqlite3.connect({other!r}); "
+                        "c.execute('CREATE TABLE t(x)'); c.commit()"], check=True)
+        p = db.run("db", "import", "--db", other, "osv", os.path.join(FIXTURES, "osv"), ok=False, rc=1)
+        check("not a wharf vulnerability database" in p.stderr, p.stderr)
+        text = os.path.join(tmp, "notes.txt")
+        with open(text, "w") as f:
+            f.write("just some notes, not a database\n" * 100)
+        p = db.run("db", "import", "--db", text, "osv", os.path.join(FIXTURES, "osv"), ok=False, rc=1)
+        with open(text) as f:
+            check(f.read().startswith("just some notes"), "the text file was not touched")
         # A failed first import leaves no file behind.
         db.run("db", "import", "--db", os.path.join(tmp, "new.sqlite"), "osv", os.path.join(tmp, "broken.json"),
                ok=False, rc=1)
