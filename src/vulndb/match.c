@@ -240,7 +240,7 @@ static int add_finding(struct wharf_vulndb *db, struct wharf_scan_result *r, siz
 		f->severity_source = steal_pointer(&vi.severity_source);
 	} else if (vi.cvss_score > 0) {
 		f->severity = wharf_xstrdup(wharf_severity_name(wharf_severity_from_cvss(vi.cvss_score)));
-		f->severity_source = wharf_xstrdup("cvss");
+		f->severity_source = wharf_xstrdup(vi.cvss_source ? vi.cvss_source : "osv");
 	} else {
 		f->severity = wharf_xstrdup("UNKNOWN");
 		f->severity_source = NULL;
