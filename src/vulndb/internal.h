@@ -11,7 +11,7 @@
 
 /* Deepest nesting and most nodes a YAML document may have. */
 #define VULNDB_YAML_MAX_DEPTH 64
-#define VULNDB_YAML_MAX_NODES 4000000
+#define VULNDB_YAML_MAX_NODES 1000000
 
 enum vulndb_stmt {
 	ST_PUT_VULN,

@@ -229,6 +229,13 @@ static void bad_file_leaves_db_unchanged(void **state)
 		{"nvd", "{\"vulnerabilities\":[{\"cve\":{\"id\":\"GHSA-x\"}}]}", "not a CVE ID"},
 		{"nvd", "{}", "\"vulnerabilities\" array"},
 		{"osv", "a: &a [*a, *a]\nb: [*a, *a, *a, *a, *a, *a, *a, *a]\n", "YAML"},
+		/* a billion laughs: 10^10 nodes from 10 lines */
+		{"osv",
+		 "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\na1: &a1 [*a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0]\n"
+		 "a2: &a2 [*a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1]\na3: &a3 [*a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2]\n"
+		 "a4: &a4 [*a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3]\na5: &a5 [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4]\n"
+		 "a6: &a6 [*a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5]\na7: &a7 [*a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6]\n",
+		 "expands to more than"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *f = write_tmp(dir, "case.json", cases[i].text);
