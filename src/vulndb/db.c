@@ -71,8 +71,13 @@ static int check_schema_version(sqlite3 *db, const char *path, bool allow_new, s
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema_version'", -1, &st, NULL) != SQLITE_OK) {
-		if (allow_new)
-			return 0;
+		/* A new database may be created only where nothing else lives. */
+		if (allow_new && sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master", -1, &st, NULL) == SQLITE_OK) {
+			int rc = sqlite3_step(st);
+			sqlite3_finalize(st);
+			if (rc == SQLITE_DONE)
+				return 0;
+		}
 		return wharf_error_set(err, WHARF_EINVAL, "%s is not a wharf vulnerability database", path);
 	}
 	int r = 0;

@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import zipfile
 
 from harness import check, eq, test
 
@@ -145,6 +146,18 @@ def db_bad_input_leaves_database_unchanged(srv):  # noqa: ARG001 (the CLI needs 
         p = db.run("db", "status", "--db", os.path.join(tmp, "none.sqlite"), ok=False, rc=1)
         check("wharf db import" in p.stderr, p.stderr)
         check(not os.path.exists(os.path.join(tmp, "none.sqlite")), "status created no file")
+        # Another program's SQLite database, or a file that is none, is left alone.
+        other = os.path.join(tmp, "other.sqlite")
+        subprocess.run(["python3", "-c", f"import sqlite3; c = sqlite3.connect({other!r}); "
+                        "c.execute('CREATE TABLE t(x)'); c.commit()"], check=True)
+        p = db.run("db", "import", "--db", other, "osv", os.path.join(FIXTURES, "osv"), ok=False, rc=1)
+        check("not a wharf vulnerability database" in p.stderr, p.stderr)
+        text = os.path.join(tmp, "notes.txt")
+        with open(text, "w") as f:
+            f.write("just some notes, not a database\n" * 100)
+        p = db.run("db", "import", "--db", text, "osv", os.path.join(FIXTURES, "osv"), ok=False, rc=1)
+        with open(text) as f:
+            check(f.read().startswith("just some notes"), "the text file was not touched")
         # A failed first import leaves no file behind.
         db.run("db", "import", "--db", os.path.join(tmp, "new.sqlite"), "osv", os.path.join(tmp, "broken.json"),
                ok=False, rc=1)
@@ -152,6 +165,35 @@ def db_bad_input_leaves_database_unchanged(srv):  # noqa: ARG001 (the CLI needs 
     finally:
         db.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@test
+def db_import_zip_archive(srv):  # noqa: ARG001 (the CLI needs no server)
+    """OSV's per-ecosystem all.zip: entries read from the archive; a bad entry is named."""
+    db = Db()
+    try:
+        good = os.path.join(db.home, "all.zip")
+        with zipfile.ZipFile(good, "w", zipfile.ZIP_DEFLATED) as z:
+            for f in sorted(os.listdir(os.path.join(FIXTURES, "osv"))):
+                z.write(os.path.join(FIXTURES, "osv", f), f)
+            z.writestr("README.txt", "not an advisory")
+        out = json.loads(db.run("db", "import", "--json", "osv", good).stdout)
+        eq((out["files"], out["advisories"]), (6, 6), "zip entries imported")
+        st = db.status()
+        eq((eco(st, "Go"), eco(st, "PyPI")), (3, 3), "advisories per ecosystem from the zip")
+        bad = os.path.join(db.home, "bad.zip")
+        with zipfile.ZipFile(bad, "w") as z:
+            z.write(os.path.join(FIXTURES, "osv", "GO-2020-0001.json"), "GO-2020-0001.json")
+            z.writestr("GO-9999-0001.json", '{"id": "GO-9999-0001", "affected": 7}')
+        p = db.run("db", "import", "osv", bad, ok=False, rc=1)
+        check("bad.zip:GO-9999-0001.json" in p.stderr and "not an array" in p.stderr, p.stderr)
+        eq(db.status()["ecosystems"], st["ecosystems"], "counts after the failed zip import")
+        with open(os.path.join(db.home, "junk.zip"), "wb") as f:
+            f.write(b"PK\x03\x04 this is not a zip")
+        p = db.run("db", "import", "osv", os.path.join(db.home, "junk.zip"), ok=False, rc=1)
+        check("junk.zip" in p.stderr, p.stderr)
+    finally:
+        db.cleanup()
 
 
 PKGLIST = {
@@ -277,10 +319,12 @@ def db_match_sarif_and_cyclonedx(srv):  # noqa: ARG001 (the CLI needs no server)
         cdx = json.loads(db.run("db", "match", "--format", "cyclonedx", pkgs).stdout)
         eq((cdx["bomFormat"], cdx["specVersion"], cdx["version"]), ("CycloneDX", "1.5", 1), "CycloneDX header")
         check(cdx["serialNumber"].startswith("urn:uuid:"), cdx["serialNumber"])
-        refs = {c["bom-ref"] for c in cdx["components"]}
+        refs = {c["bom-ref"] for c in cdx["components"] if c["type"] == "library"}
         eq(len(refs), 4, "one component per package")
+        eq([c["name"] for c in cdx["components"] if c["type"] == "operating-system"], ["debian"], "the OS component")
         purls = [c.get("purl") for c in cdx["components"]]
         check("pkg:golang/github.com/gin-gonic/gin@v1.5.0" in purls, f"purls {purls}")
+        check("pkg:deb/debian/openssl@1.1.1n-0%2Bdeb11u4?distro=debian-11" in purls, f"made purls {purls}")
         ids = set()
         for v in cdx["vulnerabilities"]:
             require(v, ["id", "ratings", "affects"], "CycloneDX vulnerability")

@@ -3,6 +3,8 @@
  * strings that must be refused. dpkg also runs the 20,013 vectors of dpkg's own ordering. */
 #include "wharf_test.h"
 
+#include "src/vulndb/vulndb-test-config.h"
+
 #include "wharf/pkg.h"
 #include "wharf/version.h"
 

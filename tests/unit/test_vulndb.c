@@ -5,6 +5,8 @@
 
 #include "wharf_test.h"
 
+#include "src/vulndb/vulndb-test-config.h"
+
 #include "wharf/pkg.h"
 #include "wharf/vulndb.h"
 #include "src/vulndb/internal.h"
@@ -216,6 +218,10 @@ static void bad_file_leaves_db_unchanged(void **state)
 		{"osv", "{\"id\":", "not valid JSON"},
 		{"osv", "id: [unclosed", "not valid YAML"},
 		{"debian", "[1,2]", "must be an object"},
+		{"debian", "{\"a\":{}}x", "expected ',' or '}'"},
+		{"debian", "{\"a\":{},}", "expected a member name"},
+		{"debian", "{\"a\" {}}", "expected ':'"},
+		{"debian", "{\"openssl\": {\"CVE-1\": ", "not valid JSON"},
 		{"debian", "{\"p\":{\"CVE-1\":{\"releases\":{\"bookworm\":{\"status\":\"resolved\"}}}}}", "without fixed_version"},
 		{"debian", "{\"p\":{\"CVE-1\":{\"releases\":{\"bookworm\":{\"status\":\"weird\"}}}}}", "unknown status"},
 		{"alpine", "{\"packages\":[]}", "distroversion"},
@@ -223,6 +229,13 @@ static void bad_file_leaves_db_unchanged(void **state)
 		{"nvd", "{\"vulnerabilities\":[{\"cve\":{\"id\":\"GHSA-x\"}}]}", "not a CVE ID"},
 		{"nvd", "{}", "\"vulnerabilities\" array"},
 		{"osv", "a: &a [*a, *a]\nb: [*a, *a, *a, *a, *a, *a, *a, *a]\n", "YAML"},
+		/* a billion laughs: 10^10 nodes from 10 lines */
+		{"osv",
+		 "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\na1: &a1 [*a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0]\n"
+		 "a2: &a2 [*a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1]\na3: &a3 [*a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2]\n"
+		 "a4: &a4 [*a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3]\na5: &a5 [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4]\n"
+		 "a6: &a6 [*a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5]\na7: &a7 [*a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6]\n",
+		 "expands to more than"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *f = write_tmp(dir, "case.json", cases[i].text);
@@ -537,6 +550,55 @@ static void osv_versions_list(void **state)
 	test_rmtree(dir);
 }
 
+static void distro_packages_against_osv_releases(void **state)
+{
+	(void)state;
+	char *dir = test_subdir();
+	char *db = build_db(dir);
+	/* OSV's records of distribution releases: an Ubuntu USN, and Debian DSAs, one an alias
+	 * of a CVE the tracker already reports. */
+	char *f = write_tmp(dir, "distro-osv.json",
+			    "[{\"id\":\"USN-6000-1\",\"aliases\":[\"CVE-2023-1111\"],\"summary\":\"openssl vulnerabilities\","
+			    "\"affected\":[{\"package\":{\"ecosystem\":\"Ubuntu:22.04:LTS\",\"name\":\"openssl\"},"
+			    "\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"},{\"fixed\":\"3.0.2-0ubuntu1.9\"}]}]}]},"
+			    "{\"id\":\"DSA-9999-1\",\"aliases\":[\"CVE-TEST-0001\"],\"affected\":[{\"package\":{\"ecosystem\":\"Debian:12\","
+			    "\"name\":\"openssl\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"},"
+			    "{\"fixed\":\"99.0.0-1~deb12u1\"}]}]}]},"
+			    "{\"id\":\"DSA-9999-2\",\"aliases\":[\"CVE-2024-7777\"],\"affected\":[{\"package\":{\"ecosystem\":\"Debian:12\","
+			    "\"name\":\"openssl\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"},"
+			    "{\"fixed\":\"3.0.13-1~deb12u1\"}]}]}]}]");
+	import_ok(db, "osv", f);
+	struct wharf_scan_result r = {0};
+	r.os.id = wharf_xstrdup("ubuntu");
+	r.os.version_id = wharf_xstrdup("22.04");
+	add_pkg(&r, WHARF_ECO_UBUNTU, "libssl3", "3.0.2-0ubuntu1.8", "openssl", NULL);
+	add_pkg(&r, WHARF_ECO_UBUNTU, "openssl", "3.0.2-0ubuntu1.10", NULL, NULL);
+	add_pkg(&r, WHARF_ECO_DEBIAN, "openssl", "3.0.2-0", NULL, NULL); /* not this image's distro */
+	match(db, &r);
+	assert_int_equal(r.findings.n, 1);
+	assert_string_equal(r.findings.v[0].id, "USN-6000-1");
+	assert_string_equal(r.findings.v[0].pkg_name, "libssl3");
+	assert_string_equal(r.findings.v[0].fixed, "3.0.2-0ubuntu1.9");
+	wharf_scan_result_free(&r);
+
+	memset(&r, 0, sizeof(r));
+	r.os.id = wharf_xstrdup("debian");
+	r.os.version_id = wharf_xstrdup("12");
+	add_pkg(&r, WHARF_ECO_DEBIAN, "libssl3", "3.0.11-1~deb12u2", "openssl", NULL);
+	match(db, &r);
+	/* CVE-TEST-0001 once (the tracker's, with its severity), DSA-9999-2 from OSV */
+	assert_non_null(find(&r, "libssl3", "CVE-TEST-0001"));
+	assert_null(find(&r, "libssl3", "DSA-9999-1"));
+	const struct wharf_finding *d = find(&r, "libssl3", "DSA-9999-2");
+	assert_non_null(d);
+	assert_string_equal(d->fixed, "3.0.13-1~deb12u1");
+	assert_int_equal(count_for(&r, "libssl3"), 3); /* 0001, 0003 (open), DSA-9999-2 */
+	wharf_scan_result_free(&r);
+	free(f);
+	free(db);
+	test_rmtree(dir);
+}
+
 static void cvss3_scores(void **state)
 {
 	(void)state;
@@ -588,6 +650,7 @@ int main(void)
 		cmocka_unit_test(rustsec_advisories),
 		cmocka_unit_test(cargo_requirements),
 		cmocka_unit_test(osv_versions_list),
+		cmocka_unit_test(distro_packages_against_osv_releases),
 		cmocka_unit_test(cvss3_scores),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);
