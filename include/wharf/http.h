@@ -29,6 +29,8 @@ struct wharf_http_options {
 	unsigned idle_timeout;     /* seconds, 0: 120 */
 	bool access_log;
 	struct wharf_metrics *metrics; /* may be NULL */
+	const char *tls_cert_file; /* PEM certificate (chain) and key: serve HTTPS only (issue 7); */
+	const char *tls_key_file;  /* both NULL: plain HTTP */
 };
 
 int wharf_http_server_start(struct wharf_http_server **out, const struct wharf_http_options *opts,
@@ -43,9 +45,13 @@ const char *wharf_http_header(const struct wharf_http_request *req, const char *
 /* Every value of a header that may repeat (Accept), joined with ", "; NULL if absent. */
 char *wharf_http_header_joined(const struct wharf_http_request *req, const char *name);
 const char *wharf_http_query(const struct wharf_http_request *req, const char *name);
+/* Every value of a repeated query parameter (scope=..&scope=..), joined with " "; NULL if absent. */
+char *wharf_http_query_joined(const struct wharf_http_request *req, const char *name);
 /* Content-Length as sent; false if absent or not a number. */
 bool wharf_http_content_length(const struct wharf_http_request *req, uint64_t *out);
 bool wharf_http_is_head(const struct wharf_http_request *req);
+/* Did the request come over HTTPS (--tls-cert)? For URLs the server hands out (token realm). */
+bool wharf_http_is_tls(const struct wharf_http_request *req);
 /* A label for metrics and the access log, set by the router. */
 void wharf_http_set_route(struct wharf_http_request *req, const char *route);
 void wharf_http_set_state(struct wharf_http_request *req, void *state, void (*free_fn)(void *));

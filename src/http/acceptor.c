@@ -2,7 +2,10 @@
  * libmicrohttpd sees them. libmicrohttpd closes a connection whose first line is not HTTP
  * without a word; a TLS client (docker probing https first) then sees EOF and gives up,
  * where an HTTP answer makes it fall back to plain HTTP. So such openings get a plain-HTTP 400
- * here, and everything else goes to libmicrohttpd unchanged (the bytes stay in the socket). */
+ * here, and everything else goes to libmicrohttpd unchanged (the bytes stay in the socket).
+ * With HTTPS configured (issue 7) the roles swap: the daemon speaks TLS, ClientHellos go to it,
+ * and a plain-HTTP request gets the 400 (as Go's servers answer one), so no credentials ever
+ * travel in clear text on a TLS port. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -34,11 +37,13 @@ struct wharf_acceptor {
 	int epfd;
 	int stop_fd;
 	struct MHD_Daemon *daemon;
+	bool tls; /* the daemon speaks TLS */
 	pthread_t thread;
 	struct pending *pending;
 };
 
 static const char not_http_body[] = "wharfd speaks plain HTTP on this port; the request was not HTTP\n";
+static const char not_https_body[] = "wharfd speaks HTTPS on this port; the request was plain HTTP\n";
 
 /* 1: looks like an HTTP request line so far; 0: it does not; -1: need more bytes. */
 static int looks_like_http(const unsigned char *b, size_t n)
@@ -68,9 +73,10 @@ static void refuse(struct wharf_acceptor *a, struct pending *p)
 {
 	epoll_ctl(a->epfd, EPOLL_CTL_DEL, p->fd, NULL);
 	char reply[256];
+	const char *body = a->tls ? not_https_body : not_http_body;
 	int n = snprintf(reply, sizeof(reply),
 			 "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nConnection: close\r\n"
-			 "Content-Length: %zu\r\n\r\n%s", sizeof(not_http_body) - 1, not_http_body);
+			 "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
 	ssize_t w = send(p->fd, reply, (size_t)n, MSG_NOSIGNAL | MSG_DONTWAIT);
 	(void)w;
 	shutdown(p->fd, SHUT_WR);
@@ -88,6 +94,8 @@ static bool sniff(struct wharf_acceptor *a, struct pending *p, bool timed_out)
 		return true;
 	}
 	int verdict = n < 0 ? -1 : looks_like_http(buf, (size_t)n);
+	if (a->tls && verdict != -1)
+		verdict = buf[0] == 0x16 ? 1 : 0; /* TLS handshake record: for the TLS daemon */
 	if (verdict == 0)
 		refuse(a, p);
 	else if (verdict == 1 || timed_out)
@@ -166,12 +174,13 @@ static void *acceptor_main(void *arg)
 	return NULL;
 }
 
-int wharf_acceptor_start(struct wharf_acceptor **out, int listen_fd, struct MHD_Daemon *daemon,
+int wharf_acceptor_start(struct wharf_acceptor **out, int listen_fd, struct MHD_Daemon *daemon, bool tls,
 			 struct wharf_error *err)
 {
 	struct wharf_acceptor *a = wharf_xcalloc(1, sizeof(*a));
 	a->listen_fd = listen_fd;
 	a->daemon = daemon;
+	a->tls = tls;
 	a->epfd = epoll_create1(EPOLL_CLOEXEC);
 	a->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (a->epfd < 0 || a->stop_fd < 0) {

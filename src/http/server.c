@@ -21,6 +21,7 @@ struct wharf_http_server {
 	bool access_log;
 	struct wharf_metrics *metrics;
 	uint16_t port;
+	char *tls_cert_pem, *tls_key_pem; /* HTTPS (issue 7): kept while the daemon runs */
 };
 
 struct wharf_http_request {
@@ -93,6 +94,31 @@ char *wharf_http_header_joined(const struct wharf_http_request *req, const char 
 	struct join_ctx j = {.name = name};
 	wharf_buf_init(&j.buf);
 	MHD_get_connection_values(req->conn, MHD_HEADER_KIND, join_header, &j);
+	if (!j.found) {
+		wharf_buf_free(&j.buf);
+		return NULL;
+	}
+	return wharf_buf_steal(&j.buf);
+}
+
+static enum MHD_Result join_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+	(void)kind;
+	struct join_ctx *j = cls;
+	if (value && strcmp(key, j->name) == 0) {
+		if (j->found)
+			wharf_buf_puts(&j->buf, " ");
+		wharf_buf_puts(&j->buf, value);
+		j->found = true;
+	}
+	return MHD_YES;
+}
+
+char *wharf_http_query_joined(const struct wharf_http_request *req, const char *name)
+{
+	struct join_ctx j = {.name = name};
+	wharf_buf_init(&j.buf);
+	MHD_get_connection_values(req->conn, MHD_GET_ARGUMENT_KIND, join_query, &j);
 	if (!j.found) {
 		wharf_buf_free(&j.buf);
 		return NULL;
@@ -461,6 +487,42 @@ static int open_listener(const struct sockaddr_storage *ss, uint16_t *port, stru
 	return fd;
 }
 
+/* HTTPS (issue 7): read the PEM files and fill the daemon's TLS options (left as one END item
+ * without TLS). The acceptor then hands it TLS connections (see acceptor.c). */
+static int tls_options(struct wharf_http_server *s, const struct wharf_http_options *opts,
+		       struct MHD_OptionItem items[4], struct wharf_error *err)
+{
+	items[0] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	if (!opts->tls_cert_file && !opts->tls_key_file)
+		return 0;
+	if (!opts->tls_cert_file || !opts->tls_key_file)
+		return wharf_error_set(err, WHARF_EINVAL, "HTTPS needs both a certificate and a key file");
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+		return wharf_error_set(err, WHARF_EUNSUPPORTED, "this libmicrohttpd was built without TLS");
+	size_t len;
+	if (wharf_read_file(opts->tls_cert_file, 1 << 20, &s->tls_cert_pem, &len, err) < 0 ||
+	    wharf_read_file(opts->tls_key_file, 1 << 20, &s->tls_key_pem, &len, err) < 0)
+		return wharf_error_prefix(err, "HTTPS");
+	items[0] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, s->tls_cert_pem};
+	items[1] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, s->tls_key_pem};
+	items[2] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2"};
+	items[3] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	return 0;
+}
+
+bool wharf_http_is_tls(const struct wharf_http_request *req)
+{
+	return req->server->tls_cert_pem != NULL;
+}
+
+static void server_free(struct wharf_http_server *s)
+{
+	close(s->listen_fd);
+	free(s->tls_cert_pem);
+	free(s->tls_key_pem);
+	free(s);
+}
+
 int wharf_http_server_start(struct wharf_http_server **out, const struct wharf_http_options *opts,
 			    wharf_http_dispatch_fn dispatch, void *app, struct wharf_error *err)
 {
@@ -479,12 +541,17 @@ int wharf_http_server_start(struct wharf_http_server **out, const struct wharf_h
 		free(s);
 		return wharf_error_prefix(err, "%s:%u", opts->host, opts->port);
 	}
+	struct MHD_OptionItem tls[4];
+	if ((r = tls_options(s, opts, tls, err)) < 0) {
+		server_free(s);
+		return r;
+	}
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 	unsigned threads = opts->threads ? opts->threads : (unsigned)(ncpu > 0 ? 2 * ncpu : 2);
 	/* poll, not epoll: libmicrohttpd's edge-triggered epoll misses a client that hangs up
 	 * right after a short read, and an upload would stay claimed until the idle timeout. */
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_POLL | MHD_USE_ERROR_LOG |
-			 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC;
+			 MHD_USE_NO_LISTEN_SOCKET | MHD_USE_ITC | (s->tls_cert_pem ? MHD_USE_TLS : 0);
 	MHD_set_panic_func(mhd_panic, NULL);
 	s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
 		MHD_OPTION_THREAD_POOL_SIZE, threads,
@@ -493,17 +560,17 @@ int wharf_http_server_start(struct wharf_http_server **out, const struct wharf_h
 		/* libmicrohttpd's default: a bigger pool costs RSS per connection and a memset per request. */
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32 * 1024),
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_ARRAY, tls,
 		MHD_OPTION_END);
 	if (!s->daemon) {
-		close(s->listen_fd);
-		free(s);
-		return wharf_error_set(err, WHARF_EIO, "cannot start the HTTP server on %s:%u", opts->host, opts->port);
+		server_free(s);
+		return wharf_error_set(err, WHARF_EIO, "cannot start the HTTP%s server on %s:%u%s", tls[0].option ? "S" : "",
+				       opts->host, opts->port, tls[0].option ? " (check the certificate and key)" : "");
 	}
-	r = wharf_acceptor_start(&s->acceptor, s->listen_fd, s->daemon, err);
+	r = wharf_acceptor_start(&s->acceptor, s->listen_fd, s->daemon, s->tls_cert_pem != NULL, err);
 	if (r < 0) {
 		MHD_stop_daemon(s->daemon);
-		close(s->listen_fd);
-		free(s);
+		server_free(s);
 		return r;
 	}
 	*out = s;
@@ -521,6 +588,5 @@ void wharf_http_server_stop(struct wharf_http_server *s)
 		return;
 	wharf_acceptor_stop(s->acceptor);
 	MHD_stop_daemon(s->daemon);
-	close(s->listen_fd);
-	free(s);
+	server_free(s);
 }

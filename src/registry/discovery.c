@@ -62,6 +62,22 @@ void reg_tags_list(struct wharf_registry *reg, struct wharf_http_request *req, c
 	wharf_strv_free(&tags);
 }
 
+/* With access control on, a caller sees only the repositories it may pull. */
+static void reg_catalog_filter(struct wharf_registry *reg, struct wharf_http_request *req, struct wharf_strv *repos)
+{
+	if (!wharf_auth_enabled(reg->auth))
+		return;
+	const char *authz = wharf_http_header(req, "Authorization");
+	size_t kept = 0;
+	for (size_t i = 0; i < repos->n; i++) {
+		if (wharf_auth_can_see(reg->auth, authz, repos->v[i]))
+			repos->v[kept++] = repos->v[i];
+		else
+			free(repos->v[i]);
+	}
+	repos->n = kept;
+}
+
 void reg_catalog(struct wharf_registry *reg, struct wharf_http_request *req)
 {
 	uint64_t n;
@@ -75,6 +91,7 @@ void reg_catalog(struct wharf_registry *reg, struct wharf_http_request *req)
 		reg_error_from(req, &err, "NAME_UNKNOWN");
 		return;
 	}
+	reg_catalog_filter(reg, req, &repos);
 	struct wharf_buf b;
 	wharf_buf_init(&b);
 	wharf_buf_puts(&b, "{\"repositories\":");

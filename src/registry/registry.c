@@ -14,10 +14,14 @@ int wharf_registry_open(struct wharf_registry **out, const struct wharf_config *
 	reg->cfg.data_dir = wharf_xstrdup(cfg->data_dir);
 	reg->cfg.log_level = wharf_xstrdup(cfg->log_level);
 	reg->cfg.require_signed = (struct wharf_strv){0};
+	reg->cfg.auth = (struct wharf_auth_config){0}; /* the auth stage keeps its own copy */
 	for (size_t i = 0; i < cfg->require_signed.n; i++)
 		wharf_strv_push(&reg->cfg.require_signed, cfg->require_signed.v[i]);
+	reg->cfg.vulndb_path = cfg->vulndb_path ? wharf_xstrdup(cfg->vulndb_path) : NULL;
+	reg->cfg.scan_policy = cfg->scan_policy ? wharf_xstrdup(cfg->scan_policy) : NULL;
+	reg->cfg.scan_block_severity = cfg->scan_block_severity ? wharf_xstrdup(cfg->scan_block_severity) : NULL;
+	wharf_scan_policy_init(&reg->scan_policy);
 	reg->metrics = metrics;
-	reg->auth = wharf_auth_allow_all();
 	for (size_t i = 0; i < DIGEST_LOCKS; i++)
 		pthread_mutex_init(&reg->digest_locks[i], NULL);
 	pthread_mutex_init(&reg->uploads_lock, NULL);
@@ -25,6 +29,10 @@ int wharf_registry_open(struct wharf_registry **out, const struct wharf_config *
 	pthread_mutex_init(&reg->stop_lock, NULL);
 	pthread_cond_init(&reg->stop_cond, NULL);
 	int r = wharf_mkdir_p(cfg->data_dir, 0755, err);
+	if (r == 0 && cfg->auth.enabled)
+		r = wharf_auth_open(&reg->auth, &cfg->auth, cfg->data_dir, err);
+	else if (r == 0)
+		reg->auth = wharf_auth_allow_all();
 	if (r == 0)
 		r = wharf_store_open(&reg->store, cfg->data_dir, err);
 	if (r == 0) {
@@ -35,6 +43,8 @@ int wharf_registry_open(struct wharf_registry **out, const struct wharf_config *
 		r = wharf_trust_open(&reg->trust, reg->meta, cfg->data_dir, err);
 	if (r == 0)
 		wharf_trust_set_store(reg->trust, reg->store);
+	if (r == 0)
+		r = reg_scan_open(reg, err);
 	if (r < 0) {
 		wharf_registry_close(reg);
 		return r;
@@ -62,6 +72,8 @@ void wharf_registry_close(struct wharf_registry *reg)
 			free(u);
 		}
 	}
+	wharf_scand_close(reg->scand);
+	wharf_scan_policy_free(&reg->scan_policy);
 	wharf_trust_close(reg->trust);
 	wharf_meta_close(reg->meta);
 	wharf_store_close(reg->store);
@@ -127,12 +139,18 @@ static bool authorize(struct wharf_registry *reg, struct wharf_http_request *req
 		.repository = repo,
 		.action = action,
 		.authorization = wharf_http_header(req, "Authorization"),
+		.host = wharf_http_header(req, "Host"),
+		.tls = wharf_http_is_tls(req),
+		.method = wharf_http_method(req),
+		.uri = wharf_http_path(req),
+		.sign = strstr(wharf_http_path(req), "/_trust/") && !method_is(req, "GET") && !method_is(req, "HEAD"),
 	};
 	struct wharf_auth_decision d;
 	wharf_auth_decide(reg->auth, &access, &d);
 	wharf_http_log_field(req, "subject", d.subject);
 	if (d.allowed)
 		return true;
+	wharf_http_log_field(req, "auth", d.reason);
 	if (d.status == 401) {
 		char body[] = "{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\",\"detail\":{}}]}\n";
 		struct wharf_http_response *r = wharf_http_response_buffer(401, body, strlen(body));
@@ -237,11 +255,37 @@ static void dispatch_other(struct wharf_registry *reg, struct wharf_http_request
 			reg_admin_gc(reg, req);
 		return;
 	}
+	if (wharf_auth_handle(reg->auth, req))
+		return;
+	char name[WHARF_REPO_NAME_MAX + 64];
+	size_t name_len;
+	char digest[WHARF_DIGEST_MAX + 8];
+	if (reg_scan_api_route(path, name, sizeof(name), &name_len, digest, sizeof(digest))) {
+		struct wharf_error err;
+		wharf_http_set_route(req, "scan");
+		if (!method_is(req, "GET") && !method_is(req, "HEAD"))
+			method_not_allowed(req, "GET, HEAD");
+		else if (wharf_oci_check_repo_name(name, name_len, &err) < 0)
+			reg_error(req, 400, "NAME_INVALID", "%s", err.message);
+		else if (authorize(reg, req, name, WHARF_ACTION_PULL))
+			reg_scan_vulnerabilities(reg, req, name, digest);
+		return;
+	}
 	if (strcmp(path, "/healthz") == 0) {
 		respond_base(req);
 		return;
 	}
 	reg_error(req, 404, "NOT_FOUND", "%.200s is not an endpoint of this registry", path);
+}
+
+/* As notary-server with docker's token auth: reading metadata is pull; publishing, deleting and
+ * fetching or rotating the server-held timestamp/snapshot keys is push. */
+static enum wharf_action trust_action(struct wharf_http_request *req, const char *tail)
+{
+	bool read = method_is(req, "GET") || method_is(req, "HEAD");
+	if (read && !wharf_str_has_suffix(tail, ".key"))
+		return WHARF_ACTION_PULL;
+	return WHARF_ACTION_PUSH;
 }
 
 /* /v2/<gun>/_trust/<rest> and /v2/_trust/<rest> go to the trust service. */
@@ -258,10 +302,7 @@ static bool dispatch_trust(struct wharf_registry *reg, struct wharf_http_request
 	bool global = mark == rest;
 	_cleanup_free_ char *gun = global ? NULL : wharf_xstrndup(rest, (size_t)(mark - rest));
 	const char *tail = global ? mark + 7 : mark + 8;
-	const char *method = wharf_http_method(req);
-	enum wharf_action action = (!strcmp(method, "GET") || !strcmp(method, "HEAD")) ? WHARF_ACTION_PULL
-				   : !strcmp(method, "DELETE") ? WHARF_ACTION_DELETE : WHARF_ACTION_PUSH;
-	if (authorize(reg, req, gun, action))
+	if (authorize(reg, req, gun, trust_action(req, tail)))
 		wharf_trust_handle(reg->trust, req, gun, tail);
 	return true;
 }
@@ -313,6 +354,7 @@ void reg_metrics(struct wharf_registry *reg, struct wharf_http_request *req)
 				 "# HELP wharf_storage_blobs Number of stored blobs and manifests.\n"
 				 "# TYPE wharf_storage_blobs gauge\nwharf_storage_blobs %llu\n",
 				 (unsigned long long)bytes, (unsigned long long)blobs);
+	reg_scan_metrics(reg, &extra);
 	char *text = wharf_metrics_render(reg->metrics, extra.data);
 	wharf_buf_free(&extra);
 	reg_respond_json(req, 200, "text/plain; version=0.0.4", text, strlen(text));

@@ -159,12 +159,30 @@ static int cmd_gc(int argc, char **argv)
 int wharf_cli_cmd_admin(int argc, char **argv)
 {
 	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
-		fputs("Usage: wharf admin COMMAND\n\nCommands:\n  gc    collect unreferenced blobs and abandoned uploads\n",
+		fputs("Usage: wharf admin COMMAND\n\nCommands:\n  gc    collect unreferenced blobs and abandoned uploads\n"
+		      "  audit verify the hash chain of an audit log\n"
+		      "  authz ask authorization plugins and the policy file about a request\n"
+		      "  ldap  test a directory (LDAP / Active Directory) configuration\n"
+		      "  cert  make a CA and a server certificate for HTTPS\n"
+		      "  user|org|team|repo|robot ...  access control (wharf admin user --help)\n",
 		      argc < 2 ? stderr : stdout);
 		return argc < 2 ? EXIT_USAGE : EXIT_OK;
 	}
 	if (!strcmp(argv[1], "gc"))
 		return cmd_gc(argc - 1, argv + 1);
+	static const char *const access_nouns[] = {"user", "org", "team", "repo", "robot"};
+	for (size_t i = 0; i < sizeof(access_nouns) / sizeof(access_nouns[0]); i++)
+		if (!strcmp(argv[1], access_nouns[i]))
+			return wharf_cli_admin_access(argc, argv);
+	/* access-control extensions (issue 7, src/wharf/admin_audit.c, admin_ldap.c, admin_cert.c) */
+	if (!strcmp(argv[1], "audit"))
+		return wharf_cli_admin_audit(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "authz"))
+		return wharf_cli_admin_authz(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ldap"))
+		return wharf_cli_admin_ldap(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "cert"))
+		return wharf_cli_admin_cert(argc - 1, argv + 1);
 	fprintf(stderr, "wharf admin: unknown command '%s' (see wharf admin --help)\n", argv[1]);
 	return EXIT_USAGE;
 }

@@ -8,6 +8,7 @@
 
 #include "wharf-config.h"
 #include "wharf/registry.h"
+#include "wharf/vulndb.h"
 
 static void usage(FILE *out)
 {
@@ -28,6 +29,21 @@ static void usage(FILE *out)
 	      "      --upload-ttl DUR     abandon uploads idle for DUR (default 24h)\n"
 	      "      --require-signed PATTERN  pulls by tag of repositories matching PATTERN (fnmatch,\n"
 	      "                           e.g. 'prod/*'; repeatable) need the tag signed in the trust data\n"
+	      "      --auth               turn access control on: users, teams, token auth (docs/auth.md);\n"
+	      "                           off by default, when every request is allowed\n"
+	      "      --admin-user NAME    with --auth, the first system administrator, created on first\n"
+	      "                           start with the password in $WHARF_ADMIN_PASSWORD\n"
+	      "      --admin-password-file FILE  read that password from FILE instead\n"
+	      "      --token-ttl DUR      lifetime of issued tokens (default 5m)\n"
+	      "      --tls-cert FILE      serve HTTPS only, with this PEM certificate (chain); plain\n"
+	      "      --tls-key FILE       HTTP then gets a 400 (`wharf admin cert` makes a pair)\n"
+	      "      --scan-workers N     threads scanning pushed images (default 1; 0: pushed images are\n"
+	      "                           queued in DIR/scan.db but not scanned by this process)\n"
+	      "      --vulndb PATH        vulnerability database for scans (default DIR/vulndb.sqlite;\n"
+	      "                           without one, scans list packages and secrets only)\n"
+	      "      --scan-block-severity SEV  refuse pulls of images with a vulnerability of SEV or worse\n"
+	      "                           (CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN; see docs/scan-server.md)\n"
+	      "      --scan-block-unscanned  refuse pulls of images that have no scan result yet\n"
 	      "      --no-access-log      do not write a JSON access log line per request\n"
 	      "      --log-level LEVEL    debug, info, warn or error (default info)\n"
 	      "  -h, --help               show this help and exit\n"
@@ -38,7 +54,13 @@ static void usage(FILE *out)
 	      out);
 }
 
-enum { OPT_THREADS = 256, OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_UPLOAD_TTL, OPT_NO_ACCESS_LOG, OPT_LOG_LEVEL, OPT_REQUIRE_SIGNED };
+enum { OPT_THREADS = 256, OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_UPLOAD_TTL, OPT_NO_ACCESS_LOG, OPT_LOG_LEVEL, OPT_REQUIRE_SIGNED,
+       OPT_AUTH, OPT_ADMIN_USER, OPT_ADMIN_PASSWORD_FILE, OPT_TOKEN_TTL,
+       OPT_SCAN_WORKERS, OPT_VULNDB, OPT_SCAN_BLOCK_SEVERITY, OPT_SCAN_BLOCK_UNSCANNED };
+enum { OPT_TLS_CERT = 300, OPT_TLS_KEY }; /* HTTPS (issue 7) */
+
+/* The HTTPS files (argv strings), set once while parsing the command line. */
+static const char *tls_cert_file, *tls_key_file;
 
 static int set_log_level(const char *name)
 {
@@ -63,6 +85,15 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 		{"no-access-log", no_argument, NULL, OPT_NO_ACCESS_LOG},
 		{"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 		{"require-signed", required_argument, NULL, OPT_REQUIRE_SIGNED},
+		{"auth", no_argument, NULL, OPT_AUTH},
+		{"admin-user", required_argument, NULL, OPT_ADMIN_USER},
+		{"admin-password-file", required_argument, NULL, OPT_ADMIN_PASSWORD_FILE},
+		{"token-ttl", required_argument, NULL, OPT_TOKEN_TTL},
+		{"tls-cert", required_argument, NULL, OPT_TLS_CERT}, {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+		{"scan-workers", required_argument, NULL, OPT_SCAN_WORKERS},
+		{"vulndb", required_argument, NULL, OPT_VULNDB},
+		{"scan-block-severity", required_argument, NULL, OPT_SCAN_BLOCK_SEVERITY},
+		{"scan-block-unscanned", no_argument, NULL, OPT_SCAN_BLOCK_UNSCANNED},
 		{"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -102,6 +133,43 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 			case OPT_UPLOAD_TTL: r = wharf_parse_duration(optarg, &cfg->upload_ttl, err); break;
 			case OPT_NO_ACCESS_LOG: cfg->access_log = false; break;
 			case OPT_REQUIRE_SIGNED: wharf_strv_push(&cfg->require_signed, optarg); break;
+			case OPT_AUTH: cfg->auth.enabled = true; break;
+			case OPT_ADMIN_USER:
+				free(cfg->auth.admin_user);
+				cfg->auth.admin_user = wharf_xstrdup(optarg);
+				break;
+			case OPT_ADMIN_PASSWORD_FILE:
+				free(cfg->auth.admin_password_file);
+				cfg->auth.admin_password_file = wharf_xstrdup(optarg);
+				break;
+			case OPT_TOKEN_TTL:
+				r = wharf_parse_duration(optarg, &cfg->auth.token_ttl, err);
+				if (r == 0 && (cfg->auth.token_ttl < 10 || cfg->auth.token_ttl > 86400))
+					r = wharf_error_set(err, WHARF_EINVAL, "--token-ttl '%s' must be 10s to 24h", optarg);
+				break;
+			case OPT_TLS_CERT: tls_cert_file = optarg; break;
+			case OPT_TLS_KEY: tls_key_file = optarg; break;
+			case OPT_SCAN_WORKERS:
+				if (!wharf_parse_u64(optarg, strlen(optarg), &n) || n > 64)
+					r = wharf_error_set(err, WHARF_EINVAL, "--scan-workers '%s' must be 0 to 64", optarg);
+				else
+					cfg->scan_workers = (unsigned)n;
+				break;
+			case OPT_VULNDB:
+				free(cfg->vulndb_path);
+				cfg->vulndb_path = wharf_xstrdup(optarg);
+				break;
+			case OPT_SCAN_BLOCK_SEVERITY:
+				if (wharf_severity_from_name(optarg) < 0) {
+					r = wharf_error_set(err, WHARF_EINVAL,
+							    "--scan-block-severity '%s' is not CRITICAL, HIGH, MEDIUM, LOW or UNKNOWN",
+							    optarg);
+					break;
+				}
+				free(cfg->scan_block_severity);
+				cfg->scan_block_severity = wharf_xstrdup(optarg);
+				break;
+			case OPT_SCAN_BLOCK_UNSCANNED: cfg->scan_block_unscanned = 1; break;
 			case OPT_LOG_LEVEL:
 				free(cfg->log_level);
 				cfg->log_level = wharf_xstrdup(optarg);
@@ -146,6 +214,7 @@ static int serve(struct wharf_config *cfg)
 		.host = cfg->listen_host, .port = cfg->listen_port, .threads = cfg->threads,
 		.max_connections = cfg->max_connections, .idle_timeout = cfg->idle_timeout,
 		.access_log = cfg->access_log, .metrics = metrics,
+		.tls_cert_file = tls_cert_file, .tls_key_file = tls_key_file,
 	};
 	struct wharf_http_server *srv = NULL;
 	if (wharf_http_server_start(&srv, &hopts, wharf_registry_dispatch, reg, &err) < 0) {
@@ -154,6 +223,10 @@ static int serve(struct wharf_config *cfg)
 		return 1;
 	}
 	wharf_registry_start_gc_thread(reg);
+	wharf_log(WHARF_LOG_INFO, "wharfd %s listening on %s:%u%s, data in %s", WHARF_VERSION, cfg->listen_host,
+		  wharf_http_server_port(srv), tls_cert_file ? " (HTTPS)" : "", cfg->data_dir);
+	if (wharf_registry_start_scanner(reg, &err) < 0)
+		wharf_log(WHARF_LOG_ERROR, "%s", err.message);
 	wharf_log(WHARF_LOG_INFO, "wharfd %s listening on %s:%u, data in %s", WHARF_VERSION, cfg->listen_host,
 		  wharf_http_server_port(srv), cfg->data_dir);
 	sigset_t set;
