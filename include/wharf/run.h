@@ -190,4 +190,18 @@ int wharf_container_remove(const char *home, struct wharf_container *c, struct w
  * refuses an image whose report has "policy":"fail" ... see docs/run.md. 0 when allowed. */
 int wharf_run_policy_check(const char *home, const struct wharf_digest *manifest, struct wharf_error *err);
 
+/* One layer of an image in the content store, for the scan gate. */
+struct wharf_run_layer {
+	const char *path;   /* the blob file */
+	const char *digest; /* compressed digest */
+	const char *diffid; /* uncompressed digest (the config's) */
+	uint64_t size;
+};
+/* The scan gate (src/run/policy.c): walk the layers with the scanner (cached per layer under
+ * home/cache/scan, as wharf scan does), match the packages against the vulnerability database
+ * of home, and refuse (WHARF_EINVAL, naming the count, worst severity and an example) when a
+ * finding is at or above fail_on (an enum wharf_severity). No database: WHARF_ENOTFOUND. */
+int wharf_run_scan_gate(const char *home, const char *image, const struct wharf_run_layer *layers, size_t n,
+			int fail_on, struct wharf_error *err);
+
 #endif

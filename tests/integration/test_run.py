@@ -509,3 +509,43 @@ def run_debian_image_from_mkimage(srv):
     finally:
         shutil.rmtree(work, ignore_errors=True)
         w.cleanup()
+
+
+@test
+def run_scan_policy_gate(srv):
+    """--fail-on: the image's packages (scanned from the content store) against the local
+    vulnerability database; a finding at or above the severity keeps the image from running."""
+    w = Wharf()
+    try:
+        status = (b"Package: openssl\nStatus: install ok installed\nArchitecture: amd64\n"
+                  b"Version: 3.0.0-1\n\n")
+        pkgs = tar_layer([ti("etc", tarfile.DIRTYPE), ti("etc/os-release", mode=0o644,
+                          data=b'ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n'),
+                          ti("var", tarfile.DIRTYPE), ti("var/lib", tarfile.DIRTYPE), ti("var/lib/dpkg", tarfile.DIRTYPE),
+                          ti("var/lib/dpkg/status", mode=0o644, data=status)])
+        ref = signed_busybox(srv, w, repo="run/vulnerable", extra_layers=[pkgs])
+        p = w.run("run", "--rm", "--fail-on", "HIGH", ref, "true", ok=False)
+        eq(p.returncode, 125, f"no database: the gate fails closed ({p.stderr})")
+        check("wharf db import" in p.stderr, f"names the fix: {p.stderr!r}")
+        tracker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "fixtures", "vulndb",
+                               "debian-tracker-sample.json")
+        w.run("db", "import", "debian", tracker)
+        p = w.run("run", "--rm", "--fail-on", "HIGH", ref, "true", ok=False)
+        eq(p.returncode, 125, f"a HIGH finding refuses the image ({p.stderr})")
+        check("scan policy refuses" in p.stderr and "openssl" in p.stderr and "CVE-TEST-0001" in p.stderr,
+              f"message names the finding: {p.stderr!r}")
+        check(not os.path.exists(os.path.join(w.home, "containers")) or
+              os.listdir(os.path.join(w.home, "containers")) == [], "no container was made")
+        p = w.run("run", "--rm", "--fail-on", "CRITICAL", ref, "true")
+        eq(p.returncode, 0, "nothing CRITICAL: it runs")
+        p = w.run("run", "--rm", ref, "true")
+        eq(p.returncode, 0, "no policy: it runs")
+        p = w.run("run", "--rm", ref, "true", ok=False, env={"WHARF_RUN_FAIL_ON": "medium"})
+        eq(p.returncode, 125, "the policy from $WHARF_RUN_FAIL_ON")
+        clean = signed_busybox(srv, w, repo="run/clean")
+        p = w.run("run", "--rm", "--fail-on", "LOW", clean, "true")
+        eq(p.returncode, 0, "an image without vulnerable packages passes the strictest policy")
+        p = w.run("run", "--rm", "--fail-on", "bogus", clean, "true", ok=False)
+        eq(p.returncode, 2, "a bad severity is a usage error")
+    finally:
+        w.cleanup()
