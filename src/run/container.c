@@ -466,6 +466,45 @@ int wharf_runtime_delete(const char *path, const char *home, const struct wharf_
 	return runtime_simple(path, home, args, true, err);
 }
 
+static void clear_trash(int fd, struct wharf_error *err)
+{
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			wharf_remove_tree_at(dirfd(d), de->d_name, err);
+	closedir(d);
+}
+
+/* Delete everything in trash from a detached grandchild (no stdio, no inherited fds), so the
+ * caller returns at once. */
+static void empty_trash_in_background(const char *trash)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return; /* the next removal sweeps it */
+	if (pid == 0) {
+		if (setsid() < 0 || fork() != 0)
+			_exit(0);
+		int nul = open("/dev/null", O_RDWR);
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		close_range(3, ~0u, 0);
+		int fd = open(trash, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct wharf_error e;
+		if (fd >= 0)
+			clear_trash(fd, &e);
+		_exit(0);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
 int wharf_container_remove(const char *home, struct wharf_container *c, struct wharf_error *err)
 {
 	int r = 0;
@@ -492,19 +531,19 @@ int wharf_container_remove(const char *home, struct wharf_container *c, struct w
 	_cleanup_close_ int rfd = open(run_parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rfd >= 0 && (r = wharf_remove_tree_at(rfd, c->id, err)) < 0)
 		return r;
-	_cleanup_free_ char *parent = wharf_xasprintf("%s/containers", home);
-	_cleanup_close_ int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pfd < 0)
-		return wharf_error_sys(err, "open %s", parent);
-	/* state.json goes last, so a failed removal can be retried */
-	_cleanup_close_ int dfd = openat(pfd, c->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	const char *parts[] = {"upper", "work", "log"};
-	for (size_t i = 0; dfd >= 0 && r == 0 && i < sizeof(parts) / sizeof(parts[0]); i++)
-		r = wharf_remove_tree_at(dfd, parts[i], err);
-	if (r == 0)
-		r = wharf_remove_tree_at(pfd, c->id, err);
+	/* The state directory leaves containers/ with one rename; its files (the upper layer can be
+	 * large, and every unlink on a disk mounted with discard costs milliseconds) are deleted by a
+	 * background process, which also sweeps what an interrupted one left in trash/. */
+	_cleanup_free_ char *from = wharf_xasprintf("%s/containers/%s", home, c->id);
+	_cleanup_free_ char *trash = wharf_xasprintf("%s/trash", home);
+	_cleanup_free_ char *to = wharf_xasprintf("%s/%s", trash, c->id);
+	r = wharf_mkdir_p(trash, 0700, err);
+	if (r == 0 && rename(from, to) < 0 && errno != ENOENT)
+		r = wharf_error_sys(err, "move %s to %s", from, trash);
 	if (r == 0 && c->pooled)
 		r = wharf_userns_release(home, c->id, err);
+	if (r == 0)
+		empty_trash_in_background(trash);
 	return r;
 }
 

@@ -135,6 +135,12 @@ def run_basic_userns_caps_exit_code(srv):
             eq(status_field(p.stdout, "Seccomp"), "2", f"{rt}: seccomp filter mode")
             # --rm: nothing left behind, the range back in the pool
             eq(os.listdir(os.path.join(w.home, "containers")), [], f"{rt}: --rm removes the state")
+            import time
+            trash = os.path.join(w.home, "trash")
+            deadline = time.time() + 10
+            while time.time() < deadline and os.listdir(trash):
+                time.sleep(0.02)
+            eq(os.listdir(trash), [], f"{rt}: the background deletion empties $WHARF_HOME/trash")
             with open(os.path.join(w.home, "userns", "pool")) as f:
                 eq(f.read(), "", f"{rt}: --rm releases the id range")
     finally:
