@@ -80,7 +80,7 @@ int wharf_user_resolve(const char *rootfs, const char *spec, uint32_t *uid, uint
 int wharf_userns_alloc(const char *home, const char *owner, uint32_t *base, struct wharf_error *err);
 /* Release the range held by owner (nothing when it holds none). */
 int wharf_userns_release(const char *home, const char *owner, struct wharf_error *err);
-/* Parse "HOSTBASE" or "HOSTBASE:SIZE" (SIZE at most 65536... any) of --userns RANGE. */
+/* Parse --userns "HOSTBASE" or "HOSTBASE:SIZE" (1 <= SIZE <= 65536, default 65536; HOSTBASE > 0). */
 int wharf_userns_parse_range(const char *s, uint32_t *base, uint32_t *size, struct wharf_error *err);
 
 /* ---- bundle ---- */
@@ -186,8 +186,8 @@ int wharf_runtime_delete(const char *path, const char *home, const struct wharf_
 /* Unmount, delete from the runtime, remove the state directory and release the id range. */
 int wharf_container_remove(const char *home, struct wharf_container *c, struct wharf_error *err);
 
-/* The scan-policy gate: reads home/scan/<manifest hex>.json when a scan report is there and
- * refuses an image whose report has "policy":"fail" ... see docs/run.md. 0 when allowed. */
+/* The report hook: refuses the image (WHARF_EINVAL) when home/scan/<manifest hex>.json exists and
+ * says "policy": "fail", or is not JSON; 0 when there is no report or it does not say fail. */
 int wharf_run_policy_check(const char *home, const struct wharf_digest *manifest, struct wharf_error *err);
 
 /* One layer of an image in the content store, for the scan gate. */
