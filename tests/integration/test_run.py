@@ -555,3 +555,28 @@ def run_scan_policy_gate(srv):
         eq(p.returncode, 2, "a bad severity is a usage error")
     finally:
         w.cleanup()
+
+
+@test
+def run_concurrent_first_runs(srv):
+    """Four first runs of one image at once: one rootfs in the cache, no temporary left, four
+    distinct ranges from the pool, all released."""
+    w = Wharf()
+    try:
+        ref = signed_busybox(srv, w, repo="run/concurrent")
+        w.run("pull", ref)  # the trust data and blobs once; the unpacking races below
+        env = dict(os.environ, WHARF_HOME=w.home, **WPASS)
+        procs = [subprocess.Popen([w.bin, "run", "--rm", ref, "cat", "/proc/self/uid_map"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        for p, (out, errs) in zip(procs, outs):
+            eq(p.returncode, 0, f"concurrent run: {errs[-500:]}")
+        bases = sorted(int(out.split()[1]) for out, _ in outs)
+        eq(len(set(bases)), 4, f"four distinct ranges: {bases}")
+        roots = os.listdir(os.path.join(w.home, "rootfs"))
+        eq(len([r for r in roots if not r.startswith(".tmp")]), 1, f"one cached rootfs: {roots}")
+        eq([r for r in roots if r.startswith(".tmp")], [], "no temporary directory left")
+        with open(os.path.join(w.home, "userns", "pool")) as f:
+            eq(f.read(), "", "all ranges released")
+    finally:
+        w.cleanup()
