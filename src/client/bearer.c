@@ -411,9 +411,10 @@ int wharf_auth_perform(CURL *curl, const char *url, struct curl_slist *headers, 
 		return 0; /* the caller reports the 401 */
 	struct wharf_credentials cred = {0};
 	int r = wharf_credentials_lookup(host, &cred, err);
+	bool signed_in = r > 0;
 	_cleanup_free_ char *authz = NULL;
 	if (r >= 0)
-		r = answer_challenge(url, host, &c, r > 0 ? &cred : NULL, &authz, err);
+		r = answer_challenge(url, host, &c, signed_in ? &cred : NULL, &authz, err);
 	wharf_credentials_clear(&cred);
 	wharf_auth_challenge_clear(&c);
 	if (r < 0 || !authz)
@@ -422,6 +423,13 @@ int wharf_auth_perform(CURL *curl, const char *url, struct curl_slist *headers, 
 		reset(reset_ctx);
 	perform_with(curl, headers, authz, cc, status);
 	explicit_bzero(authz, strlen(authz));
+	/* A signed-in user's fresh token still lacks the scope: the user may not do this, which
+	 * callers report as 403, not as a missing login. */
+	if (*status == 401 && signed_in && last_challenge(curl, &c, NULL) == 0) {
+		if (c.error && !strcmp(c.error, "insufficient_scope"))
+			*status = 403;
+		wharf_auth_challenge_clear(&c);
+	}
 	return 0;
 }
 
