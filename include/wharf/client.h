@@ -98,7 +98,7 @@ int wharf_pull_image(struct wharf_content_store *cs, const struct wharf_pull_opt
 
 
 /* A user name and password for one registry host; source says where they came from
- * ("WHARF_USER/WHARF_PASSWORD", "auth.json", "docker config"). */
+ * ("WHARF_USER/WHARF_PASSWORD", "auth.json", "docker config"; NULL: given directly). */
 struct wharf_credentials {
 	char *user;
 	char *password;

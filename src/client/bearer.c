@@ -317,10 +317,13 @@ static int fetch_token(const char *registry_url, const char *host, const struct 
 	curl_easy_cleanup(curl);
 	if (cc != CURLE_OK)
 		r = wharf_error_set(err, WHARF_EIO, "%s: token service %.200s: %s", host, c->realm, curl_easy_strerror(cc));
+	else if ((status == 401 || status == 403) && cred && cred->user && !cred->source)
+		r = wharf_error_set(err, WHARF_EINVAL, "%s refused the credentials of user %s: wrong user name or "
+				    "password, or the user is disabled", host, cred->user);
 	else if ((status == 401 || status == 403) && cred && cred->user)
 		r = wharf_error_set(err, WHARF_EINVAL, "%s refused the credentials of user %s (from %s): wrong user name or "
-				    "password, or the user is disabled; run 'wharf login %s'", host, cred->user,
-				    cred->source ? cred->source : "the command line", host);
+				    "password, or the user is disabled; run 'wharf login %s'", host, cred->user, cred->source,
+				    host);
 	else if (status == 401 || status == 403)
 		r = wharf_error_set(err, WHARF_EINVAL, "%s requires credentials: run 'wharf login %s' or set "
 				    "WHARF_USER and WHARF_PASSWORD", host, host);

@@ -74,7 +74,7 @@ static int login(const char *server, const char *user, bool pw_stdin, bool json)
 	struct wharf_error err = {0};
 	_cleanup_free_ char *url = server_url(server);
 	_cleanup_free_ char *host = NULL;
-	struct wharf_credentials cred = {.source = "the command line"};
+	struct wharf_credentials cred = {0}; /* no source: the refusal needs no hint to log in */
 	int r = wharf_credentials_host(url, &host, &err);
 	if (r == 0 && (r = get_password(pw_stdin, user, host, &cred.password, &err)) == 0) {
 		cred.user = wharf_xstrdup(user);

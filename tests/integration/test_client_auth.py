@@ -200,3 +200,107 @@ def trust_pull_and_scan_with_stored_credentials(s):
     finally:
         for c in (writer, reader, anon, root):
             c.cleanup()
+
+
+class FakeRegistry:
+    """A registry in front of an OCI layout that demands credentials the way mode says:
+    "bearer" (realm on this host), "bearer-elsewhere" (realm on another host name), "basic".
+    Records every Authorization header that reaches the registry and the token service."""
+
+    def __init__(self, layout, mode, user="u", pw="p"):
+        import http.server
+        import threading
+        self.layout, self.mode, self.basic = layout, mode, "Basic " + base64.b64encode(f"{user}:{pw}".encode()).decode()
+        self.seen, self.token_requests = [], []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_GET(self):
+                fake.handle(self)
+
+        self.srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.srv.server_address[1]
+        threading.Thread(target=self.srv.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.srv.shutdown()
+        self.srv.server_close()
+
+    def reply(self, h, status, body=b"", headers=()):
+        h.send_response(status)
+        for k, v in headers:
+            h.send_header(k, v)
+        h.send_header("Content-Length", str(len(body)))
+        h.end_headers()
+        h.wfile.write(body)
+
+    def handle(self, h):
+        auth = h.headers.get("Authorization")
+        if h.path.startswith("/token"):
+            self.token_requests.append((h.headers.get("Host"), h.path, auth))
+            if self.mode == "bearer" and auth != self.basic:
+                return self.reply(h, 401)
+            return self.reply(h, 200, json.dumps({"token": "tok-123", "expires_in": 300}).encode())
+        self.seen.append(auth)
+        good = auth == (self.basic if self.mode == "basic" else "Bearer tok-123")
+        if not good:
+            host = "localhost" if self.mode == "bearer-elsewhere" else "127.0.0.1"
+            challenge = ('Basic realm="fake"' if self.mode == "basic" else
+                         f'Bearer realm="http://{host}:{self.port}/token",service="fake",scope="repository:x/y:pull"')
+            return self.reply(h, 401, b"{}", [("WWW-Authenticate", challenge)])
+        kind, ref = h.path.split("/")[-2:]
+        if kind == "manifests" and not ref.startswith("sha256:"):
+            ref = json.load(open(os.path.join(self.layout, "index.json")))["manifests"][0]["digest"]
+        path = os.path.join(self.layout, "blobs", "sha256", ref.split(":")[-1])
+        if not os.path.exists(path):
+            return self.reply(h, 404)
+        ct = "application/vnd.oci.image.manifest.v1+json" if kind == "manifests" else "application/octet-stream"
+        self.reply(h, 200, open(path, "rb").read(), [("Content-Type", ct)])
+
+
+@test
+def credentials_only_go_to_their_host(s):
+    layout = os.path.join(tempfile.mkdtemp(prefix="wharf-ca-layout-"), "l")
+    digest = small_layout(layout)
+    c = Client(s)
+    try:
+        for mode in ("bearer", "basic", "bearer-elsewhere"):
+            fake = FakeRegistry(layout, mode)
+            try:
+                ref = f"127.0.0.1:{fake.port}/x/y:v1"
+                p = c.run("pull", "--json", "--disable-content-trust", ref,
+                          env_extra={"WHARF_USER": "u", "WHARF_PASSWORD": "p"}, ok=False)
+                if mode == "bearer":
+                    eq(p.returncode, 0, f"{mode}: pull through a token: {p.stderr}")
+                    eq(json.loads(p.stdout)["digest"], digest, f"{mode}: pulled digest")
+                    eq(len(fake.token_requests), 1, f"{mode}: one token for manifest, config and layer (cached)")
+                    check("scope=repository:x/y:pull" in fake.token_requests[0][1]
+                          and "service=fake" in fake.token_requests[0][1], f"token query: {fake.token_requests}")
+                    eq(fake.token_requests[0][2], fake.basic, f"{mode}: credentials sent to the same host's realm")
+                    check(fake.seen[0] is None and len(fake.seen) >= 4
+                          and all(a == "Bearer tok-123" for a in fake.seen[1:]),
+                          f"{mode}: one 401, then the cached token on every request: {fake.seen}")
+                elif mode == "basic":
+                    eq(p.returncode, 0, f"{mode}: pull with Basic: {p.stderr}")
+                    check(fake.basic in fake.seen and not fake.token_requests, f"{mode}: Basic retry")
+                else:
+                    eq(p.returncode, 0, f"{mode}: anonymous token from another host: {p.stderr}")
+                    check(fake.token_requests and all(t[2] is None for t in fake.token_requests),
+                          f"{mode}: no credentials to a realm on another host: {fake.token_requests}")
+                    check(not any(a and a.startswith("Basic") for a in fake.seen), f"{mode}: nor to the registry")
+            finally:
+                fake.close()
+        # the same server without WHARF_USER: the token service refuses, the message says what to do
+        fake = FakeRegistry(layout, "bearer")
+        try:
+            p = c.run("pull", "--disable-content-trust", f"127.0.0.1:{fake.port}/x/y:v1", ok=False)
+            eq(p.returncode, 1, "no credentials: refused")
+            check("requires credentials" in p.stderr and "wharf login" in p.stderr, f"hint: {p.stderr!r}")
+        finally:
+            fake.close()
+    finally:
+        c.cleanup()
+        shutil.rmtree(os.path.dirname(layout), ignore_errors=True)
