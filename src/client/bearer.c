@@ -32,7 +32,7 @@ void wharf_auth_challenge_clear(struct wharf_auth_challenge *c)
 
 static bool is_token_char(char c)
 {
-	return isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~", c);
+	return c && (isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~", c)); /* strchr finds the NUL too */
 }
 
 static const char *skip_space(const char *p)

@@ -69,6 +69,8 @@ static void test_challenge_refused(void **state)
 	parse_fails("Bearer realm=\"a\x01\"", WHARF_EINVAL, "control character");
 	parse_fails("Bearerrealm=\"a\"", WHARF_EUNSUPPORTED, "not Bearer or Basic");
 	parse_fails("Bearer =x", WHARF_EINVAL, "expected name=value");
+	parse_fails("Bearer r", WHARF_EINVAL, "expected name=value"); /* found by fuzz_challenge: read past the end */
+	parse_fails("Bearer realm", WHARF_EINVAL, "expected name=value");
 
 	char *big = wharf_xmalloc(WHARF_CHALLENGE_MAX + 2);
 	memset(big, 'a', WHARF_CHALLENGE_MAX + 1);
