@@ -140,10 +140,11 @@ typedef void (*wharf_auth_reset_fn)(void *ctx);
 
 /* One request through the registry authentication hook: curl is fully set up for url, headers
  * are the caller's (may be NULL, kept by the caller). A cached token for (host, scope_hint) is
- * sent up front; on 401 with a Bearer challenge a token is fetched from the realm (with the
- * host's credentials when the realm is on the same host, anonymously otherwise), cached until
- * it expires, and the request is made once more after reset; on 401 with a Basic challenge it is
- * retried with the credentials. *cc and *status are those of the last attempt. Negative only
+ * sent up front; on 401 with a Bearer challenge a token for the challenge's scope (or, when it
+ * names none, for scope_hint) is fetched from the realm (with the host's credentials when the
+ * realm is on the same host, anonymously otherwise), cached until it expires, and the request
+ * is made once more after reset; on 401 with a Basic challenge it is retried with the
+ * credentials. A signed-in user still refused for insufficient_scope gets *status 403. *cc and *status are those of the last attempt. Negative only
  * when the token service itself refused or failed (err says why and names the host). */
 int wharf_auth_perform(CURL *curl, const char *url, struct curl_slist *headers, const char *scope_hint,
 		       wharf_auth_reset_fn reset, void *reset_ctx, CURLcode *cc, long *status, struct wharf_error *err);

@@ -380,9 +380,10 @@ static void perform_with(CURL *curl, struct curl_slist *headers, const char *aut
 }
 
 /* A new Authorization header for the challenge, with cred (may be NULL: anonymous). *authz stays
- * NULL when there is nothing better to try. */
+ * NULL when there is nothing better to try. A Bearer challenge without a scope gets the scope the
+ * request needs (hint, may be NULL) asked for, as Docker's clients do. */
 static int answer_challenge(const char *url, const char *host, const struct wharf_auth_challenge *c,
-			    const struct wharf_credentials *cred, char **authz, struct wharf_error *err)
+			    const char *hint, const struct wharf_credentials *cred, char **authz, struct wharf_error *err)
 {
 	*authz = NULL;
 	if (!strcmp(c->scheme, "basic")) {
@@ -390,10 +391,13 @@ static int answer_challenge(const char *url, const char *host, const struct whar
 			*authz = basic_header(cred);
 		return 0;
 	}
+	struct wharf_auth_challenge ask = *c;
+	if (!ask.scope && hint)
+		ask.scope = (char *)hint; /* borrowed, never freed through ask */
 	int64_t ttl = 0;
-	int r = fetch_token(url, host, c, cred, authz, &ttl, err);
+	int r = fetch_token(url, host, &ask, cred, authz, &ttl, err);
 	if (r == 0)
-		cache_put(host, c->scope ? c->scope : "", *authz, ttl);
+		cache_put(host, ask.scope ? ask.scope : "", *authz, ttl);
 	return r;
 }
 
@@ -417,7 +421,7 @@ int wharf_auth_perform(CURL *curl, const char *url, struct curl_slist *headers, 
 	bool signed_in = r > 0;
 	_cleanup_free_ char *authz = NULL;
 	if (r >= 0)
-		r = answer_challenge(url, host, &c, signed_in ? &cred : NULL, &authz, err);
+		r = answer_challenge(url, host, &c, scope_hint, signed_in ? &cred : NULL, &authz, err);
 	wharf_credentials_clear(&cred);
 	wharf_auth_challenge_clear(&c);
 	if (r < 0 || !authz)
@@ -469,7 +473,7 @@ int wharf_auth_check_login(const char *server, const struct wharf_credentials *c
 		struct wharf_auth_challenge c;
 		r = last_challenge(curl, &c, err);
 		if (r == 0) {
-			r = answer_challenge(url, host, &c, cred, &authz, err);
+			r = answer_challenge(url, host, &c, NULL, cred, &authz, err);
 			wharf_auth_challenge_clear(&c);
 		}
 		if (r == 0 && authz)

@@ -124,7 +124,8 @@ int wharf_trust_http_get(const char *server, const char *gun, const char *name, 
 	set_options(curl, url, &s);
 	CURLcode cc;
 	long status = 0;
-	_cleanup_free_ char *scope = scope_of(gun, false);
+	/* the server-held keys (<role>.key) are a push, as in notary-server */
+	_cleanup_free_ char *scope = scope_of(gun, wharf_str_has_suffix(name, ".key"));
 	int r = wharf_auth_perform(curl, url, NULL, scope, sink_reset, &s, &cc, &status, err);
 	curl_easy_cleanup(curl);
 	if (r < 0) {
