@@ -204,7 +204,8 @@ def trust_pull_and_scan_with_stored_credentials(s):
 
 class FakeRegistry:
     """A registry in front of an OCI layout that demands credentials the way mode says:
-    "bearer" (realm on this host), "bearer-elsewhere" (realm on another host name), "basic".
+    "bearer" (realm on this host), "bearer-noscope" (the same without a scope in the challenge),
+    "bearer-elsewhere" (realm on another host name), "basic".
     Records every Authorization header that reaches the registry and the token service."""
 
     def __init__(self, layout, mode, user="u", pw="p"):
@@ -241,15 +242,18 @@ class FakeRegistry:
         auth = h.headers.get("Authorization")
         if h.path.startswith("/token"):
             self.token_requests.append((h.headers.get("Host"), h.path, auth))
-            if self.mode == "bearer" and auth != self.basic:
+            if self.mode.startswith("bearer") and self.mode != "bearer-elsewhere" and auth != self.basic:
                 return self.reply(h, 401)
+            if "scope=repository:x/y:pull" not in h.path:
+                return self.reply(h, 200, json.dumps({"token": "no-access", "expires_in": 300}).encode())
             return self.reply(h, 200, json.dumps({"token": "tok-123", "expires_in": 300}).encode())
         self.seen.append(auth)
         good = auth == (self.basic if self.mode == "basic" else "Bearer tok-123")
         if not good:
             host = "localhost" if self.mode == "bearer-elsewhere" else "127.0.0.1"
+            scope = "" if self.mode == "bearer-noscope" else ',scope="repository:x/y:pull"'
             challenge = ('Basic realm="fake"' if self.mode == "basic" else
-                         f'Bearer realm="http://{host}:{self.port}/token",service="fake",scope="repository:x/y:pull"')
+                         f'Bearer realm="http://{host}:{self.port}/token",service="fake"{scope}')
             return self.reply(h, 401, b"{}", [("WWW-Authenticate", challenge)])
         kind, ref = h.path.split("/")[-2:]
         if kind == "manifests" and not ref.startswith("sha256:"):
@@ -267,7 +271,7 @@ def credentials_only_go_to_their_host(s):
     digest = small_layout(layout)
     c = Client(s)
     try:
-        for mode in ("bearer", "basic", "bearer-elsewhere"):
+        for mode in ("bearer", "bearer-noscope", "basic", "bearer-elsewhere"):
             fake = FakeRegistry(layout, mode)
             try:
                 ref = f"127.0.0.1:{fake.port}/x/y:v1"
@@ -283,6 +287,10 @@ def credentials_only_go_to_their_host(s):
                     check(fake.seen[0] is None and len(fake.seen) >= 4
                           and all(a == "Bearer tok-123" for a in fake.seen[1:]),
                           f"{mode}: one 401, then the cached token on every request: {fake.seen}")
+                elif mode == "bearer-noscope":
+                    eq(p.returncode, 0, f"{mode}: the request's own scope is asked for: {p.stderr}")
+                    check(len(fake.token_requests) == 1 and "scope=repository:x/y:pull" in fake.token_requests[0][1],
+                          f"{mode}: token query: {fake.token_requests}")
                 elif mode == "basic":
                     eq(p.returncode, 0, f"{mode}: pull with Basic: {p.stderr}")
                     check(fake.basic in fake.seen and not fake.token_requests, f"{mode}: Basic retry")
