@@ -446,6 +446,21 @@ static size_t discard(char *data, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
+/* Login must prove the credentials: a realm elsewhere would never see them. */
+static int realm_on_host(const char *host, const struct wharf_auth_challenge *c, struct wharf_error *err)
+{
+	_cleanup_free_ char *realm_host = NULL;
+	if (strcmp(c->scheme, "bearer") != 0)
+		return 0;
+	if (wharf_credentials_host(c->realm, &realm_host, err) < 0)
+		return wharf_error_prefix(err, "%s: token realm", host);
+	if (strcmp(realm_host, host) != 0)
+		return wharf_error_set(err, WHARF_EUNSUPPORTED,
+				       "%s: its token service is on %s, and wharf sends credentials only to the host "
+				       "they are for; logging in through it is not supported", host, realm_host);
+	return 0;
+}
+
 int wharf_auth_check_login(const char *server, const struct wharf_credentials *cred, struct wharf_error *err)
 {
 	_cleanup_free_ char *host = NULL;
@@ -472,6 +487,8 @@ int wharf_auth_check_login(const char *server, const struct wharf_credentials *c
 	if (status == 401) {
 		struct wharf_auth_challenge c;
 		r = last_challenge(curl, &c, err);
+		if (r == 0 && (r = realm_on_host(host, &c, err)) < 0)
+			wharf_auth_challenge_clear(&c);
 		if (r == 0) {
 			r = answer_challenge(url, host, &c, NULL, cred, &authz, err);
 			wharf_auth_challenge_clear(&c);

@@ -248,6 +248,8 @@ class FakeRegistry:
                 return self.reply(h, 200, json.dumps({"token": "no-access", "expires_in": 300}).encode())
             return self.reply(h, 200, json.dumps({"token": "tok-123", "expires_in": 300}).encode())
         self.seen.append(auth)
+        if h.path == "/v2/" and auth in (self.basic, "Bearer tok-123"):
+            return self.reply(h, 200, b"{}")
         good = auth == (self.basic if self.mode == "basic" else "Bearer tok-123")
         if not good:
             host = "localhost" if self.mode == "bearer-elsewhere" else "127.0.0.1"
@@ -301,6 +303,25 @@ def credentials_only_go_to_their_host(s):
                     check(not any(a and a.startswith("Basic") for a in fake.seen), f"{mode}: nor to the registry")
             finally:
                 fake.close()
+        # wharf login proves the credentials through each kind of challenge, and never sends them elsewhere
+        for mode, want in (("bearer", 0), ("basic", 0), ("bearer-elsewhere", 1)):
+            fake = FakeRegistry(layout, mode)
+            try:
+                addr = f"127.0.0.1:{fake.port}"
+                bad = c.run("login", "-u", "u", "--password-stdin", addr, stdin="wrong", ok=False)
+                eq(bad.returncode, 1, f"{mode}: login with a wrong password: {bad.stderr}")
+                p = c.run("login", "-u", "u", "--password-stdin", addr, stdin="p", ok=False)
+                eq(p.returncode, want, f"{mode}: login: {p.stdout} {p.stderr}")
+                if mode == "bearer-elsewhere":
+                    check("sends credentials only to the host" in p.stderr, f"{mode}: explained: {p.stderr!r}")
+                    check(all(t[2] is None for t in fake.token_requests), f"{mode}: {fake.token_requests}")
+            finally:
+                fake.close()
+        auths = json.load(open(c.auth_file()))["auths"]
+        eq(len(auths), 2, f"two logins stored, the refused ones not: {list(auths)}")
+        for addr in list(auths):
+            c.run("logout", addr)
+
         # the same server without WHARF_USER: the token service refuses, the message says what to do
         fake = FakeRegistry(layout, "bearer")
         try:
