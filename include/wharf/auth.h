@@ -38,6 +38,7 @@ struct wharf_access {
 	const char *method;        /* HTTP method and path, for authorization plugins; may be NULL */
 	const char *uri;
 	bool sign;                 /* a trust data publish (the plugins' and policy's "sign" action) */
+	const char *tag;           /* the tag a manifest request names (not a digest); may be NULL */
 };
 
 struct wharf_auth_decision {

@@ -443,9 +443,9 @@ static void extensions_decide(struct wharf_auth *a, const struct subject *who, b
 {
 	const char *user = who->kind == SUBJECT_ANONYMOUS ? "" : who->name;
 	if (!out->allowed) {
-		auth_audit(a, json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:b,s:s}", "type", "authz", "user", user, "action",
-					authz_action_name(acc), "repository", acc->repository, "remote", acc->remote,
-					"allowed", 0, "reason", "no permission"));
+		auth_audit(a, json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s?,s:b,s:s}", "type", "authz", "user", user, "action",
+					authz_action_name(acc), "repository", acc->repository, "tag", acc->tag, "remote",
+					acc->remote, "allowed", 0, "reason", "no permission"));
 		return;
 	}
 	struct wharf_strv teams = {0};
@@ -453,7 +453,7 @@ static void extensions_decide(struct wharf_auth *a, const struct subject *who, b
 		model_user_teams(a->model, who->name, &teams);
 	struct wharf_authz_request req = {
 		.user = user, .teams = (const char **)teams.v, .nteams = teams.n, .repository = acc->repository,
-		.action = authz_action_name(acc), .method = acc->method, .uri = acc->uri, .signed_status = -1,
+		.action = authz_action_name(acc), .method = acc->method, .uri = acc->uri, .signed_status = -1, .tag = acc->tag,
 		.remote = acc->remote, .authn_method = has_token ? "token" : who->kind == SUBJECT_ANONYMOUS ? "" : "password",
 	};
 	bool allowed = false;
