@@ -27,7 +27,7 @@ struct cache_entry {
 };
 
 struct auth_cache {
-	pthread_mutex_t lock;
+	pthread_rwlock_t lock; /* lookups share it: a cached token costs no lock wait */
 	struct cache_entry slots[CACHE_SLOTS];
 };
 
@@ -168,7 +168,7 @@ int wharf_auth_open(struct wharf_auth **out, const struct wharf_auth_config *cfg
 	config_copy(&a->cfg, cfg);
 	a->enabled = true;
 	a->cache = wharf_xcalloc(1, sizeof(*a->cache));
-	pthread_mutex_init(&a->cache->lock, NULL);
+	pthread_rwlock_init(&a->cache->lock, NULL);
 	_cleanup_free_ char *dir = wharf_xasprintf("%s/auth", data_dir);
 	_cleanup_free_ char *db = wharf_xasprintf("%s/auth.db", data_dir);
 	_cleanup_free_ char *key = wharf_xasprintf("%s/auth/token.key", data_dir);
@@ -198,7 +198,7 @@ void wharf_auth_free(struct wharf_auth *a)
 			json_decref(a->cache->slots[i].claims);
 			free(a->cache->slots[i].token);
 		}
-		pthread_mutex_destroy(&a->cache->lock);
+		pthread_rwlock_destroy(&a->cache->lock);
 		free(a->cache);
 	}
 	model_close(a->model);
@@ -225,7 +225,16 @@ const char *wharf_action_name(enum wharf_action action)
 	return "unknown";
 }
 
-/* Cache: found entries are copied out (claims with a new reference). */
+/* Answer q from a token's claims. */
+static void query_claims(struct auth_query *q, const json_t *claims)
+{
+	if (!q)
+		return;
+	q->has_token = claims != NULL;
+	q->bits = claims && q->type ? wharf_jwt_access_actions(claims, q->type, q->name) : 0;
+}
+
+/* Cache: a hit copies the subject out and answers q from the cached claims, under the read lock. */
 static struct cache_entry *cache_slot(struct auth_cache *c, const unsigned char key[32])
 {
 	size_t i = ((size_t)key[0] | (size_t)key[1] << 8) % CACHE_SLOTS;
@@ -233,19 +242,19 @@ static struct cache_entry *cache_slot(struct auth_cache *c, const unsigned char 
 }
 
 static bool cache_get(struct wharf_auth *a, const unsigned char key[32], const char *token, struct subject *who,
-		      json_t **claims)
+		      struct auth_query *q)
 {
 	bool hit = false;
-	pthread_mutex_lock(&a->cache->lock);
+	pthread_rwlock_rdlock(&a->cache->lock);
 	struct cache_entry *e = cache_slot(a->cache, key);
 	if (e->used && memcmp(e->key, key, 32) == 0 && (!token) == (!e->token) && (!token || !strcmp(token, e->token)) &&
 	    e->expires >= wharf_now() &&
 	    (e->bearer || e->generation == model_generation(a->model))) {
 		*who = e->who;
-		*claims = json_incref(e->claims);
+		query_claims(q, e->claims);
 		hit = true;
 	}
-	pthread_mutex_unlock(&a->cache->lock);
+	pthread_rwlock_unlock(&a->cache->lock);
 	return hit;
 }
 
@@ -253,14 +262,14 @@ static void cache_put(struct wharf_auth *a, const unsigned char key[32], const c
 		      json_t *claims, int64_t expires, uint64_t generation)
 {
 	char *copy = token ? wharf_xstrdup(token) : NULL;
-	pthread_mutex_lock(&a->cache->lock);
+	pthread_rwlock_wrlock(&a->cache->lock);
 	struct cache_entry *e = cache_slot(a->cache, key);
 	json_decref(e->claims);
 	free(e->token);
 	*e = (struct cache_entry){.used = true, .bearer = claims != NULL, .expires = expires, .token = copy,
 				  .generation = generation, .who = *who, .claims = json_incref(claims)};
 	memcpy(e->key, key, 32);
-	pthread_mutex_unlock(&a->cache->lock);
+	pthread_rwlock_unlock(&a->cache->lock);
 }
 
 void auth_audit(struct wharf_auth *a, json_t *event)
@@ -340,10 +349,10 @@ static int identify_bearer(struct wharf_auth *a, const char *token, struct subje
 	return 0;
 }
 
-int auth_identify(struct wharf_auth *a, const char *authorization, struct subject *who, json_t **claims,
+int auth_identify(struct wharf_auth *a, const char *authorization, struct subject *who, struct auth_query *q,
 		  struct wharf_error *err)
 {
-	*claims = NULL;
+	query_claims(q, NULL);
 	*who = (struct subject){.kind = SUBJECT_ANONYMOUS};
 	if (!authorization)
 		return 0;
@@ -367,36 +376,39 @@ int auth_identify(struct wharf_auth *a, const char *authorization, struct subjec
 		unsigned int klen = 0;
 		EVP_Digest(authorization, strlen(authorization), key, &klen, EVP_sha256(), NULL);
 	}
-	if (cache_get(a, key, token, who, claims))
+	if (cache_get(a, key, token, who, q))
 		return 0;
 	uint64_t gen = model_generation(a->model);
-	int r = bearer ? identify_bearer(a, authorization + 7, who, claims, err)
+	json_t *claims = NULL;
+	int r = bearer ? identify_bearer(a, authorization + 7, who, &claims, err)
 		       : identify_basic(a, authorization, who, err);
 	if (r < 0)
 		return r;
-	int64_t expires = bearer ? json_integer_value(json_object_get(*claims, "exp")) + LEEWAY
+	int64_t expires = bearer ? json_integer_value(json_object_get(claims, "exp")) + LEEWAY
 				 : wharf_now() + BASIC_CACHE_SECONDS;
-	cache_put(a, key, token, who, *claims, expires, gen);
+	query_claims(q, claims);
+	cache_put(a, key, token, who, claims, expires, gen);
+	json_decref(claims);
 	return 0;
 }
 
 /* The actions the caller holds on the access's repository (or registry-wide). */
-static unsigned granted_actions(struct wharf_auth *a, const struct subject *who, const json_t *claims,
+static unsigned granted_actions(struct wharf_auth *a, const struct subject *who, const struct auth_query *q,
 				const struct wharf_access *acc)
 {
 	if (acc->action == WHARF_ACTION_CATALOG) {
-		if (claims)
-			return wharf_jwt_access_actions(claims, "registry", "catalog") & WHARF_ACT_CATALOG;
+		if (q->has_token)
+			return q->bits & WHARF_ACT_CATALOG;
 		return who->kind != SUBJECT_ANONYMOUS ? WHARF_ACT_CATALOG : 0;
 	}
 	if (!acc->repository) {
 		/* /v2/ itself: any authenticated caller; registry administration: system administrators */
 		if (acc->action == WHARF_ACTION_PULL)
-			return who->kind != SUBJECT_ANONYMOUS || claims ? WHARF_ACT_PULL : 0;
+			return who->kind != SUBJECT_ANONYMOUS || q->has_token ? WHARF_ACT_PULL : 0;
 		return who->sysadmin ? WHARF_ACT_ADMIN : 0;
 	}
-	if (claims)
-		return wharf_jwt_access_actions(claims, "repository", acc->repository);
+	if (q->has_token)
+		return q->bits;
 	return model_repo_actions(a->model, who, acc->repository);
 }
 
@@ -471,19 +483,19 @@ static void extensions_decide(struct wharf_auth *a, const struct subject *who, b
 static void decide_enabled(struct wharf_auth *a, const struct wharf_access *acc, struct wharf_auth_decision *out)
 {
 	struct subject who;
-	json_t *claims = NULL;
+	struct auth_query q = {.type = acc->action == WHARF_ACTION_CATALOG ? "registry" : acc->repository ? "repository" : NULL,
+			       .name = acc->action == WHARF_ACTION_CATALOG ? "catalog" : acc->repository};
 	struct wharf_error err;
 	const char *target = acc->repository ? acc->repository : "registry";
-	if (auth_identify(a, acc->authorization, &who, &claims, &err) < 0) {
+	if (auth_identify(a, acc->authorization, &who, &q, &err) < 0) {
 		snprintf(out->subject, sizeof(out->subject), "anonymous");
 		snprintf(out->reason, sizeof(out->reason), "authentication failed: %s", err.message);
 		challenge(a, acc, "invalid_token", out);
 		return;
 	}
 	snprintf(out->subject, sizeof(out->subject), "%s", who.kind == SUBJECT_ANONYMOUS ? "anonymous" : who.name);
-	unsigned granted = granted_actions(a, &who, claims, acc);
-	bool has_token = claims != NULL;
-	json_decref(claims);
+	unsigned granted = granted_actions(a, &who, &q, acc);
+	bool has_token = q.has_token;
 	out->allowed = (granted & (1u << acc->action)) != 0;
 	if (a->x)
 		extensions_decide(a, &who, has_token, acc, out);
@@ -521,11 +533,9 @@ bool wharf_auth_can_see(struct wharf_auth *a, const char *authorization, const c
 	if (!a || !a->enabled)
 		return true;
 	struct subject who;
-	json_t *claims = NULL;
 	struct wharf_error err;
-	if (auth_identify(a, authorization, &who, &claims, &err) < 0)
+	if (auth_identify(a, authorization, &who, NULL, &err) < 0)
 		return false;
-	json_decref(claims);
 	return (model_repo_actions(a->model, &who, repo) & WHARF_ACT_PULL) != 0;
 }
 

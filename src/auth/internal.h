@@ -95,10 +95,18 @@ int auth_login(struct wharf_auth *a, const char *user, const char *password, str
 /* Append an event (stolen) to the audit log, if there is one; failures are logged. */
 void auth_audit(struct wharf_auth *a, json_t *event);
 
+/* For Bearer tokens: what the token grants on (type, name) ("repository", NAME or "registry",
+ * "catalog"; type NULL asks nothing). */
+struct auth_query {
+	const char *type;
+	const char *name;
+	bool has_token; /* out: the caller presented a valid token */
+	unsigned bits;  /* out: the actions the token grants on (type, name) */
+};
+
 /* Who the Authorization header names: anonymous (no header), a user or robot (Basic, Bearer);
- * for Bearer, *claims gets the verified token's claims (borrowed from the cache; valid while
- * the caller holds *claims' reference, which it must drop with json_decref). */
-int auth_identify(struct wharf_auth *a, const char *authorization, struct subject *who, json_t **claims,
+ * q (may be NULL) is answered from a Bearer token's verified claims. */
+int auth_identify(struct wharf_auth *a, const char *authorization, struct subject *who, struct auth_query *q,
 		  struct wharf_error *err);
 
 /* The HTTP endpoints (token.c, admin_api.c). */
