@@ -124,6 +124,9 @@ unsigned wharf_jwt_access_actions(const json_t *claims, const char *type, const 
 /* Base64url without padding (RFC 7515). Decode fails on bad characters. */
 char *wharf_b64url_encode(const unsigned char *data, size_t len);
 int wharf_b64url_decode(const char *s, size_t len, unsigned char **out, size_t *out_len);
+/* The first value of key in an application/x-www-form-urlencoded body (NUL-terminated, the
+ * caller bounds its size), %-decoded and with '+' as space; NULL when absent. Caller frees. */
+char *wharf_form_value(const char *body, const char *key);
 /* Decode an "Authorization: Basic ..." value into user and password (caller frees both). */
 int wharf_basic_parse(const char *header, char **user, char **password, struct wharf_error *err);
 

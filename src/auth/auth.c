@@ -150,6 +150,9 @@ static int bootstrap_admin(struct wharf_auth *a, struct wharf_error *err)
 {
 	int64_t n = 0;
 	int r = model_user_count(a->model, &n, err);
+	if (r == 0 && n == 0 && !a->cfg.admin_user)
+		wharf_log(WHARF_LOG_WARN, "auth: access control is on but there is no user: only anonymous pulls of "
+					  "public repositories will work; start once with --admin-user NAME");
 	if (r < 0 || n > 0 || !a->cfg.admin_user)
 		return r;
 	_cleanup_free_ char *pw = NULL;

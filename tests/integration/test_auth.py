@@ -458,3 +458,6 @@ def admin_cli_manages_users_orgs_teams_repos_robots(s):
     eq(wharf_cli(s, "user", "rm", "bob").returncode, 1, "removing a missing user fails")
     eq(wharf_cli(s, "user", "frob").returncode, 2, "unknown verb is a usage error")
     eq(wharf_cli(s, "user", "ls", pw="wrong").returncode, 1, "wrong admin password")
+    # registry administration (online gc) is for system administrators
+    eq(wharf_cli(s, "gc").returncode, 0, "wharf admin gc --server as root")
+    eq(wharf_cli(s, "gc", user="alice", pw=PW).returncode, 1, "wharf admin gc --server as a non-administrator")
