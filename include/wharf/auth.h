@@ -57,6 +57,7 @@ struct wharf_auth_config {
 	char *service;              /* the token audience (default "wharf") */
 	char *issuer;               /* the token issuer (default "wharf") */
 	char *realm;                /* token endpoint URL; NULL: http://<Host>/token */
+	int64_t ldap_sync_interval; /* seconds between directory syncs of LDAP users (default 900; 0: off) */
 	struct wharf_authx_config ext; /* LDAP, authorization plugins, policy, audit log (authx.h) */
 };
 

@@ -35,6 +35,7 @@ void wharf_auth_config_init(struct wharf_auth_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->token_ttl = 300;
+	cfg->ldap_sync_interval = 900;
 	cfg->service = wharf_xstrdup("wharf");
 	cfg->issuer = wharf_xstrdup("wharf");
 }
@@ -100,6 +101,11 @@ int wharf_auth_config_load(struct wharf_auth_config *cfg, const json_t *obj, str
 				return wharf_error_set(err, WHARF_EINVAL, "config key 'auth.token_ttl' must be a duration");
 			if (cfg->token_ttl < 10 || cfg->token_ttl > 86400)
 				return wharf_error_set(err, WHARF_EINVAL, "config key 'auth.token_ttl' must be 10s to 24h");
+		} else if (!strcmp(key, "ldap_sync_interval")) {
+			if (json_is_integer(v) && json_integer_value(v) >= 0)
+				cfg->ldap_sync_interval = json_integer_value(v);
+			else if (!json_is_string(v) || wharf_parse_duration(json_string_value(v), &cfg->ldap_sync_interval, err) < 0)
+				return wharf_error_set(err, WHARF_EINVAL, "config key 'auth.ldap_sync_interval' must be a duration");
 		} else if (!strcmp(key, "admin_user"))
 			r = config_string(&cfg->admin_user, v, key, err);
 		else if (!strcmp(key, "admin_password_file"))
@@ -184,6 +190,8 @@ int wharf_auth_open(struct wharf_auth **out, const struct wharf_auth_config *cfg
 		r = bootstrap_admin(a, err);
 	if (r == 0 && have_extensions(&a->cfg.ext))
 		r = wharf_authx_open(&a->x, &a->cfg.ext, err);
+	if (r == 0)
+		auth_ldap_sync_start(a);
 	if (r < 0) {
 		wharf_auth_free(a);
 		return r;
@@ -196,6 +204,7 @@ void wharf_auth_free(struct wharf_auth *a)
 {
 	if (!a)
 		return;
+	auth_ldap_sync_stop(a);
 	if (a->cache) {
 		for (size_t i = 0; i < CACHE_SLOTS; i++) {
 			json_decref(a->cache->slots[i].claims);

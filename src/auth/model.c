@@ -637,3 +637,11 @@ void model_user_teams(struct auth_model *m, const char *name, struct wharf_strv 
 		wharf_strv_push(out, (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);
 }
+
+void model_ldap_users(struct auth_model *m, struct wharf_strv *out)
+{
+	sqlite3_stmt *st = prep(m, "SELECT name FROM users WHERE source = 'ldap' ORDER BY name", "");
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		wharf_strv_push(out, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}

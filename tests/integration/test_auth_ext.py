@@ -109,3 +109,39 @@ def plugin_and_policy_refuse_what_roles_allow(s):
                       headers={"Authorization": basic("root", ADMIN_PW), "Accept": OCI_MANIFEST})
         eq(r.status, 403, "a deny plugin refuses even the administrator")
         check("pushes are frozen" in r.body.decode(), f"the plugin's message is the reason: {r.body[:200]!r}")
+
+
+@test(slow=True, shared=False)
+def ldap_sync_disables_users_the_directory_disabled(s):
+    d = slapd()
+    path = os.path.join(s.tmp, "wharfd.json")
+    with open(path, "w") as f:
+        json.dump({"auth": {"ldap_sync_interval": 1}, "access_extensions": {"ldap": d.config()}}, f)
+    start_auth(s, "--config", path)
+    admin_ok(s, "POST", "orgs", {"name": "acme"})
+    admin_ok(s, "POST", "orgs/acme/teams", {"name": "dev"})
+    admin_ok(s, "POST", "orgs/acme/teams/dev/grants", {"repository": "acme/app", "permission": "write"})
+    import urllib.parse
+    form = urllib.parse.urlencode({"grant_type": "password", "username": "bob", "password": PASSWORDS["bob"],
+                                   "service": "wharf", "access_type": "offline", "client_id": "t"}).encode()
+    r = s.request("POST", "/token", body=form)
+    eq(r.status, 200, "bob logs in through LDAP")
+    refresh = r.json()["refresh_token"]
+    bob = {"Authorization": basic("bob", PASSWORDS["bob"])}
+    eq(s.request("GET", "/v2/acme/app/tags/list", headers=bob).status, 404, "bob reads (no tags yet)")
+    d.modify("ldapmodify", "dn: uid=bob,ou=people,dc=example,dc=org\nchangetype: modify\n"
+                           "add: employeeType\nemployeeType: disabled\n")
+    try:
+        deadline = __import__("time").time() + 15
+        disabled = False
+        while not disabled and __import__("time").time() < deadline:
+            __import__("time").sleep(0.3)
+            disabled = {u["name"]: u for u in admin_ok(s, "GET", "users")["users"]}["bob"]["disabled"]
+        check(disabled, "the sync disabled bob within 15 s")
+        again = urllib.parse.urlencode({"grant_type": "refresh_token", "refresh_token": refresh,
+                                        "service": "wharf", "client_id": "t"}).encode()
+        eq(s.request("POST", "/token", body=again).status, 401, "bob's refresh token died with the sync")
+        eq(s.request("GET", "/v2/acme/app/tags/list", headers=bob).status, 401, "bob's Basic credentials too")
+    finally:
+        d.modify("ldapmodify", "dn: uid=bob,ou=people,dc=example,dc=org\nchangetype: modify\n"
+                               "delete: employeeType\n")
