@@ -434,18 +434,28 @@ static const char *scope_actions(enum wharf_action action)
 	}
 }
 
+/* Only plain host and repository characters go into the quoted challenge parameters. */
+static bool header_safe(const char *s, const char *extra)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr(extra, *s)))
+			return false;
+	return true;
+}
+
 static void challenge(struct wharf_auth *a, const struct wharf_access *acc, const char *error,
 		      struct wharf_auth_decision *out)
 {
+	const char *host = acc->host && header_safe(acc->host, ".-:[]") ? acc->host : "localhost";
 	_cleanup_free_ char *realm = a->cfg.realm ? wharf_xstrdup(a->cfg.realm)
-						  : wharf_xasprintf("%s://%.200s/token", acc->tls ? "https" : "http", acc->host ? acc->host : "localhost");
+						  : wharf_xasprintf("%s://%.200s/token", acc->tls ? "https" : "http", host);
 	int n = snprintf(out->www_authenticate, sizeof(out->www_authenticate), "Bearer realm=\"%s\",service=\"%s\"",
 			 realm, a->cfg.service);
 	size_t off = n > 0 && (size_t)n < sizeof(out->www_authenticate) ? (size_t)n : 0;
 	if (acc->action == WHARF_ACTION_CATALOG)
 		off += (size_t)snprintf(out->www_authenticate + off, sizeof(out->www_authenticate) - off,
 					",scope=\"registry:catalog:*\"");
-	else if (acc->repository && strlen(acc->repository) < 256)
+	else if (acc->repository && strlen(acc->repository) < 256 && header_safe(acc->repository, "._-/"))
 		off += (size_t)snprintf(out->www_authenticate + off, sizeof(out->www_authenticate) - off,
 					",scope=\"repository:%s:%s\"", acc->repository, scope_actions(acc->action));
 	if (error && off < sizeof(out->www_authenticate))

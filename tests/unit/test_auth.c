@@ -319,6 +319,11 @@ static void model_roles_and_decisions(void **state)
 	assert_int_equal(d.status, 401);
 	assert_string_equal(d.www_authenticate,
 			    "Bearer realm=\"http://reg.example/token\",service=\"wharf\",scope=\"repository:acme/app:pull,push\"");
+	/* hostile Host headers and names never reach the quoted parameters */
+	acc.host = "evil\",error=\"x";
+	acc.repository = "acme/a\"pp";
+	wharf_auth_decide(a, &acc, &d);
+	assert_string_equal(d.www_authenticate, "Bearer realm=\"http://localhost/token\",service=\"wharf\"");
 }
 
 static void model_robot_scopes(void **state)
