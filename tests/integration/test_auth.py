@@ -353,6 +353,21 @@ def robot_accounts_are_scoped_and_expire(s):
 
 
 @test(shared=False)
+def secrets_on_disk_are_private(s):
+    start_auth(s)
+    admin_ok(s, "POST", "users", {"name": "alice", "password": PW})
+    for name in ("auth.db", "auth/token.key"):
+        mode = os.stat(os.path.join(s.data, name)).st_mode & 0o777
+        eq(oct(mode), oct(0o600), f"mode of {name}")
+    eq(oct(os.stat(os.path.join(s.data, "auth")).st_mode & 0o777), oct(0o700), "mode of auth/")
+    for name in os.listdir(s.data):
+        if name.startswith("auth.db"):
+            with open(os.path.join(s.data, name), "rb") as f:
+                check(PW.encode() not in f.read(), f"no password in {name}")
+            check(os.stat(os.path.join(s.data, name)).st_mode & 0o077 == 0, f"{name} is private")
+
+
+@test(shared=False)
 def access_control_off_by_default(s):
     s.start()
     eq(s.request("GET", "/v2/").status, 200, "no --auth: /v2/ open")
