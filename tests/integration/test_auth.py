@@ -212,6 +212,20 @@ def token_grants_intersection_and_scopes_do_not_escalate(s):
     eq(claims_of(wtok)["access"][0]["actions"], ["pull", "push"], "* asks for all: writer gets pull, push")
     r = s.request("DELETE", "/v2/acme/app/manifests/v1", headers=bearer(wtok))
     eq(r.status, 401, "writer's token cannot delete")
+    # cross-repository mount needs pull on the source: without it, a fresh upload (202), not the blob
+    secret_blob = os.urandom(100)
+    h = {"Authorization": basic("root", ADMIN_PW)}
+    eq(s.request("POST", f"/v2/acme/other/blobs/uploads/?digest={sha256(secret_blob)}", body=secret_blob,
+                 headers=h).status, 201, "root uploads a blob to acme/other")
+    wtok = token(s, "writer", PW, "repository:acme/app:pull,push", "repository:acme/other:pull")
+    eq(len(claims_of(wtok)["access"]), 1, "writer gets nothing on acme/other")
+    r = s.request("POST", f"/v2/acme/app/blobs/uploads/?mount={sha256(secret_blob)}&from=acme/other",
+                  headers=bearer(wtok))
+    eq(r.status, 202, "mount from a repository the token cannot pull starts an upload instead")
+    rtok = token(s, "root", ADMIN_PW, "repository:acme/app:pull,push", "repository:acme/other:pull")
+    r = s.request("POST", f"/v2/acme/app/blobs/uploads/?mount={sha256(secret_blob)}&from=acme/other",
+                  headers=bearer(rtok))
+    eq(r.status, 201, "mount with pull on the source (control)")
     token(s, "reader", "wrong-password", "repository:acme/app:pull", status=401)
     token(s, "nobody", PW, "repository:acme/app:pull", status=401)
     r = s.request("GET", "/v2/acme/app/tags/list", headers={"Authorization": basic("reader", PW)})
