@@ -101,14 +101,22 @@ def plugin_and_policy_refuse_what_roles_allow(s):
         eq((rc, out["ok"]), (0, True), "audit chain")
     with Plugin("deny") as pl:
         s.stop()
-        with open(os.path.join(s.tmp, "wharfd.json"), "w") as f:
-            json.dump({"access_extensions": {"authz_plugins": [pl.sock]}}, f)
+        p = subprocess.run([s.wharfd, "--listen", s.addr, "--data", s.data, "--authz-plugin", pl.sock],
+                           capture_output=True, text=True, timeout=30)
+        eq(p.returncode, 2, "a plugin without --auth is a usage error")
+        check("need access control on" in p.stderr, f"and says why: {p.stderr}")
         s.extra_args = []
-        start_auth(s, "--config", os.path.join(s.tmp, "wharfd.json"))
+        start_auth(s, "--authz-plugin", pl.sock, "--audit-log", audit)
         r = s.request("GET", "/v2/acme/app/manifests/v1",
                       headers={"Authorization": basic("root", ADMIN_PW), "Accept": OCI_MANIFEST})
         eq(r.status, 403, "a deny plugin refuses even the administrator")
         check("pushes are frozen" in r.body.decode(), f"the plugin's message is the reason: {r.body[:200]!r}")
+        s.stop()
+        recs = audit_records(audit)
+        check(any(r.get("type") == "authz" and r.get("user") == "root" and not r["allowed"] and
+                  "pushes are frozen" in r.get("reason", "") for r in recs), "the plugin's refusal is audited")
+        rc, out = audit_verify(audit)
+        eq((rc, out["ok"]), (0, True), f"the chain continues across a restart: {out}")
 
 
 @test(slow=True, shared=False)
