@@ -13,11 +13,17 @@ test_pkgs=(libcmocka-dev clang libclang-rt-14-dev python3 curl jq skopeo podman 
 # scan (issue 5)
 build_pkgs+=(libarchive-dev zlib1g-dev libzstd-dev libisal-dev libyaml-dev)
 test_pkgs+=(isal)
+# scan/lang catalogers and secrets (issue 5): Go binaries built and read by the tests (golang-go, skopeo
+# above), objcopy (binutils) for a cargo-auditable section, openssl and ssh-keygen for private keys.
+build_pkgs+=(zlib1g-dev)
+test_pkgs+=(golang-go binutils openssl openssh-client)
 # vulndb (issue 5)
-build_pkgs+=()
+build_pkgs+=(libyaml-dev)
 # run and secrets (issue 6)
-build_pkgs+=()
-test_pkgs+=(runc crun uidmap)
+build_pkgs+=(libarchive-dev zlib1g-dev)
+test_pkgs+=(runc crun uidmap busybox-static hyperfine)
+# secrets (issue 6): SoftHSM2 for the token-wrapped master key, an independent AES-GCM for the format test
+test_pkgs+=(softhsm2 opensc python3-cryptography)
 # access control (issue 7)
 build_pkgs+=(libargon2-dev libldap-dev)
 test_pkgs+=(slapd ldap-utils openssl python3-cryptography notary)

@@ -109,6 +109,28 @@ int wharf_meta_tuf_roles(struct wharf_meta *m, const char *gun, struct wharf_str
  * appended comma-separated; gun NULL for every GUN. */
 int wharf_meta_tuf_changes(struct wharf_meta *m, const char *gun, int64_t after, int64_t n,
 			   struct wharf_buf *json, size_t *count, struct wharf_error *err);
+/* Staged trust changes (src/meta/tuf.c): one metadata file of role waiting for signatures. */
+struct wharf_meta_tuf_pending {
+	int64_t id;
+	char *role;
+	int64_t version;
+	char *data; /* the metadata file with the signatures so far */
+	size_t len;
+	char *proposer; /* key ID */
+	char *state;    /* "pending", "published" or "outdated" */
+	int64_t created, updated;
+};
+void wharf_meta_tuf_pending_clear(struct wharf_meta_tuf_pending *p);
+/* Add a pending change; *id is its number. */
+int wharf_meta_tuf_pending_add(struct wharf_meta *m, const char *gun, const struct wharf_meta_tuf_pending *p,
+			       int64_t *id, struct wharf_error *err);
+/* Replace the data and state of change id of gun. */
+int wharf_meta_tuf_pending_update(struct wharf_meta *m, const char *gun, int64_t id, const char *data, size_t len,
+				  const char *state, struct wharf_error *err);
+/* Change id of gun (WHARF_ENOTFOUND if none), or with id 0 every change of gun in state (NULL:
+ * any), oldest first, into a new array *out of *n. */
+int wharf_meta_tuf_pending_list(struct wharf_meta *m, const char *gun, int64_t id, const char *state,
+				struct wharf_meta_tuf_pending **out, size_t *n, struct wharf_error *err);
 
 /* Schema (src/meta/schema.c). */
 extern const char *const wharf_meta_schema[];

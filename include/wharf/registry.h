@@ -23,6 +23,11 @@ struct wharf_config {
 	bool delete_enabled;
 	struct wharf_strv require_signed; /* repository patterns (fnmatch) whose tags must be signed */
 	struct wharf_auth_config auth;    /* access control (off unless auth.enabled) */
+	unsigned scan_workers;     /* scan queue workers (default 1); 0: pushes are queued, nothing scans */
+	char *vulndb_path;         /* NULL: <data>/vulndb.sqlite */
+	char *scan_policy;         /* the "scan_policy" config object as JSON text, NULL when none */
+	char *scan_block_severity; /* --scan-block-severity: overrides the policy's default */
+	int scan_block_unscanned;  /* --scan-block-unscanned: 1; -1 when not given */
 };
 
 /* Defaults: 127.0.0.1:5000, ./data, access log on, gc off, grace 1h, uploads kept 24h. */
@@ -59,5 +64,7 @@ int wharf_registry_gc(struct wharf_registry *reg, bool dry_run, struct wharf_gc_
 		      struct wharf_error *err);
 /* Start or stop the background collector (cfg->gc_interval). */
 void wharf_registry_start_gc_thread(struct wharf_registry *reg);
+/* Start the scan workers (cfg->scan_workers of them). */
+int wharf_registry_start_scanner(struct wharf_registry *reg, struct wharf_error *err);
 
 #endif

@@ -38,9 +38,20 @@ void wharf_tuf_meta_free(struct wharf_tuf_meta *m);
 
 /* Verify the signatures of m: at least `threshold` distinct keys among keyids (each found in
  * keys, a {keyid: key} object) made a valid signature over the canonical "signed" object.
- * Key IDs are recomputed, so a key filed under another key's ID counts for nothing. */
+ * Key IDs are recomputed, so a key filed under another key's ID counts for nothing, and keys
+ * are counted by their public key, so two IDs of one key (certificate and bare) count once. */
 int wharf_tuf_verify(const struct wharf_tuf_meta *m, const char *role, const json_t *keys,
 		     const json_t *keyids, int64_t threshold, struct wharf_error *err);
+/* Verify one signature object sig of m: valid over the canonical "signed" and made by one of
+ * keyids (found in keys). fpr gets the public key's fingerprint (its TUF-dialect key ID, which
+ * a certificate key shares with its bare key), so callers can count keys rather than IDs. */
+int wharf_tuf_check_signature(const struct wharf_tuf_meta *m, const json_t *sig, const char *role, const json_t *keys,
+			      const json_t *keyids, char fpr[65], struct wharf_error *err);
+/* *valid: the number of distinct public keys among keyids with a valid signature on m.
+ * Invalid and outside signatures count for nothing; first (may be NULL) gets the first reason
+ * a signature did not count (code 0 when all counted). */
+int wharf_tuf_count_signers(const struct wharf_tuf_meta *m, const char *role, const json_t *keys,
+			    const json_t *keyids, size_t *valid, struct wharf_error *first);
 /* The same, with the role's keyids and threshold taken from a root's "roles" entry. */
 int wharf_tuf_verify_by_root(const struct wharf_tuf_meta *m, const char *role,
 			     const struct wharf_tuf_meta *root, struct wharf_error *err);
@@ -108,6 +119,26 @@ int wharf_trust_spec_get(struct wharf_trust *t, const char *gun, const char *nam
  * in the GUN's repository. */
 void wharf_trust_set_store(struct wharf_trust *t, struct wharf_store *store);
 int wharf_trust_spec_target(struct wharf_trust *t, const char *gun, const char *file, int *fd, uint64_t *size,
+			    struct wharf_error *err);
+/* Staged changes (src/trust/server_pending.c) for roles needing k-of-n signatures.
+ * Propose: body {"files": [{"role": ROLE, "metadata": {"signed":..,"signatures":[..]}}, ...]} (or
+ * one {"role","metadata"}): the next versions of root, targets or delegated roles, published
+ * together (a new root with targets re-signed for it). Every signature must be valid and by a
+ * distinct key of its file's role (root: of the stored or the new root; a targets role: as the
+ * change's own root or delegator says, else the stored one), and at least one is needed. The
+ * change is published at once when every threshold is met, else kept pending. out gets the change
+ * as JSON (id, roles, state, proposer, files [{role, version, base_version, signed_by, thresholds
+ * [{keys, threshold, signed}], metadata}]). */
+int wharf_trust_pending_propose(struct wharf_trust *t, const char *gun, const char *body, size_t len,
+				struct wharf_buf *out, struct wharf_error *err);
+/* Add signatures (body {"signatures": {ROLE: [...]}}) over the same signed objects to change id;
+ * the same checks, then published when the thresholds are met. A change whose roles have moved
+ * on since it was proposed is marked outdated and refused with WHARF_EBUSY. */
+int wharf_trust_pending_sign(struct wharf_trust *t, const char *gun, int64_t id, const char *body, size_t len,
+			     struct wharf_buf *out, struct wharf_error *err);
+/* Change id as JSON, or (id 0) {"pending": [...]} with every change still pending (one that
+ * another publish overtook shows as outdated, and only by its id). */
+int wharf_trust_pending_get(struct wharf_trust *t, const char *gun, int64_t id, struct wharf_buf *out,
 			    struct wharf_error *err);
 /* For the trust module's own files: the metadata database and the per-GUN lock. */
 struct wharf_meta *wharf_trust_meta(struct wharf_trust *t);
@@ -283,6 +314,26 @@ int wharf_trust_deleg_sign_target(struct wharf_buf *out, const struct wharf_trus
 				  int64_t first_version, int64_t expires, struct wharf_error *err);
 /* The delegator of a delegated role: targets/a/b -> targets/a (written into out). */
 void wharf_trust_deleg_parent(const char *role, char *out, size_t n);
+
+/* ---- Staged k-of-n changes, the client's half (src/trust/client_pending.c) ---- */
+
+/* GET (body NULL) or POST JSON body to <server>/v2/<gun>/_trust/<path>; *out is the parsed JSON
+ * answer. A refusal comes back with the server's message (409: WHARF_EBUSY). */
+int wharf_trust_http_json(const char *server, const char *gun, const char *path, const char *body, json_t **out,
+			  struct wharf_error *err);
+/* One Notary signature object {"keyid","method","sig"} by key over signed_obj's canonical form. */
+int wharf_trust_signature_of(const json_t *signed_obj, struct wharf_key *key, json_t **out, struct wharf_error *err);
+/* What a new signed object of a role changes against the old one: for targets roles
+ * {"targets": {added, removed, changed}, "delegations": {added, removed, changed: {role:
+ * {threshold: [old, new], keys_added, keys_removed, paths}}}}, for root {"roles": {...}}. */
+json_t *wharf_trust_change_diff(const json_t *old_signed, const json_t *new_signed);
+/* The next root's signed object (not signed) of the verified r with the key IDs remove (or unique
+ * prefixes) taken out of role (root, targets, snapshot or timestamp), keys add put in, and its
+ * threshold set (0 keeps it); keys no role lists any more are dropped. Root keys must be
+ * certificate keys; the threshold must be within 1..keys. */
+int wharf_trust_root_set_role(json_t **out, const struct wharf_trust_repo *r, const char *role,
+			      struct wharf_key *const *add, size_t n, const char *const *remove, size_t nremove,
+			      int64_t threshold, int64_t expires, struct wharf_error *err);
 
 /* ---- Refresh (src/trust/client_refresh.c) ---- */
 

@@ -86,7 +86,10 @@ static int plugin_activate(const char *socket, long timeout_ms, struct wharf_err
 	bool authz = false;
 	json_t *impl = json_object_get(doc, "Implements"), *e;
 	size_t i;
-	json_array_foreach(impl, i, e) authz = authz || (json_string_value(e) && !strcmp(json_string_value(e), "authz"));
+	json_array_foreach(impl, i, e) {
+		if (json_string_value(e) && !strcmp(json_string_value(e), "authz"))
+			authz = true;
+	}
 	json_decref(doc);
 	if (!authz)
 		return wharf_error_set(err, WHARF_EINVAL,

@@ -29,7 +29,13 @@ const char *const wharf_meta_schema[] = {
 	"  private_pem TEXT NOT NULL, created INTEGER NOT NULL, PRIMARY KEY(gun, role, keyid)) WITHOUT ROWID;"
 	"CREATE TABLE tuf_changes(id INTEGER PRIMARY KEY AUTOINCREMENT, gun TEXT NOT NULL, version INTEGER NOT NULL,"
 	"  sha256 TEXT NOT NULL, category TEXT NOT NULL, created INTEGER NOT NULL);",
+	/* 3: staged trust changes waiting for a threshold of signatures (state: pending, published,
+	 * outdated). data is the metadata file with the signatures gathered so far. */
+	"CREATE TABLE tuf_pending(id INTEGER PRIMARY KEY AUTOINCREMENT, gun TEXT NOT NULL, role TEXT NOT NULL,"
+	"  version INTEGER NOT NULL, data BLOB NOT NULL, proposer TEXT NOT NULL, state TEXT NOT NULL,"
+	"  created INTEGER NOT NULL, updated INTEGER NOT NULL);"
+	"CREATE INDEX tuf_pending_gun ON tuf_pending(gun, state);",
 	NULL,
 };
 
-const int wharf_meta_schema_version = 2;
+const int wharf_meta_schema_version = 3;

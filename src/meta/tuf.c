@@ -107,6 +107,8 @@ int wharf_meta_tuf_delete(struct wharf_meta *m, const char *gun, struct wharf_er
 	if (r == 0)
 		r = meta_run(c, "DELETE FROM tuf_keys WHERE gun = ?", err, "s", gun);
 	if (r == 0)
+		r = meta_run(c, "DELETE FROM tuf_pending WHERE gun = ?", err, "s", gun);
+	if (r == 0)
 		r = meta_run(c, "INSERT INTO tuf_changes(gun, version, sha256, category, created) VALUES(?, 0, '', 'deletion', ?)",
 			     err, "si", gun, wharf_now());
 	if (r == 0)
@@ -217,4 +219,103 @@ int wharf_meta_tuf_guns_of(struct wharf_meta *m, const char *repo, struct wharf_
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
 		wharf_strv_push(out, (const char *)sqlite3_column_text(st, 0));
 	return rc == SQLITE_DONE ? 0 : meta_db_error(err, c->db, "find GUNs of a repository");
+}
+
+void wharf_meta_tuf_pending_clear(struct wharf_meta_tuf_pending *p)
+{
+	free(p->role);
+	free(p->data);
+	free(p->proposer);
+	free(p->state);
+	memset(p, 0, sizeof(*p));
+}
+
+int wharf_meta_tuf_pending_add(struct wharf_meta *m, const char *gun, const struct wharf_meta_tuf_pending *p,
+			       int64_t *id, struct wharf_error *err)
+{
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
+	if (!c)
+		return -WHARF_EIO;
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c,
+		"INSERT INTO tuf_pending(gun, role, version, data, proposer, state, created, updated) "
+		"VALUES(?, ?, ?, ?, ?, 'pending', ?, ?)", err);
+	if (!st)
+		return -WHARF_EIO;
+	meta_bind_text(st, 1, gun);
+	meta_bind_text(st, 2, p->role);
+	sqlite3_bind_int64(st, 3, p->version);
+	sqlite3_bind_blob(st, 4, p->data, (int)p->len, SQLITE_STATIC);
+	meta_bind_text(st, 5, p->proposer);
+	sqlite3_bind_int64(st, 6, wharf_now());
+	sqlite3_bind_int64(st, 7, wharf_now());
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return meta_db_error(err, c->db, "store a pending trust change");
+	*id = sqlite3_last_insert_rowid(c->db);
+	return 0;
+}
+
+int wharf_meta_tuf_pending_update(struct wharf_meta *m, const char *gun, int64_t id, const char *data, size_t len,
+				  const char *state, struct wharf_error *err)
+{
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
+	if (!c)
+		return -WHARF_EIO;
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c,
+		"UPDATE tuf_pending SET data = ?1, state = ?2, updated = ?3 WHERE gun = ?4 AND id = ?5", err);
+	if (!st)
+		return -WHARF_EIO;
+	sqlite3_bind_blob(st, 1, data, (int)len, SQLITE_STATIC);
+	meta_bind_text(st, 2, state);
+	sqlite3_bind_int64(st, 3, wharf_now());
+	meta_bind_text(st, 4, gun);
+	sqlite3_bind_int64(st, 5, id);
+	if (sqlite3_step(st) != SQLITE_DONE)
+		return meta_db_error(err, c->db, "update a pending trust change");
+	if (sqlite3_changes(c->db) == 0)
+		return wharf_error_set(err, WHARF_ENOTFOUND, "%s has no pending change %lld", gun, (long long)id);
+	return 0;
+}
+
+int wharf_meta_tuf_pending_list(struct wharf_meta *m, const char *gun, int64_t id, const char *state,
+				struct wharf_meta_tuf_pending **out, size_t *n, struct wharf_error *err)
+{
+	*out = NULL;
+	*n = 0;
+	_cleanup_conn_ struct conn *c = meta_conn_get(m, err);
+	if (!c)
+		return -WHARF_EIO;
+	_cleanup_stmt_ sqlite3_stmt *st = meta_prep(c,
+		"SELECT id, role, version, data, proposer, state, created, updated FROM tuf_pending "
+		"WHERE gun = ?1 AND (?2 = 0 OR id = ?2) AND (?3 IS NULL OR state = ?3) ORDER BY id LIMIT 1000", err);
+	if (!st)
+		return -WHARF_EIO;
+	meta_bind_text(st, 1, gun);
+	sqlite3_bind_int64(st, 2, id);
+	meta_bind_text(st, 3, state);
+	int rc;
+	struct wharf_meta_tuf_pending *v = NULL;
+	size_t count = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		v = wharf_xrealloc(v, (count + 1) * sizeof(*v));
+		struct wharf_meta_tuf_pending *p = &v[count++];
+		p->id = sqlite3_column_int64(st, 0);
+		p->role = wharf_xstrdup((const char *)sqlite3_column_text(st, 1));
+		p->version = sqlite3_column_int64(st, 2);
+		take_blob(st, 3, &p->data, &p->len);
+		p->proposer = wharf_xstrdup((const char *)sqlite3_column_text(st, 4));
+		p->state = wharf_xstrdup((const char *)sqlite3_column_text(st, 5));
+		p->created = sqlite3_column_int64(st, 6);
+		p->updated = sqlite3_column_int64(st, 7);
+	}
+	if (rc != SQLITE_DONE) {
+		for (size_t i = 0; i < count; i++)
+			wharf_meta_tuf_pending_clear(&v[i]);
+		free(v);
+		return meta_db_error(err, c->db, "list pending trust changes");
+	}
+	if (id && !count)
+		return wharf_error_set(err, WHARF_ENOTFOUND, "%s has no pending change %lld", gun, (long long)id);
+	*out = v;
+	*n = count;
+	return 0;
 }

@@ -5,6 +5,7 @@
 #include <jansson.h>
 
 #include "wharf/registry.h"
+#include "wharf/scand.h"
 
 void wharf_config_init(struct wharf_config *cfg)
 {
@@ -19,6 +20,8 @@ void wharf_config_init(struct wharf_config *cfg)
 	cfg->upload_ttl = 86400;
 	cfg->delete_enabled = true;
 	wharf_auth_config_init(&cfg->auth);
+	cfg->scan_workers = 1;
+	cfg->scan_block_unscanned = -1;
 }
 
 void wharf_config_free(struct wharf_config *cfg)
@@ -29,6 +32,10 @@ void wharf_config_free(struct wharf_config *cfg)
 	cfg->listen_host = cfg->data_dir = cfg->log_level = NULL;
 	wharf_strv_free(&cfg->require_signed);
 	wharf_auth_config_free(&cfg->auth);
+	free(cfg->vulndb_path);
+	free(cfg->scan_policy);
+	free(cfg->scan_block_severity);
+	cfg->vulndb_path = cfg->scan_policy = cfg->scan_block_severity = NULL;
 }
 
 bool wharf_config_requires_signed(const struct wharf_config *cfg, const char *repo)
@@ -110,6 +117,21 @@ static int set_bool(bool *dst, json_t *v, const char *key, struct wharf_error *e
 	return 0;
 }
 
+/* Checked here (so a bad policy stops the start), kept as text for the registry. */
+static int set_scan_policy(struct wharf_config *cfg, json_t *v, struct wharf_error *err)
+{
+	_cleanup_free_ char *text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+	struct wharf_scan_policy p;
+	wharf_scan_policy_init(&p);
+	int r = wharf_scan_policy_load(&p, text ? text : "", err);
+	wharf_scan_policy_free(&p);
+	if (r < 0)
+		return r;
+	free(cfg->scan_policy);
+	cfg->scan_policy = wharf_steal(&text);
+	return 0;
+}
+
 static int apply_key(struct wharf_config *cfg, const char *key, json_t *v, struct wharf_error *err)
 {
 	if (!strcmp(key, "listen")) {
@@ -145,6 +167,12 @@ static int apply_key(struct wharf_config *cfg, const char *key, json_t *v, struc
 		wharf_authx_config_free(&cfg->auth.ext);
 		return wharf_authx_config_from_json(&cfg->auth.ext, v, err);
 	}
+	if (!strcmp(key, "scan_workers"))
+		return set_uint(&cfg->scan_workers, v, key, err);
+	if (!strcmp(key, "vulndb"))
+		return set_string(&cfg->vulndb_path, v, key, err);
+	if (!strcmp(key, "scan_policy"))
+		return set_scan_policy(cfg, v, err);
 	return wharf_error_set(err, WHARF_EINVAL, "config key '%s' is not known (see docs/configuration.md)", key);
 }
 

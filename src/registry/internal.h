@@ -8,6 +8,7 @@
 
 #include "wharf/auth.h"
 #include "wharf/registry.h"
+#include "wharf/scand.h"
 #include "wharf/trust.h"
 
 #define DIGEST_LOCKS 64
@@ -38,6 +39,8 @@ struct wharf_registry {
 	pthread_mutex_t stop_lock;
 	pthread_cond_t stop_cond;
 	bool stopping;
+	struct wharf_scand *scand;
+	struct wharf_scan_policy scan_policy;
 };
 
 enum route_kind {
@@ -102,6 +105,19 @@ void reg_referrers(struct wharf_registry *reg, struct wharf_http_request *req, c
 		   const char *digest);
 void reg_metrics(struct wharf_registry *reg, struct wharf_http_request *req);
 void reg_admin_gc(struct wharf_registry *reg, struct wharf_http_request *req);
+
+/* Scanning (scan_api.c): the vulnerabilities route, the enqueue-on-push hook, the pull gate. */
+int reg_scan_open(struct wharf_registry *reg, struct wharf_error *err);
+/* Split "/api/v1/repositories/<name>/manifests/<digest>/vulnerabilities" (copies, truncated). */
+bool reg_scan_api_route(const char *path, char *name, size_t namesz, size_t *name_len, char *digest,
+			size_t digestsz);
+void reg_scan_vulnerabilities(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
+			      const char *digest);
+void reg_scan_enqueue(struct wharf_registry *reg, const char *repo, const char *digest,
+		      const struct wharf_manifest *man);
+/* False (and answered 403 DENIED) when the scan policy refuses the pull of mm. */
+bool reg_scan_pull_allowed(struct wharf_registry *reg, struct wharf_http_request *req, const char *repo,
+			   const struct wharf_meta_manifest *mm);
 
 /* Parse "?n=" and "?last=" for the paginated lists: false (and answered) when n is bad. */
 bool reg_pagination(struct wharf_http_request *req, uint64_t *n, bool *has_n, const char **last);

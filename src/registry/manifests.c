@@ -118,8 +118,10 @@ static void on_manifest_done(struct wharf_http_request *req)
 		reg_error(req, 400, "MANIFEST_INVALID", "%s", err.message);
 	else if (r < 0)
 		reg_error_from(req, &err, "MANIFEST_UNKNOWN");
-	else
+	else {
+		reg_scan_enqueue(m->reg, m->name, got.str, man);
 		respond_manifest_created(req, m, &got, man);
+	}
 	wharf_manifest_free(man);
 }
 
@@ -199,6 +201,8 @@ void reg_manifest_get(struct wharf_registry *reg, struct wharf_http_request *req
 		return;
 	}
 	if (!is_digest && wharf_config_requires_signed(&reg->cfg, name) && !tag_signed(reg, req, name, ref, &mm))
+		return;
+	if (!reg_scan_pull_allowed(reg, req, name, &mm))
 		return;
 	if (!accepts(req, mm.media_type)) {
 		reg_error(req, 404, "MANIFEST_UNKNOWN", "manifest %s of %s is a %s, which the Accept header does not list",

@@ -17,6 +17,10 @@ int wharf_registry_open(struct wharf_registry **out, const struct wharf_config *
 	reg->cfg.auth = (struct wharf_auth_config){0}; /* the auth stage keeps its own copy */
 	for (size_t i = 0; i < cfg->require_signed.n; i++)
 		wharf_strv_push(&reg->cfg.require_signed, cfg->require_signed.v[i]);
+	reg->cfg.vulndb_path = cfg->vulndb_path ? wharf_xstrdup(cfg->vulndb_path) : NULL;
+	reg->cfg.scan_policy = cfg->scan_policy ? wharf_xstrdup(cfg->scan_policy) : NULL;
+	reg->cfg.scan_block_severity = cfg->scan_block_severity ? wharf_xstrdup(cfg->scan_block_severity) : NULL;
+	wharf_scan_policy_init(&reg->scan_policy);
 	reg->metrics = metrics;
 	for (size_t i = 0; i < DIGEST_LOCKS; i++)
 		pthread_mutex_init(&reg->digest_locks[i], NULL);
@@ -39,6 +43,8 @@ int wharf_registry_open(struct wharf_registry **out, const struct wharf_config *
 		r = wharf_trust_open(&reg->trust, reg->meta, cfg->data_dir, err);
 	if (r == 0)
 		wharf_trust_set_store(reg->trust, reg->store);
+	if (r == 0)
+		r = reg_scan_open(reg, err);
 	if (r < 0) {
 		wharf_registry_close(reg);
 		return r;
@@ -66,6 +72,8 @@ void wharf_registry_close(struct wharf_registry *reg)
 			free(u);
 		}
 	}
+	wharf_scand_close(reg->scand);
+	wharf_scan_policy_free(&reg->scan_policy);
 	wharf_trust_close(reg->trust);
 	wharf_meta_close(reg->meta);
 	wharf_store_close(reg->store);
@@ -259,6 +267,20 @@ static void dispatch_other(struct wharf_registry *reg, struct wharf_http_request
 	}
 	if (wharf_auth_handle(reg->auth, req))
 		return;
+	char name[WHARF_REPO_NAME_MAX + 64];
+	size_t name_len;
+	char digest[WHARF_DIGEST_MAX + 8];
+	if (reg_scan_api_route(path, name, sizeof(name), &name_len, digest, sizeof(digest))) {
+		struct wharf_error err;
+		wharf_http_set_route(req, "scan");
+		if (!method_is(req, "GET") && !method_is(req, "HEAD"))
+			method_not_allowed(req, "GET, HEAD");
+		else if (wharf_oci_check_repo_name(name, name_len, &err) < 0)
+			reg_error(req, 400, "NAME_INVALID", "%s", err.message);
+		else if (authorize(reg, req, name, WHARF_ACTION_PULL))
+			reg_scan_vulnerabilities(reg, req, name, digest);
+		return;
+	}
 	if (strcmp(path, "/healthz") == 0) {
 		respond_base(req);
 		return;

@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include "wharf/json.h"
 #include "wharf/trust.h"
 
 struct sink {
@@ -155,5 +156,47 @@ int wharf_trust_http_publish(const char *server, const char *gun, const struct w
 		r = wharf_error_set(err, WHARF_EIO, "publish to %s: %s", url, curl_easy_strerror(cc));
 	}
 	wharf_buf_free(&body);
+	return r;
+}
+
+int wharf_trust_http_json(const char *server, const char *gun, const char *path, const char *body, json_t **out,
+			  struct wharf_error *err)
+{
+	*out = NULL;
+	size_t slen = strlen(server);
+	while (slen > 0 && server[slen - 1] == '/')
+		slen--;
+	_cleanup_free_ char *url = wharf_xasprintf("%.*s/v2/%s/_trust/%s", (int)slen, server, gun, path);
+	CURL *curl = curl_easy_init();
+	if (!curl)
+		return wharf_error_set(err, WHARF_EINTERNAL, "cannot initialise libcurl");
+	struct wharf_buf answer;
+	wharf_buf_init(&answer);
+	struct sink s = {.out = &answer, .limit = 64u * 1024 * 1024, .curl = curl};
+	set_options(curl, url, &s);
+	struct curl_slist *headers = NULL;
+	if (body) {
+		headers = curl_slist_append(headers, "Content-Type: application/json");
+		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+	}
+	CURLcode cc = curl_easy_perform(curl);
+	long status = 0;
+	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(curl);
+	curl_slist_free_all(headers);
+	int r = 0;
+	if (status != 0 && status != 200) {
+		char detail[600];
+		error_detail(&answer, detail, sizeof(detail));
+		r = wharf_error_set(err, status == 404 ? WHARF_ENOTFOUND : status == 409 ? WHARF_EBUSY : WHARF_EINVAL,
+				    "%s %s refused (%ld): %s", body ? "POST" : "GET", url, status, detail);
+	} else if (cc != CURLE_OK) {
+		r = wharf_error_set(err, WHARF_EIO, "%s: %s", url, curl_easy_strerror(cc));
+	} else if ((r = wharf_json_parse(out, answer.data ? answer.data : "", answer.len, 64u * 1024 * 1024, err)) < 0) {
+		wharf_error_prefix(err, "%s", url);
+	}
+	wharf_buf_free(&answer);
 	return r;
 }

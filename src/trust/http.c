@@ -205,6 +205,85 @@ static void changefeed(struct wharf_trust *t, struct wharf_http_request *req, co
 	respond_json(req, wharf_buf_steal(&b), len, false);
 }
 
+/* The pending-change endpoints: POST pending, GET pending[/<id>], POST pending/<id>/signatures. */
+struct pending_req {
+	struct publish_req base;
+	int64_t id; /* 0: a new proposal */
+};
+
+static void on_pending_done(struct wharf_http_request *req)
+{
+	struct pending_req *pr = wharf_http_state(req);
+	struct wharf_error err;
+	struct wharf_buf out;
+	wharf_buf_init(&out);
+	if (pr->base.too_big) {
+		trust_error(req, 413, "MALFORMED_UPLOAD", "a pending change is at most %u bytes", WHARF_TUF_FILE_MAX);
+		return;
+	}
+	const char *body = pr->base.body.data ? pr->base.body.data : "";
+	int r = pr->id ? wharf_trust_pending_sign(pr->base.t, pr->base.gun, pr->id, body, pr->base.body.len, &out, &err)
+		       : wharf_trust_pending_propose(pr->base.t, pr->base.gun, body, pr->base.body.len, &out, &err);
+	if (r < 0) {
+		wharf_buf_free(&out);
+		error_from(req, &err, "INVALID_UPDATE");
+		return;
+	}
+	size_t len = out.len;
+	respond_json(req, wharf_buf_steal(&out), len, false);
+}
+
+static int on_pending_body(struct wharf_http_request *req, const char *data, size_t len)
+{
+	struct pending_req *pr = wharf_http_state(req);
+	if (pr->base.body.len + len > WHARF_TUF_FILE_MAX) {
+		pr->base.too_big = true;
+		return -WHARF_ETOOBIG;
+	}
+	wharf_buf_append(&pr->base.body, data, len);
+	return 0;
+}
+
+static void pending_handle(struct wharf_trust *t, struct wharf_http_request *req, const char *gun, const char *rest)
+{
+	const char *method = wharf_http_method(req);
+	bool read = !strcmp(method, "GET") || !strcmp(method, "HEAD");
+	uint64_t id = 0;
+	size_t digits = strspn(rest, "0123456789");
+	bool is_list = rest[0] == '\0';
+	bool is_one = digits > 0 && digits < 19 && rest[digits] == '\0';
+	bool is_sigs = digits > 0 && digits < 19 && !strcmp(rest + digits, "/signatures");
+	if ((is_one || is_sigs) && (!wharf_parse_u64(rest, digits, &id) || id == 0)) {
+		trust_error(req, 404, "NOT_FOUND", "no pending change %.40s", rest);
+		return;
+	}
+	if (read && (is_list || is_one)) {
+		struct wharf_buf out;
+		wharf_buf_init(&out);
+		struct wharf_error err;
+		if (wharf_trust_pending_get(t, gun, (int64_t)id, &out, &err) < 0) {
+			wharf_buf_free(&out);
+			error_from(req, &err, "INVALID_GUN");
+			return;
+		}
+		size_t len = out.len;
+		respond_json(req, wharf_buf_steal(&out), len, false);
+		return;
+	}
+	if (strcmp(method, "POST") != 0 || !(is_list || is_sigs)) {
+		trust_error(req, 405, "UNSUPPORTED", "%s is not allowed on pending/%.60s (GET pending[/ID], POST pending, "
+			    "POST pending/ID/signatures)", method, rest);
+		return;
+	}
+	struct pending_req *pr = wharf_xcalloc(1, sizeof(*pr));
+	pr->base.t = t;
+	pr->id = (int64_t)id;
+	snprintf(pr->base.gun, sizeof(pr->base.gun), "%s", gun);
+	wharf_buf_init(&pr->base.body);
+	wharf_http_set_state(req, pr, publish_req_free);
+	wharf_http_expect_body(req, on_pending_body, on_pending_done, NULL);
+}
+
 static void on_spec_publish_done(struct wharf_http_request *req)
 {
 	struct publish_req *pr = wharf_http_state(req);
@@ -271,6 +350,10 @@ void wharf_trust_handle(struct wharf_trust *t, struct wharf_http_request *req, c
 	}
 	if (!strcmp(rest, "changefeed") && read) {
 		changefeed(t, req, gun);
+		return;
+	}
+	if (gun && (!strcmp(rest, "pending") || wharf_str_has_prefix(rest, "pending/"))) {
+		pending_handle(t, req, gun, rest[7] ? rest + 8 : "");
 		return;
 	}
 	if (gun && wharf_str_has_prefix(rest, "spec/")) {

@@ -9,6 +9,7 @@
 #include "wharf/digest.h"
 #include "wharf/json.h"
 #include "wharf/trust.h"
+#include "internal.h"
 
 #define GUN_LOCKS 32
 #define TIMESTAMP_LIFETIME (14 * 86400)
@@ -280,6 +281,13 @@ static int server_signing_key(struct wharf_trust *t, const char *gun, const char
 	return wharf_error_set(err, WHARF_ENOTFOUND, "the root of %s lists no %s key this server holds", gun, role);
 }
 
+bool trust_holds_key(struct wharf_trust *t, const char *gun, const char *role, const struct wharf_tuf_meta *root)
+{
+	struct wharf_key *k = NULL;
+	struct wharf_error e;
+	return server_signing_key(t, gun, role, root, &k, &e) == 0;
+}
+
 /* --- the state of a GUN: stored metadata overlaid by a publish --- */
 
 struct role_file {
@@ -491,6 +499,67 @@ static int check_targets_shape(const struct role_file *f, const json_t *delegati
 	return 0;
 }
 
+/* The path prefixes of child that lie within the parent's (Notary's restriction, as clients apply
+ * it): a nested delegation's paths count only where its delegators' paths allow. */
+static json_t *restrict_paths(const json_t *parent, const json_t *child)
+{
+	json_t *out = json_array();
+	size_t i, j;
+	json_t *c, *p;
+	json_array_foreach(json_object_get(child, "paths"), i, c) {
+		bool ok = !parent;
+		json_array_foreach(parent, j, p)
+			ok = ok || (json_is_string(c) && wharf_str_has_prefix(json_string_value(c), json_string_value(p)));
+		if (ok && json_is_string(c))
+			json_array_append(out, c);
+	}
+	return out;
+}
+
+/* A nested delegation signs only within the paths in force for it: its own, restricted by every
+ * delegator's above it. */
+static int check_paths_in_force(struct state *s, const struct role_file *f, struct wharf_error *err)
+{
+	if (!strchr(f->role + 8, '/'))
+		return 0; /* targets/x: its own paths, checked already */
+	json_t *in_force = NULL;
+	char role[128], parent[128];
+	/* Walk down from targets/x to f->role, each step restricting the paths. */
+	for (const char *p = strchr(f->role + 8, '/');; p = strchr(p + 1, '/')) {
+		size_t len = p ? (size_t)(p - f->role) : strlen(f->role);
+		snprintf(role, sizeof(role), "%.*s", (int)len, f->role);
+		parent_role(role, parent, sizeof(parent));
+		struct role_file *pf = state_find(s, parent);
+		json_t *d = pf ? find_delegation(pf, role) : NULL;
+		if (!d) {
+			if (in_force)
+				json_decref(in_force);
+			return wharf_error_set(err, WHARF_EINVAL, "%s is not delegated by %s", role, parent);
+		}
+		json_t *next = restrict_paths(in_force, d);
+		if (in_force)
+			json_decref(in_force);
+		in_force = next;
+		if (!p)
+			break;
+	}
+	const char *name;
+	json_t *t;
+	int r = 0;
+	json_object_foreach(json_object_get(f->meta.signed_obj, "targets"), name, t) {
+		json_t *holder = json_pack("{s:O}", "paths", in_force);
+		bool ok = path_allowed(holder, name);
+		json_decref(holder);
+		if (!ok) {
+			r = wharf_error_set(err, WHARF_EINVAL, "%s may not sign target '%.100s': outside the paths in force for "
+					    "it (its own, restricted by its delegators')", f->role, name);
+			break;
+		}
+	}
+	json_decref(in_force);
+	return r;
+}
+
 static int validate_targets(struct state *s, struct role_file *f, const struct wharf_tuf_meta *root,
 			    struct wharf_error *err)
 {
@@ -510,7 +579,9 @@ static int validate_targets(struct state *s, struct role_file *f, const struct w
 	json_t *th = json_object_get(d, "threshold");
 	r = wharf_tuf_verify(&f->meta, f->role, json_object_get(json_object_get(pf->meta.signed_obj, "delegations"), "keys"),
 			     json_object_get(d, "keyids"), json_is_integer(th) ? json_integer_value(th) : 0, err);
-	return r < 0 ? r : check_targets_shape(f, d, err);
+	if (r == 0)
+		r = check_targets_shape(f, d, err);
+	return r < 0 ? r : check_paths_in_force(s, f, err);
 }
 
 static bool is_targets_role(const char *role)
@@ -688,6 +759,18 @@ static int publish_locked(struct state *s, const struct wharf_tuf_upload *files,
 	if (r == 0)
 		r = store_new(s, "update", err);
 	wharf_tuf_meta_free(&old_root);
+	return r;
+}
+
+int trust_publish_locked(struct wharf_trust *t, const char *gun, const struct wharf_tuf_upload *files, size_t n,
+			 struct wharf_error *err)
+{
+	struct state *s = wharf_xcalloc(1, sizeof(*s));
+	s->t = t;
+	s->gun = gun;
+	int r = publish_locked(s, files, n, err);
+	state_free(s);
+	free(s);
 	return r;
 }
 

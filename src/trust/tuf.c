@@ -117,16 +117,16 @@ static bool keyid_listed(const json_t *keyids, const char *id)
 	return false;
 }
 
-/* One signature: 0 when it is valid and made by a key of the role. */
+/* One signature: 0 when it is valid and made by a key of the role; fpr gets the public key's
+ * fingerprint. */
 static int check_signature(const json_t *s, const char *role, const json_t *keys, const json_t *keyids,
-			   const struct wharf_buf *canon, const char **keyid_out, struct wharf_error *err)
+			   const struct wharf_buf *canon, char fpr[65], struct wharf_error *err)
 {
 	const char *keyid = json_string_value(json_object_get(s, "keyid"));
 	const char *method = json_string_value(json_object_get(s, "method"));
 	const char *sig64 = json_string_value(json_object_get(s, "sig"));
 	if (!keyid || !method || !sig64)
 		return wharf_error_set(err, WHARF_EINVAL, "%s: a signature lacks keyid, method or sig", role);
-	*keyid_out = keyid;
 	if (!keyid_listed(keyids, keyid))
 		return wharf_error_set(err, WHARF_EINVAL, "%s: key %.16s is not a key of the role", role, keyid);
 	struct wharf_key *k = NULL;
@@ -135,10 +135,15 @@ static int check_signature(const json_t *s, const char *role, const json_t *keys
 		return wharf_error_prefix(err, "%s: key %.16s", role, keyid);
 	char id[65];
 	wharf_key_id(k, WHARF_DIALECT_NOTARY, id);
+	/* Two key IDs for one public key (a certificate and its bare key, or two certificates)
+	 * are one signer: count the key, not its ID. */
+	wharf_key_id(k, WHARF_DIALECT_TUF, fpr);
 	struct wharf_buf raw;
 	wharf_buf_init(&raw);
 	if (strcmp(id, keyid) != 0)
 		r = wharf_error_set(err, WHARF_EINVAL, "%s: key filed as %.16s has the ID %.16s", role, keyid, id);
+	else if (!fpr[0])
+		r = wharf_error_set(err, WHARF_EINVAL, "%s: key %.16s has no usable public key", role, keyid);
 	else if ((r = wharf_base64_decode(sig64, &raw, err)) < 0)
 		wharf_error_prefix(err, "%s: signature by %.16s", role, keyid);
 	else if ((r = wharf_key_verify(k, WHARF_DIALECT_NOTARY, method, raw.data, raw.len, canon->data, canon->len, err)) < 0)
@@ -148,39 +153,71 @@ static int check_signature(const json_t *s, const char *role, const json_t *keys
 	return r;
 }
 
+int wharf_tuf_check_signature(const struct wharf_tuf_meta *m, const json_t *sig, const char *role, const json_t *keys,
+			      const json_t *keyids, char fpr[65], struct wharf_error *err)
+{
+	fpr[0] = '\0';
+	if (!json_is_object(keys) || !json_is_array(keyids))
+		return wharf_error_set(err, WHARF_EINVAL, "%s: the role has no keys", role);
+	struct wharf_buf canon;
+	wharf_buf_init(&canon);
+	int r = wharf_json_canonical(m->signed_obj, WHARF_CANON_NOTARY, &canon, err);
+	if (r < 0)
+		wharf_error_prefix(err, "%s", role);
+	else
+		r = check_signature(sig, role, keys, keyids, &canon, fpr, err);
+	wharf_buf_free(&canon);
+	return r;
+}
+
+int wharf_tuf_count_signers(const struct wharf_tuf_meta *m, const char *role, const json_t *keys,
+			    const json_t *keyids, size_t *valid, struct wharf_error *first)
+{
+	*valid = 0;
+	if (first)
+		first->code = 0;
+	struct wharf_buf canon;
+	wharf_buf_init(&canon);
+	int r = wharf_json_canonical(m->signed_obj, WHARF_CANON_NOTARY, &canon, first);
+	if (r < 0) {
+		wharf_buf_free(&canon);
+		return wharf_error_prefix(first, "%s", role);
+	}
+	struct wharf_strv counted = {0};
+	size_t i;
+	json_t *s;
+	json_array_foreach(json_object_get(m->doc, "signatures"), i, s) {
+		char fpr[65];
+		struct wharf_error e;
+		if (check_signature(s, role, keys, keyids, &canon, fpr, &e) < 0) {
+			if (first && !first->code)
+				*first = e;
+			continue;
+		}
+		bool dup = false;
+		for (size_t k = 0; k < counted.n; k++)
+			dup = dup || !strcmp(counted.v[k], fpr);
+		if (!dup)
+			wharf_strv_push(&counted, fpr); /* one key counts once, however often it signed */
+	}
+	*valid = counted.n;
+	wharf_strv_free(&counted);
+	wharf_buf_free(&canon);
+	return 0;
+}
+
 int wharf_tuf_verify(const struct wharf_tuf_meta *m, const char *role, const json_t *keys,
 		     const json_t *keyids, int64_t threshold, struct wharf_error *err)
 {
 	if (!json_is_object(keys) || !json_is_array(keyids) || threshold < 1)
 		return wharf_error_set(err, WHARF_EINVAL, "%s: the role has no keys or a threshold below 1", role);
-	struct wharf_buf canon;
-	wharf_buf_init(&canon);
-	int r = wharf_json_canonical(m->signed_obj, WHARF_CANON_NOTARY, &canon, err);
-	if (r < 0) {
-		wharf_buf_free(&canon);
-		return wharf_error_prefix(err, "%s", role);
-	}
-	struct wharf_strv counted = {0};
 	struct wharf_error first = {0};
-	size_t i;
-	json_t *s;
-	json_array_foreach(json_object_get(m->doc, "signatures"), i, s) {
-		const char *keyid = NULL;
-		struct wharf_error e;
-		if (check_signature(s, role, keys, keyids, &canon, &keyid, &e) < 0) {
-			if (!first.code)
-				first = e;
-			continue;
-		}
-		bool dup = false;
-		for (size_t k = 0; k < counted.n; k++)
-			dup = dup || !strcmp(counted.v[k], keyid);
-		if (!dup)
-			wharf_strv_push(&counted, keyid); /* one key counts once, however often it signed */
+	size_t valid = 0;
+	int r = wharf_tuf_count_signers(m, role, keys, keyids, &valid, &first);
+	if (r < 0) {
+		*err = first;
+		return r;
 	}
-	size_t valid = counted.n;
-	wharf_strv_free(&counted);
-	wharf_buf_free(&canon);
 	if ((int64_t)valid >= threshold)
 		return 0;
 	return wharf_error_set(err, WHARF_EINVAL, "%s: %zu valid signature%s from its keys, %lld required%s%s", role,

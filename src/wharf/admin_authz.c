@@ -76,6 +76,7 @@ static int parse_args(int argc, char **argv, struct authz_args *a)
 		{"json", no_argument, NULL, O_JSON},           {"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0}};
 	int c;
+	uint64_t n;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "u:r:a:h", opts, NULL)) != -1) {
 		switch (c) {
@@ -94,8 +95,19 @@ static int parse_args(int argc, char **argv, struct authz_args *a)
 		case O_SIGNED: a->req.signed_status = !strcmp(optarg, "yes") ? 1 : !strcmp(optarg, "no") ? 0 : -2; break;
 		case O_METHOD: a->req.method = optarg; break;
 		case O_URI: a->req.uri = optarg; break;
-		case O_TIME: a->req.now = strtoll(optarg, NULL, 10); break;
-		case O_RESP: a->response = atoi(optarg); break;
+		case O_TIME:
+		case O_RESP:
+			if (!wharf_parse_u64(optarg, strlen(optarg), &n) || n == 0 || (c == O_RESP && (n < 100 || n > 599))) {
+				fprintf(stderr, "wharf admin authz check: %s '%s' must be %s\n",
+					c == O_TIME ? "--time" : "--response", optarg,
+					c == O_TIME ? "seconds since the epoch" : "an HTTP status 100..599");
+				return EXIT_USAGE;
+			}
+			if (c == O_TIME)
+				a->req.now = (int64_t)n;
+			else
+				a->response = (int)n;
+			break;
 		case O_JSON: a->json = true; break;
 		case 'h': authz_usage(stdout); return EXIT_OK;
 		default: authz_usage(stderr); return EXIT_USAGE;

@@ -19,6 +19,8 @@ enum {
 int wharf_cli_home(char **out, struct wharf_error *err);
 int wharf_cli_cmd_home(int argc, char **argv);
 int wharf_cli_cmd_admin(int argc, char **argv);
+/* wharf db: the vulnerability database (src/wharf/db.c). */
+int wharf_cli_cmd_db(int argc, char **argv);
 /* wharf admin user|org|team|repo|robot (src/wharf/admin_users.c); argv[0] is "admin". */
 int wharf_cli_admin_access(int argc, char **argv);
 /* wharf admin audit|ldap|cert (issue 7: src/wharf/admin_audit.c, admin_ldap.c, admin_cert.c). */
@@ -40,8 +42,26 @@ int wharf_cli_trust_init(int argc, char **argv);
 int wharf_cli_trust_sign(int argc, char **argv);
 int wharf_cli_trust_revoke(int argc, char **argv);
 
+/* wharf scan (src/wharf/scan.c). */
+int wharf_cli_cmd_scan(int argc, char **argv);
+/* wharf scan --remote: a registry's report of an image (src/wharf/scan_remote.c). */
+bool wharf_cli_scan_is_remote(int argc, char **argv);
+int wharf_cli_scan_remote(int argc, char **argv);
+
 /* wharf pull (src/wharf/pull.c). */
 int wharf_cli_cmd_pull(int argc, char **argv);
+/* Resolve (through content trust unless no_trust) and pull arg into cs, quietly; *name gets the
+ * name recorded in the store (src/wharf/pull.c, for wharf run). */
+struct wharf_content_store;
+struct wharf_pull_result;
+int wharf_cli_pull_image(const char *arg, bool no_trust, const char *registry, struct wharf_content_store *cs,
+			 struct wharf_pull_result *res, char **name, struct wharf_error *err);
+/* wharf run, ps, stop, rm, logs (src/wharf/run.c, src/wharf/containers.c). */
+int wharf_cli_cmd_run(int argc, char **argv);
+int wharf_cli_cmd_ps(int argc, char **argv);
+int wharf_cli_cmd_stop(int argc, char **argv);
+int wharf_cli_cmd_rm(int argc, char **argv);
+int wharf_cli_cmd_logs(int argc, char **argv);
 
 /* Key files of the trust verbs (src/wharf/trust_write.c): $WHARF_HOME/keys/<GUN escaped>/<role>.key,
  * encrypted PKCS#8 (0600), beside <role>.key.pub, the public key JSON (for root, the certificate
@@ -80,20 +100,41 @@ struct wharf_error;
  * this client holds the snapshot key, else the server makes it). */
 int wharf_cli_trust_sign_delegated(const char *home, const char *gun, const char *tag, const char *sha256,
 				   uint64_t size, const char *server, const char *role, const char *key_file,
-				   const struct wharf_trust_repo *repo, struct wharf_error *err);
+				   const struct wharf_trust_repo *repo, bool *proposed, struct wharf_error *err);
 /* Does role's verified metadata in repo sign tag (as sha256/size when sha256 is not NULL)? */
 bool wharf_cli_trust_role_signs(const struct wharf_trust_repo *repo, const char *role, const char *tag,
 				const char *sha256, uint64_t size);
+
+/* A public key from KEYFILE: PEM public key or certificate, or a wharf .pub key JSON. */
+int wharf_cli_trust_read_public_key(struct wharf_key **out, const char *path, struct wharf_error *err);
+/* wharf trust pending|approve|threshold: staged k-of-n changes (src/wharf/trust_pending.c). */
+int wharf_cli_trust_pending(int argc, char **argv);
+int wharf_cli_trust_approve(int argc, char **argv);
+int wharf_cli_trust_threshold(int argc, char **argv);
+struct wharf_tuf_upload;
+/* Send the next versions of roles (files, each signed by one key) to the server as one pending
+ * change; *published says whether its signatures met the thresholds at once. Prints what happened. */
+int wharf_cli_trust_propose(const char *server, const char *gun, const struct wharf_tuf_upload *files, size_t n,
+			    bool *published, struct wharf_error *err);
+/* Does role of repo need more than one signature? */
+bool wharf_cli_trust_needs_more(const struct wharf_trust_repo *repo, const char *role);
 
 /* wharf trust hsm: root keys on PKCS#11 tokens (src/wharf/trust_hsm.c). */
 int wharf_cli_trust_hsm(int argc, char **argv);
 /* The root key of gun on the token recorded by `hsm generate-root`/`hsm import`, signing there;
  * WHARF_ENOTFOUND when no token holds it. */
+/* A key on a token by a PKCS#11 URI "pkcs11:token=LABEL;object=KEYLABEL" (or ";id=HEX"), with
+ * WHARF_PKCS11_MODULE (else p11-kit's proxy) and the PIN from WHARF_PKCS11_PIN or a prompt; it
+ * signs on the token (CI signing with a delegation key that never leaves the token). */
+int wharf_cli_trust_hsm_uri_key(const char *uri, struct wharf_key **out, struct wharf_error *err);
 int wharf_cli_trust_hsm_root_key(const char *home, const char *gun, struct wharf_key **out, struct wharf_error *err);
 
 /* wharf trust status and refresh (src/wharf/trust_status.c). EXIT_WARN: some role expires soon. */
 enum { EXIT_WARN = 4 };
 int wharf_cli_trust_status(int argc, char **argv);
 int wharf_cli_trust_refresh(int argc, char **argv);
+
+/* wharf secret: the encrypted secret store (src/wharf/secret.c). */
+int wharf_cli_cmd_secret(int argc, char **argv);
 
 #endif

@@ -14,8 +14,15 @@ static void usage(FILE *out)
 	      "\n"
 	      "Commands:\n"
 	      "  admin gc     collect unreferenced blobs and abandoned uploads of a registry\n"
+	      "  db           the vulnerability database: import advisories (OSV, Debian, Alpine, NVD), status\n"
 	      "  home         print the client state directory\n"
+	      "  ps           list containers (wharf run)\n"
 	      "  pull         pull an image, its tag verified through content trust, into $WHARF_HOME/content\n"
+	      "  rm           remove containers; logs, stop: their output, stop them\n"
+	      "  run          run a verified image in a user namespace through runc or crun\n"
+	      "  secret       encrypted secrets for containers: create, ls, inspect, rotate, rm\n"
+	      "  scan         packages, vulnerabilities and secrets of an image, layer by layer\n"
+	      "  secret       encrypted secrets for containers: create, ls, inspect, rotate, rm\n"
 	      "  trust        content trust: init, sign, revoke, ls, inspect, lookup (Notary v1, TUF)\n"
 	      "  tuf          generic TUF client (init, refresh, download) for specification-format repositories\n"
 	      "  version      print the version\n"
@@ -42,10 +49,28 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "admin"))
 		return wharf_cli_cmd_admin(argc - 1, argv + 1);
+	if (!strcmp(cmd, "db"))
+		return wharf_cli_cmd_db(argc - 1, argv + 1);
 	if (!strcmp(cmd, "home"))
 		return wharf_cli_cmd_home(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pull"))
 		return wharf_cli_cmd_pull(argc - 1, argv + 1);
+	if (!strcmp(cmd, "run"))
+		return wharf_cli_cmd_run(argc - 1, argv + 1);
+	if (!strcmp(cmd, "ps"))
+		return wharf_cli_cmd_ps(argc - 1, argv + 1);
+	if (!strcmp(cmd, "stop"))
+		return wharf_cli_cmd_stop(argc - 1, argv + 1);
+	if (!strcmp(cmd, "rm"))
+		return wharf_cli_cmd_rm(argc - 1, argv + 1);
+	if (!strcmp(cmd, "logs"))
+		return wharf_cli_cmd_logs(argc - 1, argv + 1);
+	if (!strcmp(cmd, "secret"))
+		return wharf_cli_cmd_secret(argc - 1, argv + 1);
+	if (!strcmp(cmd, "scan"))
+		return wharf_cli_cmd_scan(argc - 1, argv + 1);
+	if (!strcmp(cmd, "secret"))
+		return wharf_cli_cmd_secret(argc - 1, argv + 1);
 	if (!strcmp(cmd, "trust"))
 		return wharf_cli_cmd_trust(argc - 1, argv + 1);
 	if (!strcmp(cmd, "tuf"))

@@ -353,3 +353,40 @@ int wharf_cli_cmd_pull(int argc, char **argv)
 	wharf_log_set_level(WHARF_LOG_WARN);
 	return pull(argv[optind], &o, &pf);
 }
+
+/* For wharf run: resolve and pull arg like `wharf pull` does (trust unless no_trust), quietly. */
+int wharf_cli_pull_image(const char *arg, bool no_trust, const char *registry, struct wharf_content_store *cs,
+			 struct wharf_pull_result *res, char **name, struct wharf_error *err)
+{
+	struct pull_opts o = {.registry = registry, .no_trust = no_trust};
+	const char *env = getenv("WHARF_TRUST_SERVER");
+	o.server = env && *env ? env : NULL;
+	struct platform pf = {0};
+	parse_platform(NULL, &pf);
+	struct target t = {0};
+	int r = wharf_oci_ref_parse(&t.ref, arg, err);
+	if (r < 0)
+		return r;
+	if (!t.ref.tag && !t.ref.has_digest)
+		t.ref.tag = wharf_xstrdup("latest");
+	locate(&t, &o);
+	struct resolved rs = {.length = UINT64_MAX};
+	if (t.ref.has_digest)
+		rs.digest = t.ref.digest;
+	else if (o.no_trust)
+		r = resolve_registry(t.registry, t.ref.repository, t.ref.tag, &rs, err);
+	else
+		r = resolve_trusted(t.gun, t.ref.tag, t.server, &rs, err);
+	if (r == 0) {
+		struct wharf_pull_opts po = {
+			.registry = t.registry, .repository = t.ref.repository, .digest = rs.digest, .length = rs.length,
+			.os = pf.os, .arch = pf.arch, .variant = pf.variant, .ref_name = t.name,
+		};
+		r = wharf_pull_image(cs, &po, res, err);
+	}
+	if (r == 0)
+		*name = steal_pointer(&t.name);
+	free(rs.role);
+	target_free(&t);
+	return r;
+}

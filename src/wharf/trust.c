@@ -60,6 +60,9 @@ static void trust_usage(FILE *out)
 	      "  key generate|list|export|import   the keys this client holds\n"
 	      "  hsm list|generate-root|import     root keys on PKCS#11 tokens, with backup and restore\n"
 	      "  signer add|list|remove GUN ...    delegate signing to targets/NAME and targets/releases\n"
+	      "  threshold GUN ROLE K              require K signatures of ROLE (root, targets, targets/NAME)\n"
+	      "  pending GUN      staged changes waiting for signatures, and what they change\n"
+	      "  approve GUN ID   check a staged change and add this client's signature\n"
 	      "\n"
 	      "Run 'wharf trust COMMAND --help' for the options of a command.\n",
 	      out);
@@ -343,6 +346,12 @@ int wharf_cli_cmd_trust(int argc, char **argv)
 		return wharf_cli_trust_key(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "hsm"))
 		return wharf_cli_trust_hsm(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "pending"))
+		return wharf_cli_trust_pending(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "approve"))
+		return wharf_cli_trust_approve(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "threshold"))
+		return wharf_cli_trust_threshold(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "signer"))
 		return wharf_cli_trust_signer(argc - 1, argv + 1);
 	for (size_t v = 0; v < sizeof(read_verbs) / sizeof(*read_verbs); v++)

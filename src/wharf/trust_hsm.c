@@ -45,6 +45,9 @@ static void hsm_usage(FILE *out)
 	      "  generate-root GUN --on-token      generate the root key on the token (no backup possible)\n"
 	      "  import GUN FILE                   import a backup (or another encrypted root key with its\n"
 	      "                                    certificate) into a token, e.g. after losing the old one\n"
+	      "  import GUN [--backup FILE]        move the root key file held here (a rotated root key,\n"
+	      "                                    WHARF_ROOT_PASSPHRASE) into a token, writing its backup\n"
+	      "                                    first when asked; the key file is then deleted\n"
 	      "Then 'wharf trust init --root-on-token GUN' publishes with that root key, and sign and\n"
 	      "rotate use it wherever this client holds no root key file.\n"
 	      "\n"
@@ -202,6 +205,43 @@ int wharf_cli_trust_hsm_root_key(const char *home, const char *gun, struct wharf
 }
 
 /* --- list --- */
+
+/* One attribute of a PKCS#11 URI path ("token=A;object=ci"), percent escapes kept out. */
+static char *uri_attr(const char *path, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = path; p && *p; p = strchr(p, ';') ? strchr(p, ';') + 1 : NULL) {
+		if (!strncmp(p, name, n) && p[n] == '=') {
+			const char *v = p + n + 1;
+			return wharf_xstrndup(v, strcspn(v, ";?"));
+		}
+	}
+	return NULL;
+}
+
+int wharf_cli_trust_hsm_uri_key(const char *uri, struct wharf_key **out, struct wharf_error *err)
+{
+	*out = NULL;
+	const char *path = uri + strlen("pkcs11:");
+	_cleanup_free_ char *token = uri_attr(path, "token");
+	_cleanup_free_ char *object = uri_attr(path, "object");
+	_cleanup_free_ char *id_hex = uri_attr(path, "id");
+	if (!wharf_str_has_prefix(uri, "pkcs11:") || !token || (!object && !id_hex) || strchr(uri, '%'))
+		return wharf_error_set(err, WHARF_EINVAL, "'%.200s' is not pkcs11:token=LABEL;object=KEYLABEL (or ;id=HEX), "
+				       "without %%-escapes", uri);
+	const char *env = getenv("WHARF_PKCS11_MODULE");
+	struct wharf_p11 *p = NULL;
+	int r = open_token(&p, env && *env ? env : NULL, token, err);
+	struct wharf_buf idb;
+	wharf_buf_init(&idb);
+	if (r == 0 && id_hex && (r = wharf_hex_decode(id_hex, &idb, err)) >= 0)
+		r = wharf_key_from_pkcs11_id(out, p, idb.data, idb.len, err);
+	else if (r == 0)
+		r = wharf_key_from_pkcs11(out, p, object, err);
+	wharf_buf_free(&idb);
+	wharf_p11_close(p); /* the key keeps the session while it lives */
+	return r < 0 ? wharf_error_prefix(err, "%s", uri) : 0;
+}
 
 static int cmd_list(const struct hsm_opts *o)
 {
@@ -428,6 +468,45 @@ static int cmd_import(const char *gun, const char *file, const struct hsm_opts *
 	return r < 0 ? fail("import", gun, &err) : EXIT_OK;
 }
 
+/* The root key file held here goes into the token (after its backup, when asked), and the file
+ * goes: from now on the token signs for the GUN's root. */
+static int cmd_import_held(const char *gun, const struct hsm_opts *o)
+{
+	struct wharf_error err;
+	_cleanup_free_ char *home = NULL, *path = NULL, *pub = NULL;
+	if (wharf_tuf_check_gun(gun, &err) < 0 || wharf_cli_home(&home, &err) < 0)
+		return fail("import", gun, &err);
+	path = wharf_cli_trust_key_path(home, gun, "root");
+	pub = wharf_xasprintf("%s.pub", path);
+	if (access(path, F_OK) != 0) {
+		fprintf(stderr, "wharf trust hsm import: %s: no root key file held here (%s)\n", gun, path);
+		return EXIT_FAILURE_RUNTIME;
+	}
+	struct wharf_key *root = NULL;
+	struct wharf_p11 *p = NULL;
+	char id[65] = "";
+	int r = wharf_cli_trust_load_key(home, gun, "root", NULL, &root, &err);
+	enum wharf_key_type t = r == 0 ? wharf_key_type(root) : WHARF_KEY_ECDSA;
+	if (r == 0 && t != WHARF_KEY_ECDSA_X509)
+		r = wharf_error_set(&err, WHARF_EINVAL, "%s: the root key has no certificate beside it (%s)", path, pub);
+	if (r == 0 && o->backup)
+		r = write_backup(o->backup, root, &err);
+	if (r == 0)
+		r = open_token(&p, o->module, o->token, &err);
+	if (r == 0)
+		r = import_root(p, root, &o->ckaid, id, &err);
+	if (r == 0)
+		r = write_record(home, gun, p, id, o->key_id, &err);
+	if (r == 0 && (unlink(path) != 0 || unlink(pub) != 0))
+		r = wharf_error_sys(&err, "remove %s after the import", path);
+	if (r == 0)
+		printf("root key %s for %s moved into token \"%s\" (sensitive, not extractable); %s removed\n", id, gun,
+		       wharf_p11_token_label(p), path);
+	wharf_key_free(root);
+	wharf_p11_close(p);
+	return r < 0 ? fail("import", gun, &err) : EXIT_OK;
+}
+
 static int run(const char *verb, int nargs, char **args, const struct hsm_opts *o)
 {
 	wharf_log_set_level(WHARF_LOG_WARN);
@@ -437,6 +516,8 @@ static int run(const char *verb, int nargs, char **args, const struct hsm_opts *
 		return cmd_generate(args[0], o);
 	if (!strcmp(verb, "import") && nargs == 2)
 		return cmd_import(args[0], args[1], o);
+	if (!strcmp(verb, "import") && nargs == 1)
+		return cmd_import_held(args[0], o);
 	fprintf(stderr, "wharf trust hsm: unknown command or wrong arguments: %s (see wharf trust hsm --help)\n", verb);
 	return EXIT_USAGE;
 }

@@ -18,6 +18,7 @@ struct key_opts {
 	const char *type;
 	const char *out;
 	const char *server;
+	const char *cert_cn; /* generate: a self-signed certificate with this CN (a root key of that GUN) */
 	bool json, public_only, force;
 };
 
@@ -25,9 +26,10 @@ static void key_usage(FILE *out)
 {
 	fputs("Usage: wharf trust key COMMAND [OPTIONS]\n"
 	      "\n"
-	      "  generate [--type ecdsa|ed25519|rsa] [--out FILE]\n"
+	      "  generate [--type ecdsa|ed25519|rsa] [--out FILE] [--cert GUN]\n"
 	      "        make a key, encrypted with WHARF_KEY_PASSPHRASE (or asked), print its ID; stored\n"
-	      "        under $WHARF_HOME/keys/.generated unless --out is given\n"
+	      "        under $WHARF_HOME/keys/.generated unless --out is given; --cert GUN makes it a root\n"
+	      "        key of GUN (a self-signed certificate with CN=GUN, the ID is the certificate's)\n"
 	      "  list [--json]\n"
 	      "        every key under $WHARF_HOME/keys: GUN, role, key ID, type (no private material)\n"
 	      "  export GUN ROLE [--out FILE] [--public]\n"
@@ -43,11 +45,12 @@ static void key_usage(FILE *out)
 
 static int parse_key_opts(int argc, char **argv, struct key_opts *o)
 {
-	enum { OPT_TYPE = 256, OPT_JSON, OPT_PUBLIC, OPT_FORCE };
+	enum { OPT_TYPE = 256, OPT_JSON, OPT_PUBLIC, OPT_FORCE, OPT_CERT };
 	static const struct option opts[] = {
 		{"type", required_argument, NULL, OPT_TYPE}, {"out", required_argument, NULL, 'o'},
 		{"server", required_argument, NULL, 's'},    {"json", no_argument, NULL, OPT_JSON},
 		{"public", no_argument, NULL, OPT_PUBLIC},   {"force", no_argument, NULL, OPT_FORCE},
+		{"cert", required_argument, NULL, OPT_CERT},
 		{"help", no_argument, NULL, 'h'},            {NULL, 0, NULL, 0},
 	};
 	const char *env = getenv("WHARF_TRUST_SERVER");
@@ -63,6 +66,7 @@ static int parse_key_opts(int argc, char **argv, struct key_opts *o)
 		case OPT_JSON: o->json = true; break;
 		case OPT_PUBLIC: o->public_only = true; break;
 		case OPT_FORCE: o->force = true; break;
+		case OPT_CERT: o->cert_cn = optarg; break;
 		case 'h': key_usage(stdout); return EXIT_OK;
 		default: key_usage(stderr); return EXIT_USAGE;
 		}
@@ -99,6 +103,16 @@ static int cmd_generate(const struct key_opts *o)
 		r = wharf_cli_passphrase_var("WHARF_KEY_PASSPHRASE", "the new key", true, &pass, &err);
 	if (r == 0)
 		r = wharf_key_generate(&k, t, &err);
+	if (r == 0 && o->cert_cn) {
+		struct wharf_key *cert = NULL;
+		if (t == WHARF_KEY_ED25519)
+			r = wharf_error_set(&err, WHARF_EINVAL, "a root certificate key is ecdsa or rsa, not ed25519");
+		else if ((r = wharf_tuf_check_gun(o->cert_cn, &err)) == 0 &&
+			 (r = wharf_key_make_x509(&cert, k, o->cert_cn, 3650, &err)) == 0) {
+			wharf_key_free(k);
+			k = cert;
+		}
+	}
 	char id[65] = "";
 	if (r == 0) {
 		wharf_key_id(k, WHARF_DIALECT_NOTARY, id);

@@ -377,6 +377,7 @@ struct refresh {
 	struct wharf_buf bufs[MAX_FILES];
 	int64_t versions[MAX_FILES]; /* the version each file publishes */
 	size_t n;
+	bool staged; /* a role needs k > 1 signatures: the files go to the server as a pending change */
 };
 
 static struct wharf_buf *next_buf(struct refresh *rf, const char *role, int64_t version)
@@ -395,11 +396,12 @@ static void commit_buf(struct refresh *rf)
 	rf->n++;
 }
 
-static int check_threshold(const struct wharf_trust_role_info *ri, struct wharf_error *err)
+/* A role needing k > 1 signatures is re-signed here once; the others approve the staged change. */
+static int check_threshold(struct refresh *rf, const struct wharf_trust_role_info *ri, struct wharf_error *err)
 {
+	(void)err;
 	if (ri->threshold > 1)
-		return wharf_error_set(err, WHARF_EUNSUPPORTED, "%s needs %lld signatures; this client signs with one key",
-				       ri->name, (long long)ri->threshold);
+		rf->staged = true;
 	return 0;
 }
 
@@ -423,7 +425,7 @@ static int load_delegation_key(const struct refresh *rf, const char *file, struc
 static int resign_role(struct refresh *rf, const struct wharf_trust_role_info *ri, ssize_t held,
 		       struct wharf_error *err)
 {
-	int r = check_threshold(ri, err);
+	int r = check_threshold(rf, ri, err);
 	if (r < 0)
 		return r;
 	struct wharf_key *k = NULL;
@@ -531,6 +533,21 @@ static int cmd_refresh(const char *gun, const char *server, int64_t within)
 			server_snapshot = false; /* nothing to do */
 	}
 	bool publish = rf.n > 0 || server_snapshot;
+	if (r == 0 && rf.staged) {
+		/* The snapshot (plan adds it last) is the server's to make once the change has its signatures. */
+		size_t n = rf.n;
+		if (n > 0 && !strcmp(rf.files[n - 1].role, "snapshot"))
+			n--;
+		bool published = false;
+		r = wharf_cli_trust_propose(server, gun, rf.files, n, &published, &err);
+		if (r == 0 && !published) {
+			wharf_trust_repo_free(repo);
+			held_free(&h);
+			refresh_free(&rf);
+			return EXIT_OK;
+		}
+		publish = false;
+	}
 	if (r == 0 && publish)
 		r = wharf_trust_http_publish(server, gun, rf.files, rf.n, &err);
 	wharf_trust_repo_free(repo);

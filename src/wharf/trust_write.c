@@ -254,7 +254,9 @@ static void write_usage(FILE *out, const char *verb)
 						"      --registry URL       where the manifest is (default: the server)\n"
 						"      --role targets/NAME  sign into a delegated role (with --key)\n"
 						"      --key FILE           its encrypted private key (passphrase from\n"
-						"                           WHARF_DELEGATION_PASSPHRASE, else asked)\n"
+						"                           WHARF_DELEGATION_PASSPHRASE, else asked), or a key\n"
+						"                           on a token: pkcs11:token=LABEL;object=KEYLABEL\n"
+						"                           (WHARF_PKCS11_MODULE, WHARF_PKCS11_PIN)\n"
 					      : "      --role targets/NAME  revoke from a delegated role (with --key FILE)\n"
 						"      --key FILE           its private key (WHARF_DELEGATION_PASSPHRASE)\n");
 }
@@ -584,7 +586,8 @@ int wharf_cli_trust_snapshot_key(const char *home, const char *gun, const struct
 
 /* New targets (and snapshot), published. sha256 NULL revokes. */
 static int edit_and_publish(const char *home, const char *gun, const char *tag, const char *sha256, uint64_t size,
-			    const struct write_opts *o, const struct wharf_trust_repo *repo, struct wharf_error *err)
+			    const struct write_opts *o, const struct wharf_trust_repo *repo, bool *proposed,
+			    struct wharf_error *err)
 {
 	struct wharf_key *tk = NULL, *sk = NULL;
 	struct wharf_buf targets, snap;
@@ -594,6 +597,15 @@ static int edit_and_publish(const char *home, const char *gun, const char *tag, 
 	int r = load_key(home, gun, "targets", &tk, err);
 	if (r == 0)
 		r = wharf_trust_targets_edit(&targets, repo, "targets", tag, sha256, size, tk, expires, err);
+	if (r == 0 && wharf_cli_trust_needs_more(repo, "targets")) {
+		/* k > 1: this is the first signature; the change waits on the server for the others. */
+		struct wharf_tuf_upload file = {.role = "targets", .data = targets.data, .len = targets.len};
+		r = wharf_cli_trust_propose(o->server, gun, &file, 1, proposed, err);
+		*proposed = r == 0 && !*proposed;
+		wharf_key_free(tk);
+		wharf_buf_free(&targets);
+		return r;
+	}
 	if (r == 0)
 		r = wharf_cli_trust_snapshot_key(home, gun, repo, &sk, err);
 	struct wharf_tuf_upload files[2] = {{.role = "targets", .data = targets.data, .len = targets.len},
@@ -640,14 +652,17 @@ static int cmd_edit(const char *verb, const char *ref, const struct write_opts *
 	int r = 0;
 	if (sign && !o->digest)
 		r = manifest_of(o->registry ? o->registry : o->server, gun, tag, sha256, &size, &err);
+	bool proposed = false; /* staged as pending: the role needs more signatures */
 	if (r == 0 && o->role)
 		r = wharf_cli_trust_sign_delegated(home, gun, tag, sign ? sha256 : NULL, size, o->server, o->role,
-						   o->key_file, repo, &err);
+						   o->key_file, repo, &proposed, &err);
 	else if (r == 0)
-		r = edit_and_publish(home, gun, tag, sign ? sha256 : NULL, size, o, repo, &err);
+		r = edit_and_publish(home, gun, tag, sign ? sha256 : NULL, size, o, repo, &proposed, &err);
 	wharf_trust_repo_free(repo);
 	if (r < 0)
 		return fail(verb, ref, &err);
+	if (proposed)
+		return EXIT_OK;
 	/* What the server now serves must verify and say what we signed. */
 	if (!(repo = wharf_cli_trust_update(verb, gun, o->server, NULL)))
 		return EXIT_FAILURE_RUNTIME;

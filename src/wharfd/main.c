@@ -42,6 +42,13 @@ static void usage(FILE *out)
 	      "                           change to this hash-chained log (docs/auth-extensions.md)\n"
 	      "      --tls-cert FILE      serve HTTPS only, with this PEM certificate (chain); plain\n"
 	      "      --tls-key FILE       HTTP then gets a 400 (`wharf admin cert` makes a pair)\n"
+	      "      --scan-workers N     threads scanning pushed images (default 1; 0: pushed images are\n"
+	      "                           queued in DIR/scan.db but not scanned by this process)\n"
+	      "      --vulndb PATH        vulnerability database for scans (default DIR/vulndb.sqlite;\n"
+	      "                           without one, scans list packages and secrets only)\n"
+	      "      --scan-block-severity SEV  refuse pulls of images with a vulnerability of SEV or worse\n"
+	      "                           (CRITICAL, HIGH, MEDIUM, LOW, UNKNOWN; see docs/scan-server.md)\n"
+	      "      --scan-block-unscanned  refuse pulls of images that have no scan result yet\n"
 	      "      --no-access-log      do not write a JSON access log line per request\n"
 	      "      --log-level LEVEL    debug, info, warn or error (default info)\n"
 	      "  -h, --help               show this help and exit\n"
@@ -55,6 +62,8 @@ static void usage(FILE *out)
 enum { OPT_THREADS = 256, OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_UPLOAD_TTL, OPT_NO_ACCESS_LOG, OPT_LOG_LEVEL, OPT_REQUIRE_SIGNED,
        OPT_AUTH, OPT_ADMIN_USER, OPT_ADMIN_PASSWORD_FILE, OPT_TOKEN_TTL, OPT_LDAP_CONFIG, OPT_AUTHZ_PLUGIN,
        OPT_POLICY, OPT_AUDIT_LOG };
+       OPT_AUTH, OPT_ADMIN_USER, OPT_ADMIN_PASSWORD_FILE, OPT_TOKEN_TTL,
+       OPT_SCAN_WORKERS, OPT_VULNDB, OPT_SCAN_BLOCK_SEVERITY, OPT_SCAN_BLOCK_UNSCANNED };
 enum { OPT_TLS_CERT = 300, OPT_TLS_KEY }; /* HTTPS (issue 7) */
 
 /* The HTTPS files (argv strings), set once while parsing the command line. */
@@ -98,6 +107,10 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 		{"policy", required_argument, NULL, OPT_POLICY},
 		{"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
 		{"tls-cert", required_argument, NULL, OPT_TLS_CERT}, {"tls-key", required_argument, NULL, OPT_TLS_KEY},
+		{"scan-workers", required_argument, NULL, OPT_SCAN_WORKERS},
+		{"vulndb", required_argument, NULL, OPT_VULNDB},
+		{"scan-block-severity", required_argument, NULL, OPT_SCAN_BLOCK_SEVERITY},
+		{"scan-block-unscanned", no_argument, NULL, OPT_SCAN_BLOCK_UNSCANNED},
 		{"help", no_argument, NULL, 'h'},           {"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
 	};
@@ -157,6 +170,21 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 				break;
 			case OPT_TLS_CERT: tls_cert_file = optarg; break;
 			case OPT_TLS_KEY: tls_key_file = optarg; break;
+			case OPT_SCAN_WORKERS:
+				if (!wharf_parse_u64(optarg, strlen(optarg), &n) || n > 64)
+					r = wharf_error_set(err, WHARF_EINVAL, "--scan-workers '%s' must be 0 to 64", optarg);
+				else
+					cfg->scan_workers = (unsigned)n;
+				break;
+			case OPT_VULNDB:
+				free(cfg->vulndb_path);
+				cfg->vulndb_path = wharf_xstrdup(optarg);
+				break;
+			case OPT_SCAN_BLOCK_SEVERITY:
+				free(cfg->scan_block_severity);
+				cfg->scan_block_severity = wharf_xstrdup(optarg);
+				break;
+			case OPT_SCAN_BLOCK_UNSCANNED: cfg->scan_block_unscanned = 1; break;
 			case OPT_LOG_LEVEL:
 				free(cfg->log_level);
 				cfg->log_level = wharf_xstrdup(optarg);
@@ -216,6 +244,10 @@ static int serve(struct wharf_config *cfg)
 	wharf_registry_start_gc_thread(reg);
 	wharf_log(WHARF_LOG_INFO, "wharfd %s listening on %s:%u%s, data in %s", WHARF_VERSION, cfg->listen_host,
 		  wharf_http_server_port(srv), tls_cert_file ? " (HTTPS)" : "", cfg->data_dir);
+	if (wharf_registry_start_scanner(reg, &err) < 0)
+		wharf_log(WHARF_LOG_ERROR, "%s", err.message);
+	wharf_log(WHARF_LOG_INFO, "wharfd %s listening on %s:%u, data in %s", WHARF_VERSION, cfg->listen_host,
+		  wharf_http_server_port(srv), cfg->data_dir);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

@@ -80,6 +80,27 @@ def https_curl_and_skopeo_verify_with_the_ca(srv):
             eq(p.stdout.encode(), body, "skopeo sees the pushed manifest")
             p = run(["skopeo", "inspect", "--cert-dir", cadir, f"docker://{s.addr}/tls/app:v1"])
             eq(json.loads(p.stdout)["Digest"], digest, "skopeo inspect digest")
+            # Both directions through skopeo copy: pull into an OCI layout, push to a new name.
+            # (A private blob-info cache: skopeo as root writes one under /var/lib/containers.)
+            layout = os.path.join(tmp, "layout")
+            cache = os.path.join(tmp, "cache")
+            os.makedirs(cache)
+            os.makedirs("/var/lib/containers/cache", exist_ok=True)
+            policy = os.path.join(tmp, "policy.json")
+            with open(policy, "w") as f:
+                json.dump({"default": [{"type": "insecureAcceptAnything"}]}, f)
+            def skopeo_copy(*args):
+                return run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
+                            'mount --bind "$0" /var/lib/containers/cache && exec "$@"', cache,
+                            "skopeo", "--policy", policy, "copy"] + list(args))
+            skopeo_copy("--src-cert-dir", cadir, f"docker://{s.addr}/tls/app:v1", f"oci:{layout}:v1")
+            skopeo_copy("--dest-cert-dir", cadir, f"oci:{layout}:v1", f"docker://{s.addr}/tls/copy:v1")
+            r = s.request("GET", "/v2/tls/copy/manifests/v1",
+                          headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+            eq(r.status, 200, "pushed back over HTTPS by skopeo")
+            # skopeo may re-serialize the manifest; the content it names must be the same.
+            eq([l["digest"] for l in r.json()["layers"]], [l["digest"] for l in json.loads(body)["layers"]],
+               "layers of the copy")
             p = run(["skopeo", "inspect", "--raw", f"docker://{s.addr}/tls/app:v1"], ok=False)
             check(p.returncode != 0 and "certificate" in p.stderr, f"skopeo without the CA: {p.stderr[-500:]}")
         finally:

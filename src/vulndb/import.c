@@ -1,0 +1,335 @@
+/* wharf_vulndb_import: read files and directories of advisories into one transaction. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <yaml.h>
+
+#include "internal.h"
+
+/* ---- small shared helpers ---- */
+
+char *vulndb_ecosystem_base(const char *ecosystem)
+{
+	return wharf_xstrndup(ecosystem, strcspn(ecosystem, ":"));
+}
+
+char *vulndb_normalize_name(const char *ecosystem, const char *name)
+{
+	char *out = wharf_xstrdup(name);
+	if (!strcmp(ecosystem, WHARF_ECO_PYPI)) {
+		char *w = out;
+		for (const char *p = name; *p; p++) {
+			if (*p == '-' || *p == '_' || *p == '.') {
+				if (w == out || w[-1] != '-')
+					*w++ = '-';
+			} else {
+				*w++ = (char)tolower((unsigned char)*p);
+			}
+		}
+		*w = 0;
+	} else if (!strcmp(ecosystem, WHARF_ECO_COMPOSER)) {
+		for (char *p = out; *p; p++)
+			*p = (char)tolower((unsigned char)*p);
+	}
+	return out;
+}
+
+const char *vulndb_severity_word(const char *word)
+{
+	static const struct {
+		const char *word, *sev;
+	} map[] = {
+		{"critical", "CRITICAL"}, {"high", "HIGH"}, {"important", "HIGH"}, {"moderate", "MEDIUM"},
+		{"medium", "MEDIUM"}, {"low", "LOW"}, {"low*", "LOW"}, {"medium*", "MEDIUM"}, {"high*", "HIGH"},
+		{"unimportant", "LOW"}, {"negligible", "LOW"}, {"not yet assigned", "UNKNOWN"}, {"unknown", "UNKNOWN"},
+		{"end-of-life", "UNKNOWN"},
+	};
+	if (!word)
+		return NULL;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (!strcasecmp(word, map[i].word))
+			return map[i].sev;
+	return NULL;
+}
+
+/* ---- YAML to JSON ---- */
+
+struct yaml_conv {
+	yaml_document_t *doc;
+	size_t nodes;
+	const char *name;
+	struct wharf_error *err;
+};
+
+static json_t *yaml_node_to_json(struct yaml_conv *c, yaml_node_t *node, int depth)
+{
+	if (!node)
+		return json_null();
+	if (depth > VULNDB_YAML_MAX_DEPTH) {
+		wharf_error_set(c->err, WHARF_EINVAL, "%s: YAML nested deeper than %d levels", c->name, VULNDB_YAML_MAX_DEPTH);
+		return NULL;
+	}
+	/* Aliases make a small document expand into a huge tree: count what we build. */
+	if (++c->nodes > VULNDB_YAML_MAX_NODES) {
+		wharf_error_set(c->err, WHARF_ETOOBIG, "%s: YAML expands to more than %d nodes", c->name,
+				VULNDB_YAML_MAX_NODES);
+		return NULL;
+	}
+	switch (node->type) {
+	case YAML_SCALAR_NODE: {
+		const char *s = (const char *)node->data.scalar.value;
+		size_t n = node->data.scalar.length;
+		if (node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE && (n == 0 || (n == 1 && s[0] == '~') || !strcmp(s, "null")))
+			return json_null();
+		json_t *j = json_stringn(s, n);
+		if (!j)
+			wharf_error_set(c->err, WHARF_EINVAL, "%s: YAML scalar is not valid UTF-8", c->name);
+		return j;
+	}
+	case YAML_SEQUENCE_NODE: {
+		json_t *arr = json_array();
+		for (yaml_node_item_t *it = node->data.sequence.items.start; it < node->data.sequence.items.top; it++) {
+			json_t *v = yaml_node_to_json(c, yaml_document_get_node(c->doc, *it), depth + 1);
+			if (!v) {
+				json_decref(arr);
+				return NULL;
+			}
+			json_array_append_new(arr, v);
+		}
+		return arr;
+	}
+	case YAML_MAPPING_NODE: {
+		json_t *obj = json_object();
+		for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
+			yaml_node_t *k = yaml_document_get_node(c->doc, p->key);
+			if (!k || k->type != YAML_SCALAR_NODE) {
+				wharf_error_set(c->err, WHARF_EINVAL, "%s: YAML mapping key is not a scalar (line %lu)", c->name,
+						(unsigned long)(node->start_mark.line + 1));
+				json_decref(obj);
+				return NULL;
+			}
+			json_t *v = yaml_node_to_json(c, yaml_document_get_node(c->doc, p->value), depth + 1);
+			if (!v) {
+				json_decref(obj);
+				return NULL;
+			}
+			char *key = wharf_xstrndup((const char *)k->data.scalar.value, k->data.scalar.length);
+			json_object_set_new(obj, key, v);
+			free(key);
+		}
+		return obj;
+	}
+	default:
+		return json_null();
+	}
+}
+
+int vulndb_yaml_to_json(const char *name, const char *data, size_t len, json_t **out, struct wharf_error *err)
+{
+	yaml_parser_t parser;
+	yaml_document_t doc;
+	if (!yaml_parser_initialize(&parser))
+		return wharf_error_set(err, WHARF_EINTERNAL, "%s: cannot start the YAML parser", name);
+	yaml_parser_set_input_string(&parser, (const unsigned char *)data, len);
+	if (!yaml_parser_load(&parser, &doc)) {
+		int r = wharf_error_set(err, WHARF_EINVAL, "%s: not valid YAML: %s at line %lu", name,
+					parser.problem ? parser.problem : "error", (unsigned long)(parser.problem_mark.line + 1));
+		yaml_parser_delete(&parser);
+		return r;
+	}
+	struct yaml_conv c = {&doc, 0, name, err};
+	yaml_node_t *root = yaml_document_get_root_node(&doc);
+	json_t *j = root ? yaml_node_to_json(&c, root, 0) : NULL;
+	int r = 0;
+	if (!root)
+		r = wharf_error_set(err, WHARF_EINVAL, "%s: empty YAML document", name);
+	else if (!j)
+		r = -err->code;
+	yaml_document_delete(&doc);
+	yaml_parser_delete(&parser);
+	if (r == 0)
+		*out = j;
+	return r;
+}
+
+int vulndb_parse_document(const char *name, const char *data, size_t len, json_t **out, struct wharf_error *err)
+{
+	size_t i = 0;
+	while (i < len && isspace((unsigned char)data[i]))
+		i++;
+	if (i < len && (data[i] == '{' || data[i] == '[')) {
+		json_error_t je;
+		json_t *j = json_loadb(data, len, JSON_REJECT_DUPLICATES, &je);
+		if (!j)
+			return wharf_error_set(err, WHARF_EINVAL, "%s: not valid JSON: %s at line %d", name, je.text, je.line);
+		*out = j;
+		return 0;
+	}
+	return vulndb_yaml_to_json(name, data, len, out, err);
+}
+
+/* ---- import ---- */
+
+int vulndb_import_buffer(struct vulndb_writer *w, const char *format, const char *name, const char *data,
+			 size_t len, struct wharf_error *err)
+{
+	if (len > WHARF_VULNDB_MAX_FILE)
+		return wharf_error_set(err, WHARF_ETOOBIG, "%s: larger than %u bytes", name, WHARF_VULNDB_MAX_FILE);
+	if (!strcmp(format, WHARF_VULNDB_FMT_OSV))
+		return vulndb_import_osv(w, name, data, len, err);
+	if (!strcmp(format, WHARF_VULNDB_FMT_DEBIAN))
+		return vulndb_import_debian(w, name, data, len, err);
+	if (!strcmp(format, WHARF_VULNDB_FMT_ALPINE))
+		return vulndb_import_alpine(w, name, data, len, err);
+	if (!strcmp(format, WHARF_VULNDB_FMT_NVD))
+		return vulndb_import_nvd(w, name, data, len, err);
+	if (!strcmp(format, WHARF_VULNDB_FMT_RUSTSEC))
+		return vulndb_import_rustsec(w, name, data, len, err);
+	return wharf_error_set(err, WHARF_EINVAL, "unknown import format \"%s\" (osv, debian, alpine, nvd, rustsec)", format);
+}
+
+static int read_limited(const char *path, bool follow, char **out, size_t *len, struct wharf_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | (follow ? 0 : O_NOFOLLOW));
+	if (fd < 0)
+		return wharf_error_sys(err, "cannot open %s", path);
+	struct stat sb;
+	if (fstat(fd, &sb) < 0)
+		return wharf_error_sys(err, "cannot stat %s", path);
+	if (!S_ISREG(sb.st_mode))
+		return wharf_error_set(err, WHARF_EINVAL, "%s: not a regular file", path);
+	if ((uint64_t)sb.st_size > WHARF_VULNDB_MAX_FILE)
+		return wharf_error_set(err, WHARF_ETOOBIG, "%s: larger than the limit of %u bytes per file", path,
+				       WHARF_VULNDB_MAX_FILE);
+	struct wharf_buf b;
+	wharf_buf_init(&b);
+	char chunk[65536];
+	for (;;) {
+		ssize_t n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			wharf_buf_free(&b);
+			return wharf_error_sys(err, "cannot read %s", path);
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > WHARF_VULNDB_MAX_FILE) {
+			wharf_buf_free(&b);
+			return wharf_error_set(err, WHARF_ETOOBIG, "%s: larger than the limit of %u bytes per file", path,
+					       WHARF_VULNDB_MAX_FILE);
+		}
+		wharf_buf_append(&b, chunk, (size_t)n);
+	}
+	*len = b.len;
+	*out = wharf_buf_steal(&b);
+	return 0;
+}
+
+static int import_file(struct vulndb_writer *w, const char *format, const char *path, bool follow,
+		       struct wharf_error *err)
+{
+	char *data = NULL;
+	size_t len = 0;
+	int r = read_limited(path, follow, &data, &len, err);
+	if (r == 0)
+		r = vulndb_import_buffer(w, format, path, data, len, err);
+	free(data);
+	if (r == 0)
+		w->stats.files++;
+	return r;
+}
+
+static bool is_advisory_file(const char *format, const char *path)
+{
+	if (!strcmp(format, WHARF_VULNDB_FMT_RUSTSEC))
+		return wharf_str_has_suffix(path, ".md") && !wharf_str_has_suffix(path, "README.md");
+	return wharf_str_has_suffix(path, ".json") || wharf_str_has_suffix(path, ".yaml") ||
+	       wharf_str_has_suffix(path, ".yml");
+}
+
+/* nftw has no user pointer: the walk collects into this list (one walk at a time per thread). */
+static _Thread_local struct wharf_strv *walk_files;
+
+static int collect(const char *path, const struct stat *sb, int type, struct FTW *ftw)
+{
+	(void)sb;
+	(void)ftw;
+	if (type == FTW_F)
+		wharf_strv_push(walk_files, path);
+	return 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int import_path(struct vulndb_writer *w, const char *format, const char *path, struct wharf_error *err)
+{
+	struct stat sb;
+	if (stat(path, &sb) < 0)
+		return wharf_error_sys(err, "%s", path);
+	if (!S_ISDIR(sb.st_mode))
+		return import_file(w, format, path, true, err);
+	struct wharf_strv files = {0};
+	walk_files = &files;
+	/* FTW_PHYS: symbolic links inside the tree are not followed. */
+	int wr = nftw(path, collect, 32, FTW_PHYS);
+	walk_files = NULL;
+	int r = wr < 0 ? wharf_error_sys(err, "cannot walk %s", path) : 0;
+	if (files.n)
+		qsort(files.v, files.n, sizeof(*files.v), cmp_str);
+	for (size_t i = 0; r == 0 && i < files.n; i++)
+		if (is_advisory_file(format, files.v[i]))
+			r = import_file(w, format, files.v[i], false, err);
+	wharf_strv_free(&files);
+	return r;
+}
+
+static void remove_db_files(const char *path)
+{
+	static const char *const suffixes[] = {"", "-wal", "-shm", "-journal"};
+	for (size_t i = 0; i < 4; i++) {
+		char *p = wharf_xasprintf("%s%s", path, suffixes[i]);
+		unlink(p);
+		free(p);
+	}
+}
+
+int wharf_vulndb_import(const char *db_path, const char *format, const char *const *paths, size_t npaths,
+			struct wharf_vulndb_import_stats *stats, struct wharf_error *err)
+{
+	if (strcmp(format, WHARF_VULNDB_FMT_OSV) && strcmp(format, WHARF_VULNDB_FMT_DEBIAN) &&
+	    strcmp(format, WHARF_VULNDB_FMT_ALPINE) && strcmp(format, WHARF_VULNDB_FMT_NVD) &&
+	    strcmp(format, WHARF_VULNDB_FMT_RUSTSEC))
+		return wharf_error_set(err, WHARF_EINVAL, "unknown import format \"%s\" (osv, debian, alpine, nvd, rustsec)",
+				       format);
+	struct stat sb;
+	bool existed = stat(db_path, &sb) == 0;
+	struct vulndb_writer *w = NULL;
+	int r = vulndb_writer_open(&w, db_path, err);
+	if (r < 0) {
+		if (!existed)
+			remove_db_files(db_path);
+		return r;
+	}
+	for (size_t i = 0; r == 0 && i < npaths; i++)
+		r = import_path(w, format, paths[i], err);
+	if (r == 0 && w->stats.files == 0)
+		r = wharf_error_set(err, WHARF_ENOTFOUND, "no %s advisory files (%s) found", format,
+				    strcmp(format, WHARF_VULNDB_FMT_RUSTSEC) ? "*.json, *.yaml, *.yml" : "*.md");
+	if (stats)
+		*stats = w->stats;
+	if (r < 0)
+		vulndb_writer_abort(w);
+	else
+		r = vulndb_writer_commit(w, format, err);
+	if (r < 0 && !existed)
+		remove_db_files(db_path);
+	return r;
+}
