@@ -131,6 +131,15 @@ static enum wharf_action route_action(const struct route *rt, struct wharf_http_
 	return WHARF_ACTION_PUSH;
 }
 
+/* The tag of /v2/<name>/manifests/<tag>, for tag rules of the policy file; NULL for digests. */
+static const char *manifest_tag(struct wharf_http_request *req)
+{
+	const char *m = strstr(wharf_http_path(req), "/manifests/");
+	if (!m || strchr(m + 11, '/') || strchr(m + 11, ':') || !m[11])
+		return NULL;
+	return m + 11;
+}
+
 /* The single authentication/authorization stage. */
 static bool authorize(struct wharf_registry *reg, struct wharf_http_request *req, const char *repo,
 		      enum wharf_action action)
@@ -144,6 +153,7 @@ static bool authorize(struct wharf_registry *reg, struct wharf_http_request *req
 		.method = wharf_http_method(req),
 		.uri = wharf_http_path(req),
 		.sign = strstr(wharf_http_path(req), "/_trust/") && !method_is(req, "GET") && !method_is(req, "HEAD"),
+		.tag = manifest_tag(req),
 	};
 	struct wharf_auth_decision d;
 	wharf_auth_decide(reg->auth, &access, &d);
