@@ -63,7 +63,7 @@ else
   else
     tail -40 "$logdir/build-asan.log"; echo "   not ok - sanitizer build"; failed=$((failed + 1))
   fi
-  stage fuzz scripts/fuzz.sh "${WHARF_FUZZ_SECONDS:-15}"
+  stage fuzz scripts/fuzz.sh "${WHARF_FUZZ_SECONDS:-8}"
 fi
 
 echo "logs: $logdir"

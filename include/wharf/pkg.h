@@ -116,6 +116,8 @@ struct wharf_finding {
 	double cvss_score;     /* CVSS base score, 0 when unknown */
 	char *cvss_vector;     /* may be NULL */
 	size_t pkg;            /* index into the scan's package list (gives ecosystem, path, layer) */
+	const char *cvss_source; /* where the CVSS came from: a static string ("nvd", "ghsa", "osv"),
+				    not freed; NULL when unknown (added by vulndb) */
 };
 struct wharf_finding_list {
 	struct wharf_finding *v;

@@ -136,7 +136,8 @@ int wharf_trust_pending_propose(struct wharf_trust *t, const char *gun, const ch
  * on since it was proposed is marked outdated and refused with WHARF_EBUSY. */
 int wharf_trust_pending_sign(struct wharf_trust *t, const char *gun, int64_t id, const char *body, size_t len,
 			     struct wharf_buf *out, struct wharf_error *err);
-/* Change id as JSON, or (id 0) {"pending": [...]} with every change still pending. */
+/* Change id as JSON, or (id 0) {"pending": [...]} with every change still pending (one that
+ * another publish overtook shows as outdated, and only by its id). */
 int wharf_trust_pending_get(struct wharf_trust *t, const char *gun, int64_t id, struct wharf_buf *out,
 			    struct wharf_error *err);
 /* For the trust module's own files: the metadata database and the per-GUN lock. */

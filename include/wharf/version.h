@@ -2,7 +2,8 @@
  *   Debian, Ubuntu      dpkg (deb-version(7)): epoch, upstream, revision, '~' before anything
  *   Alpine              apk: digits, letters, _alpha _beta _pre _rc _cvs _svn _git _hg _p, -rN
  *   Red Hat             rpm: rpmvercmp over epoch, version, release; '~' and '^'
- *   npm, crates.io, Packagist, SEMVER   semantic versioning 2.0.0 (leading 'v' and '=' allowed)
+ *   npm, crates.io, SEMVER   semantic versioning 2.0.0 (leading 'v' and '=' allowed)
+ *   Packagist           Composer: up to four numbers, dev < alpha < beta < RC < stable < patch
  *   PyPI                PEP 440 (epochs, pre/post/dev releases, local versions)
  *   Go                  module versions: semver with 'v', pseudo-versions, +incompatible
  *   Maven               ComparableVersion (qualifiers alpha<beta<milestone<rc<snapshot<""<sp)
@@ -38,5 +39,6 @@ int wharf_version_pep440(const char *a, const char *b, int *cmp, struct wharf_er
 int wharf_version_go(const char *a, const char *b, int *cmp, struct wharf_error *err);
 int wharf_version_maven(const char *a, const char *b, int *cmp, struct wharf_error *err);
 int wharf_version_gem(const char *a, const char *b, int *cmp, struct wharf_error *err);
+int wharf_version_composer(const char *a, const char *b, int *cmp, struct wharf_error *err);
 
 #endif

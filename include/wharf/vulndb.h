@@ -16,7 +16,9 @@ struct wharf_vulndb;
 /* The database file under home: "<home>/vulndb.sqlite" (caller frees). */
 char *wharf_vulndb_default_path(const char *home);
 
-/* Open the database at path read-only for matching. WHARF_ENOTFOUND when it does not exist
+/* Open the database at path read-only for matching. The handle reads one snapshot: its
+ * generation and every match agree even while an import commits (open a new handle to see
+ * newer data). WHARF_ENOTFOUND when it does not exist
  * (run `wharf db import` first), WHARF_EINVAL when it is not a wharf vulnerability database
  * or has another schema version. */
 int wharf_vulndb_open(struct wharf_vulndb **out, const char *path, struct wharf_error *err);

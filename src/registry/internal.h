@@ -108,6 +108,8 @@ void reg_admin_gc(struct wharf_registry *reg, struct wharf_http_request *req);
 
 /* Scanning (scan_api.c): the vulnerabilities route, the enqueue-on-push hook, the pull gate. */
 int reg_scan_open(struct wharf_registry *reg, struct wharf_error *err);
+/* Append the scan queue's gauges (jobs per state) to a /metrics body. */
+void reg_scan_metrics(struct wharf_registry *reg, struct wharf_buf *out);
 /* Split "/api/v1/repositories/<name>/manifests/<digest>/vulnerabilities" (copies, truncated). */
 bool reg_scan_api_route(const char *path, char *name, size_t namesz, size_t *name_len, char *digest,
 			size_t digestsz);

@@ -131,6 +131,15 @@ static enum wharf_action route_action(const struct route *rt, struct wharf_http_
 	return WHARF_ACTION_PUSH;
 }
 
+/* The tag of /v2/<name>/manifests/<tag>, for tag rules of the policy file; NULL for digests. */
+static const char *manifest_tag(struct wharf_http_request *req)
+{
+	const char *m = strstr(wharf_http_path(req), "/manifests/");
+	if (!m || strchr(m + 11, '/') || strchr(m + 11, ':') || !m[11])
+		return NULL;
+	return m + 11;
+}
+
 /* The single authentication/authorization stage. */
 static bool authorize(struct wharf_registry *reg, struct wharf_http_request *req, const char *repo,
 		      enum wharf_action action)
@@ -144,6 +153,7 @@ static bool authorize(struct wharf_registry *reg, struct wharf_http_request *req
 		.method = wharf_http_method(req),
 		.uri = wharf_http_path(req),
 		.sign = strstr(wharf_http_path(req), "/_trust/") && !method_is(req, "GET") && !method_is(req, "HEAD"),
+		.tag = manifest_tag(req),
 	};
 	struct wharf_auth_decision d;
 	wharf_auth_decide(reg->auth, &access, &d);
@@ -354,6 +364,7 @@ void reg_metrics(struct wharf_registry *reg, struct wharf_http_request *req)
 				 "# HELP wharf_storage_blobs Number of stored blobs and manifests.\n"
 				 "# TYPE wharf_storage_blobs gauge\nwharf_storage_blobs %llu\n",
 				 (unsigned long long)bytes, (unsigned long long)blobs);
+	reg_scan_metrics(reg, &extra);
 	char *text = wharf_metrics_render(reg->metrics, extra.data);
 	wharf_buf_free(&extra);
 	reg_respond_json(req, 200, "text/plain; version=0.0.4", text, strlen(text));

@@ -19,13 +19,14 @@ bool reg_scan_api_route(const char *path, char *name, size_t namesz, size_t *nam
 	size_t rest_len = strlen(rest) - strlen(API_SUFFIX);
 	/* The name may hold "manifests" itself: the last "/manifests/" before the digest splits. */
 	const char *mark = NULL;
-	for (const char *p = rest; (p = strstr(p, "/manifests/")) && p < rest + rest_len; p++)
+	const size_t word = strlen("/manifests/");
+	for (const char *p = rest; (p = strstr(p, "/manifests/")) && p + word <= rest + rest_len; p++)
 		mark = p;
 	if (!mark || mark == rest)
 		return false;
 	*name_len = (size_t)(mark - rest);
 	snprintf(name, namesz, "%.*s", (int)*name_len, rest);
-	const char *d = mark + strlen("/manifests/");
+	const char *d = mark + word;
 	snprintf(digest, digestsz, "%.*s", (int)(rest + rest_len - d), d);
 	return true;
 }
@@ -93,7 +94,9 @@ static void respond_report(struct wharf_http_request *req, const struct wharf_sc
 	struct wharf_http_response *r = wharf_http_response_owned(200, body, strlen(body));
 	wharf_http_response_header(r, "Content-Type", "application/json");
 	/* A rescan for a new database is pending: the report is the previous generation's. */
-	wharf_http_response_header(r, "Wharf-Scan-Status", j->state == WHARF_SCAND_DONE ? "current" : "rescanning");
+	wharf_http_response_header(r, "Wharf-Scan-Status", j->state == WHARF_SCAND_DONE     ? "current"
+							   : j->state == WHARF_SCAND_FAILED ? "rescan-failed"
+											    : "rescanning");
 	wharf_http_response_header(r, "Wharf-Vulndb-Generation", j->generation ? j->generation : "");
 	wharf_http_respond(req, r);
 }
@@ -175,4 +178,16 @@ int reg_scan_open(struct wharf_registry *reg, struct wharf_error *err)
 int wharf_registry_start_scanner(struct wharf_registry *reg, struct wharf_error *err)
 {
 	return reg->scand ? wharf_scand_start(reg->scand, err) : 0;
+}
+
+void reg_scan_metrics(struct wharf_registry *reg, struct wharf_buf *out)
+{
+	unsigned counts[5];
+	struct wharf_error err;
+	if (!reg->scand || wharf_scand_counts(reg->scand, counts, &err) < 0)
+		return;
+	wharf_buf_puts(out, "# HELP wharf_scan_jobs Images in the scan queue by state.\n# TYPE wharf_scan_jobs gauge\n");
+	for (int s = WHARF_SCAND_QUEUED; s <= WHARF_SCAND_FAILED; s++)
+		wharf_buf_printf(out, "wharf_scan_jobs{state=\"%s\"} %u\n", wharf_scand_state_name((enum wharf_scand_state)s),
+				 counts[s]);
 }

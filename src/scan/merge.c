@@ -36,31 +36,50 @@ static bool deleted_in(const struct wharf_layer_analysis *l, size_t lo, size_t h
 	return false;
 }
 
+static int strp_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Layers' files and packages are sorted first (by sort_layer), so lookups are binary searches:
+ * an image with tens of thousands of language packages merges in n log n. */
 static bool has_file(const struct wharf_layer_analysis *a, const char *path)
 {
-	for (size_t i = 0; i < a->files.n; i++)
-		if (!strcmp(a->files.v[i], path))
-			return true;
-	return false;
+	return a->files.n && bsearch(&path, a->files.v, a->files.n, sizeof(char *), strp_cmp) != NULL;
 }
 
-static bool streq(const char *a, const char *b)
+static int cmpnull(const char *a, const char *b)
 {
-	return a == b || (a && b && !strcmp(a, b));
+	return a == b ? 0 : !a ? -1 : !b ? 1 : strcmp(a, b);
 }
 
-static bool same_pkg(const struct wharf_pkg *a, const struct wharf_pkg *b)
+/* The identity of a package in a layer: where it was read, and what it is. */
+static int pkg_key_cmp(const void *pa, const void *pb)
 {
-	return streq(a->ecosystem, b->ecosystem) && streq(a->name, b->name) && streq(a->version, b->version) &&
-	       streq(a->arch, b->arch) && streq(a->path, b->path);
+	const struct wharf_pkg *a = pa, *b = pb;
+	int c = cmpnull(a->path, b->path);
+	if (!c)
+		c = cmpnull(a->name, b->name);
+	if (!c)
+		c = cmpnull(a->version, b->version);
+	if (!c)
+		c = cmpnull(a->arch, b->arch);
+	if (!c)
+		c = cmpnull(a->ecosystem, b->ecosystem);
+	return c;
+}
+
+static void sort_layer(struct wharf_layer_analysis *a)
+{
+	if (a->files.n)
+		qsort(a->files.v, a->files.n, sizeof(char *), strp_cmp);
+	if (a->pkgs.n)
+		qsort(a->pkgs.v, a->pkgs.n, sizeof(*a->pkgs.v), pkg_key_cmp);
 }
 
 static bool layer_has_pkg(const struct wharf_layer_analysis *a, const struct wharf_pkg *p)
 {
-	for (size_t i = 0; i < a->pkgs.n; i++)
-		if (same_pkg(&a->pkgs.v[i], p))
-			return true;
-	return false;
+	return a->pkgs.n && bsearch(p, a->pkgs.v, a->pkgs.n, sizeof(*a->pkgs.v), pkg_key_cmp) != NULL;
 }
 
 /* The lowest layer from which p (read from path in layer top) is continuously present. */
@@ -86,28 +105,36 @@ struct final_file {
 	size_t layer;
 };
 
+static int final_cmp(const void *pa, const void *pb)
+{
+	const struct final_file *a = pa, *b = pb;
+	int c = strcmp(a->path, b->path);
+	return c ? c : a->layer < b->layer ? 1 : a->layer > b->layer ? -1 : 0; /* topmost first */
+}
+
 /* Every cataloged path once, with the layer of its visible copy (SIZE_MAX when deleted). */
 static struct final_file *final_files(const struct wharf_layer_analysis *l, size_t n, size_t *count)
 {
-	size_t cap = 0;
+	size_t all = 0;
 	for (size_t i = 0; i < n; i++)
-		cap += l[i].files.n;
-	struct final_file *f = wharf_xcalloc(cap ? cap : 1, sizeof(*f));
+		all += l[i].files.n;
+	struct final_file *f = wharf_xcalloc(all ? all : 1, sizeof(*f));
 	size_t k = 0;
-	for (size_t L = n; L-- > 0;) {
-		for (size_t i = 0; i < l[L].files.n; i++) {
-			const char *p = l[L].files.v[i];
-			bool seen = false;
-			for (size_t j = 0; j < k && !seen; j++)
-				seen = !strcmp(f[j].path, p);
-			if (seen)
-				continue;
-			f[k].path = p;
-			f[k].layer = deleted_in(l, L, n - 1, p) ? SIZE_MAX : L;
-			k++;
-		}
+	for (size_t L = 0; L < n; L++)
+		for (size_t i = 0; i < l[L].files.n; i++)
+			f[k++] = (struct final_file){l[L].files.v[i], L};
+	if (k)
+		qsort(f, k, sizeof(*f), final_cmp);
+	size_t out = 0;
+	for (size_t i = 0; i < k; i++) {
+		if (out && !strcmp(f[out - 1].path, f[i].path))
+			continue; /* a lower copy of a path already decided */
+		f[out] = f[i];
+		if (deleted_in(l, f[out].layer, n - 1, f[out].path))
+			f[out].layer = SIZE_MAX;
+		out++;
 	}
-	*count = k;
+	*count = out;
 	return f;
 }
 
@@ -205,9 +232,25 @@ static int pkg_cmp(const void *a, const void *b)
 	return c;
 }
 
+/* The first package read from path in a's sorted list (a->pkgs.n when none). */
+static size_t first_pkg_of(const struct wharf_layer_analysis *a, const char *path)
+{
+	size_t lo = 0, hi = a->pkgs.n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (strcmp(a->pkgs.v[mid].path, path) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 int wharf_scan_merge(struct wharf_layer_analysis *l, size_t n, struct wharf_scan_result *r, struct wharf_error *err)
 {
 	(void)err;
+	for (size_t i = 0; i < n; i++)
+		sort_layer(&l[i]);
 	size_t nf;
 	struct final_file *f = final_files(l, n, &nf);
 	merge_os(l, f, nf, &r->os);
@@ -215,10 +258,10 @@ int wharf_scan_merge(struct wharf_layer_analysis *l, size_t n, struct wharf_scan
 		if (f[i].layer == SIZE_MAX)
 			continue;
 		const struct wharf_layer_analysis *a = &l[f[i].layer];
-		for (size_t k = 0; k < a->pkgs.n; k++) {
+		for (size_t k = first_pkg_of(a, f[i].path); k < a->pkgs.n; k++) {
 			const struct wharf_pkg *src = &a->pkgs.v[k];
 			if (strcmp(src->path, f[i].path) != 0)
-				continue;
+				break;
 			struct wharf_pkg *p = wharf_pkg_list_add(&r->pkgs);
 			copy_pkg(p, src);
 			size_t L = introduced_by(l, f[i].layer, src);

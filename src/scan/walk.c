@@ -130,18 +130,22 @@ static void catalog(struct walker *w, const struct wharf_cataloger *c, size_t le
 		wharf_strv_push(&o->files, w->path);
 }
 
-/* Which catalogers want this file, and how much of it they need. */
+/* Which catalogers want this file, and how much of it they need: each reads at most its
+ * max_size (the contract in pkg.h), and nothing past the walker's own read limit. */
 static size_t wanted(const struct wharf_cataloger *const *list, const char *path, mode_t mode, uint64_t size,
 		     uint64_t cap, const struct wharf_cataloger **picked, size_t *npicked, size_t maxpick)
 {
 	uint64_t need = 0;
 	for (size_t i = 0; list[i]; i++) {
 		const struct wharf_cataloger *c = list[i];
-		if (size > c->max_size || size > cap || !c->wants(path, mode, size))
+		if (*npicked >= maxpick || !c->wants(path, mode, size))
 			continue;
-		if (*npicked < maxpick)
-			picked[(*npicked)++] = c;
-		need = size;
+		uint64_t n = size < c->max_size ? size : c->max_size;
+		if (n > cap)
+			continue; /* larger than anything the walker holds in memory */
+		picked[(*npicked)++] = c;
+		if (n > need)
+			need = n;
 	}
 	return (size_t)need;
 }
@@ -169,7 +173,7 @@ static int regular_file(struct walker *w, struct archive *a, struct archive_entr
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < np; i++)
-		catalog(w, picked[i], len);
+		catalog(w, picked[i], len < picked[i]->max_size ? len : (size_t)picked[i]->max_size);
 	if (osi >= 0) {
 		struct wharf_error oe = {0};
 		wharf_os_clear(&w->out->os[osi]);
@@ -185,6 +189,26 @@ static int regular_file(struct walker *w, struct archive *a, struct archive_entr
 	return 0;
 }
 
+static bool any_wants(const struct wharf_cataloger *const *list, const char *path, mode_t mode)
+{
+	for (size_t i = 0; list[i]; i++)
+		if (list[i]->wants(path, mode, 0))
+			return true;
+	return false;
+}
+
+/* A symlink (or hard link, device, fifo) where a package database or os-release was: the lower
+ * layers' file is gone from the image, as with a whiteout. Links are never followed. */
+static void replaced_by_link(struct walker *w, struct archive_entry *e)
+{
+	if (archive_entry_filetype(e) == AE_IFDIR)
+		return;
+	mode_t mode = archive_entry_filetype(e) | archive_entry_perm(e);
+	if (os_release_index(w->path) >= 0 || any_wants(wharf_os_catalogers, w->path, mode) ||
+	    any_wants(wharf_lang_catalogers, w->path, mode))
+		wharf_strv_push(&w->out->whiteouts, w->path);
+}
+
 static int entry(struct walker *w, struct archive *a, struct archive_entry *e, const bool *stream_failed)
 {
 	const char *name = archive_entry_pathname(e);
@@ -196,8 +220,10 @@ static int entry(struct walker *w, struct archive *a, struct archive_entry *e, c
 		return wharf_error_prefix(w->err, "layer %s", w->name);
 	if (!w->path[0] || whiteout(w, w->path))
 		return 0;
-	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e))
+	if (archive_entry_filetype(e) != AE_IFREG || archive_entry_hardlink(e)) {
+		replaced_by_link(w, e);
 		return 0;
+	}
 	return regular_file(w, a, e, stream_failed);
 }
 

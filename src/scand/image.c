@@ -147,6 +147,42 @@ static int scan_layers(struct wharf_scand *q, struct wharf_scan_result *r, struc
 	return rc;
 }
 
+static void scan_config_text(const char *path, struct wharf_buf *b, struct wharf_scan_result *r)
+{
+	struct wharf_error e = {0};
+	if (b->len && wharf_secrets_scan_buffer(path, (const unsigned char *)b->data, b->len, -1, &r->secrets, &e) < 0)
+		wharf_log(WHARF_LOG_WARN, "secrets in %s: %s", path, e.message);
+	b->len = 0;
+}
+
+/* The image config as the secrets detector reads it (wharf/lang.h): Env one KEY=VALUE a line,
+ * Cmd and Entrypoint as command lines, Labels as key=value lines. */
+static void config_secrets(json_t *config, struct wharf_scan_result *r)
+{
+	json_t *cfg = json_object_get(config, "config");
+	struct wharf_buf b;
+	wharf_buf_init(&b);
+	static const char *const arrays[][2] = {{"Env", "config:Env"}, {"Cmd", "config:Cmd"},
+						{"Entrypoint", "config:Entrypoint"}};
+	for (size_t k = 0; k < 3; k++) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(json_object_get(cfg, arrays[k][0]), i, v) {
+			if (json_is_string(v))
+				wharf_buf_printf(&b, "%s%s", json_string_value(v), k == 0 ? "\n" : " ");
+		}
+		scan_config_text(arrays[k][1], &b, r);
+	}
+	const char *key;
+	json_t *v;
+	json_object_foreach(json_object_get(cfg, "Labels"), key, v) {
+		if (json_is_string(v))
+			wharf_buf_printf(&b, "%s=%s\n", key, json_string_value(v));
+	}
+	scan_config_text("config:Labels", &b, r);
+	wharf_buf_free(&b);
+}
+
 static int parse_config(struct wharf_scand *q, const struct wharf_manifest *m, json_t **config,
 			struct wharf_error *err)
 {
@@ -186,6 +222,8 @@ int scand_scan_image(struct wharf_scand *q, const char *digest, const char *repo
 	}
 	if (rc == 0)
 		rc = scan_layers(q, r, err);
+	if (rc == 0)
+		config_secrets(config, r);
 	json_decref(config);
 	wharf_manifest_free(m);
 	return rc;

@@ -34,7 +34,8 @@ struct claimed_job {
 int queue_claim(struct wharf_scand *q, struct claimed_job *job, struct wharf_error *err);
 int queue_finish(struct wharf_scand *q, const char *digest, const char *report, const char *generation,
 		 const unsigned counts[5], struct wharf_error *err);
-int queue_fail(struct wharf_scand *q, const char *digest, const char *message, struct wharf_error *err);
+int queue_fail(struct wharf_scand *q, const char *digest, const char *message, bool transient,
+	       struct wharf_error *err);
 
 /* image.c: scan the image manifest digest from the blob store into r (packages, secrets). */
 int scand_scan_image(struct wharf_scand *q, const char *digest, const char *repo, struct wharf_scan_result *r,

@@ -11,11 +11,6 @@
 #include "wharf/json.h"
 #include "wharf/vulndb.h"
 
-/* Transitional: until vulndb/'s matching and reports are merged these resolve to NULL and
- * the queue stores a packages-only report it writes itself (report_fallback). */
-#pragma weak wharf_vulndb_match
-#pragma weak wharf_report_write
-
 int scand_current_generation(struct wharf_scand *q, char **out, struct wharf_error *err)
 {
 	struct stat sb;
@@ -35,38 +30,22 @@ int scand_current_generation(struct wharf_scand *q, char **out, struct wharf_err
 
 static json_t *pkg_json(const struct wharf_pkg *p)
 {
-	json_t *o = json_pack("{s:s, s:s}", "Name", p->name ? p->name : "", "Version", p->version ? p->version : "");
+	json_t *o = json_pack("{s:s, s:s, s:s}", "Ecosystem", p->ecosystem ? p->ecosystem : "", "Name",
+			      p->name ? p->name : "", "Version", p->version ? p->version : "");
 	if (p->source_name)
 		json_object_set_new(o, "SrcName", json_string(p->source_name));
 	if (p->source_version)
 		json_object_set_new(o, "SrcVersion", json_string(p->source_version));
+	if (p->path)
+		json_object_set_new(o, "FilePath", json_string(p->path));
 	if (p->layer_digest)
 		json_object_set_new(o, "Layer", json_pack("{s:s, s:s?}", "Digest", p->layer_digest, "DiffID",
 							   p->layer_diffid));
 	return o;
 }
 
-/* A packages-only report in Trivy's shape, for builds without vulndb/'s report writer. */
-static char *report_fallback(const struct wharf_scan_result *r)
-{
-	json_t *pkgs = json_array();
-	for (size_t i = 0; i < r->pkgs.n; i++)
-		json_array_append_new(pkgs, pkg_json(&r->pkgs.v[i]));
-	json_t *root = json_pack("{s:i, s:s, s:s, s:{s:{s:s?, s:s?}}, s:[{s:s, s:s, s:s?, s:o, s:[]}]}",
-				 "SchemaVersion", 2, "ArtifactName", r->artifact, "ArtifactType", "container_image",
-				 "Metadata", "OS", "Family", r->os.id, "Name", r->os.version_id, "Results", "Target",
-				 r->artifact, "Class", "os-pkgs", "Type", r->os.id, "Packages", pkgs, "Vulnerabilities");
-	char *s = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	return s;
-}
-
 static int render(const struct wharf_scan_result *r, char **out, struct wharf_error *err)
 {
-	if (!wharf_report_write) {
-		*out = report_fallback(r);
-		return 0;
-	}
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
@@ -82,8 +61,11 @@ static int render(const struct wharf_scan_result *r, char **out, struct wharf_er
 	return 0;
 }
 
-/* Add "WharfScan": {"VulnDB": "present"|"absent", "Generation", "ScannedAt"} to the report. */
-static int annotate(char **report, bool have_db, const char *generation, int64_t now, struct wharf_error *err)
+/* Add "WharfScan": {"VulnDB": "present"|"absent", "Generation", "ScannedAt", "Packages"} to the
+ * report: the image's packages ride along (Trivy lists them only on request), so a report made
+ * without a database still says what the image holds. */
+static int annotate(char **report, const struct wharf_scan_result *r, bool have_db, const char *generation,
+		    int64_t now, struct wharf_error *err)
 {
 	json_t *root = NULL;
 	if (wharf_json_parse(&root, *report, strlen(*report), 512u << 20, err) < 0)
@@ -92,6 +74,10 @@ static int annotate(char **report, bool have_db, const char *generation, int64_t
 			       "ScannedAt", (json_int_t)now);
 	if (!have_db)
 		json_object_set_new(ws, "Note", json_string("no vulnerability database: packages and secrets only"));
+	json_t *pkgs = json_array();
+	for (size_t i = 0; i < r->pkgs.n; i++)
+		json_array_append_new(pkgs, pkg_json(&r->pkgs.v[i]));
+	json_object_set_new(ws, "Packages", pkgs);
 	json_object_set_new(root, "WharfScan", ws);
 	free(*report);
 	*report = json_dumps(root, JSON_COMPACT);
@@ -111,7 +97,7 @@ int scand_match_and_report(struct wharf_scand *q, struct wharf_scan_result *r, c
 		rc = wharf_vulndb_open(&db, q->vulndb_path, err);
 		if (rc == 0)
 			rc = wharf_vulndb_generation(db, &gen, err);
-		if (rc == 0 && wharf_vulndb_match)
+		if (rc == 0)
 			rc = wharf_vulndb_match(db, r, err);
 		wharf_vulndb_close(db);
 		if (rc < 0)
@@ -124,7 +110,7 @@ int scand_match_and_report(struct wharf_scand *q, struct wharf_scan_result *r, c
 	}
 	rc = render(r, report, err);
 	if (rc == 0)
-		rc = annotate(report, have_db, gen ? gen : "", wharf_now(), err);
+		rc = annotate(report, r, have_db, gen ? gen : "", wharf_now(), err);
 	if (rc == 0)
 		*generation = wharf_xstrdup(gen ? gen : "");
 	return rc;

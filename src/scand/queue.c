@@ -242,11 +242,16 @@ int queue_finish(struct wharf_scand *q, const char *digest, const char *report, 
 	return r < 0 ? r : 0;
 }
 
-int queue_fail(struct wharf_scand *q, const char *digest, const char *message, struct wharf_error *err)
+int queue_fail(struct wharf_scand *q, const char *digest, const char *message, bool transient,
+	       struct wharf_error *err)
 {
-	char sql[160];
-	snprintf(sql, sizeof(sql), "UPDATE scan_jobs SET state=%d, error=?2, scanned_at=%lld WHERE digest=?1",
-		 WHARF_SCAND_FAILED, (long long)wharf_now());
+	/* A transient failure (the database busy past its timeout) goes back to the queue until
+	 * the job has used its attempts. */
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "UPDATE scan_jobs SET state=CASE WHEN %d AND attempts<%d THEN %d ELSE %d END, error=?2, scanned_at=%lld"
+		 " WHERE digest=?1",
+		 transient ? 1 : 0, WHARF_SCAND_MAX_ATTEMPTS, WHARF_SCAND_QUEUED, WHARF_SCAND_FAILED, (long long)wharf_now());
 	const char *args[] = {digest, message};
 	pthread_mutex_lock(&q->lock);
 	int r = run_text(q, sql, args, 2, err);

@@ -25,7 +25,7 @@ static int scan_job(struct wharf_scand *q, const struct claimed_job *job, struct
 	} else {
 		wharf_log(WHARF_LOG_WARN, "scan failed: %s (%s): %s", job->digest, job->repo, err->message);
 		struct wharf_error e2;
-		rc = queue_fail(q, job->digest, err->message, &e2);
+		rc = queue_fail(q, job->digest, err->message, err->code == WHARF_EBUSY, &e2);
 		if (rc < 0)
 			*err = e2;
 	}

@@ -8,4 +8,7 @@
 int trust_publish_locked(struct wharf_trust *t, const char *gun, const struct wharf_tuf_upload *files, size_t n,
 			 struct wharf_error *err);
 
+/* Does this server hold a key of role (snapshot, timestamp) that root lists? */
+bool trust_holds_key(struct wharf_trust *t, const char *gun, const char *role, const struct wharf_tuf_meta *root);
+
 #endif

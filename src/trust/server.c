@@ -281,6 +281,13 @@ static int server_signing_key(struct wharf_trust *t, const char *gun, const char
 	return wharf_error_set(err, WHARF_ENOTFOUND, "the root of %s lists no %s key this server holds", gun, role);
 }
 
+bool trust_holds_key(struct wharf_trust *t, const char *gun, const char *role, const struct wharf_tuf_meta *root)
+{
+	struct wharf_key *k = NULL;
+	struct wharf_error e;
+	return server_signing_key(t, gun, role, root, &k, &e) == 0;
+}
+
 /* --- the state of a GUN: stored metadata overlaid by a publish --- */
 
 struct role_file {

@@ -394,6 +394,11 @@ static int propose_locked(struct wharf_trust *t, const char *gun, const json_t *
 			r = wharf_error_set(err, WHARF_EINVAL, "a root change must be signed by a key of the current %s; "
 					    "it has no such signature", root->a[0].what);
 	}
+	struct change_file *nr = r == 0 ? change_find(c, "root") : NULL;
+	if (r == 0 && !trust_holds_key(t, gun, "snapshot", nr ? &nr->m : &c->root))
+		r = wharf_error_set(err, WHARF_EINVAL, "a staged change is published with a snapshot this server makes, but the "
+				    "root of %s lists a snapshot key it does not hold (the owner runs 'wharf trust rotate %s "
+				    "snapshot --server-managed')", gun, gun);
 	if (r == 0)
 		r = count_pending(t, gun, &waiting, err);
 	if (r == 0 && waiting >= PENDING_PER_GUN)
@@ -529,9 +534,19 @@ int wharf_trust_pending_get(struct wharf_trust *t, const char *gun, int64_t id, 
 		/* A change whose base is gone still shows, with the counts it can have. */
 		if (wharf_json_parse(&doc, p[i].data, p[i].len, WHARF_TUF_FILE_MAX, &e) == 0 &&
 		    change_parse(t, gun, doc, c, &e) == 0) {
+			bool current = true;
+			for (size_t k = 0; k < c->n; k++)
+				current = current && check_based_on_current(&c->f[k], p[i].id, &e) == 0;
+			if (!current && !strcmp(p[i].state, "pending")) {
+				/* Overtaken by another publish: no longer waiting for anything. */
+				free(p[i].state);
+				p[i].state = wharf_xstrdup("outdated");
+			}
 			count_signers(c);
-			wharf_buf_puts(out, shown++ ? "," : "");
-			change_json(out, gun, &p[i], c);
+			if (id || current) {
+				wharf_buf_puts(out, shown++ ? "," : "");
+				change_json(out, gun, &p[i], c);
+			}
 		}
 		if (doc)
 			json_decref(doc);

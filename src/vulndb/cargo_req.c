@@ -86,6 +86,9 @@ static int comparator(const char *c, size_t len, const char *v, bool *ok, char *
 		return -1;
 	char lo[WHARF_VERSION_MAX + 64], hi[WHARF_VERSION_MAX + 64] = "";
 	format_version(lo, sizeof(lo), p.n[0], p.n[1], p.n[2], p.pre);
+	/* Every bound is then a valid semver version, so the comparisons below cannot fail. */
+	if (!wharf_version_valid("SEMVER", lo, NULL))
+		return -1;
 	/* The exclusive upper bound of the versions the partial names ("1.2" -> 1.3.0). */
 	if (p.parts == 1)
 		format_version(hi, sizeof(hi), p.n[0] + 1, 0, 0, NULL);

@@ -71,8 +71,13 @@ static int check_schema_version(sqlite3 *db, const char *path, bool allow_new, s
 {
 	sqlite3_stmt *st = NULL;
 	if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key='schema_version'", -1, &st, NULL) != SQLITE_OK) {
-		if (allow_new)
-			return 0;
+		/* A new database may be created only where nothing else lives. */
+		if (allow_new && sqlite3_prepare_v2(db, "SELECT 1 FROM sqlite_master", -1, &st, NULL) == SQLITE_OK) {
+			int rc = sqlite3_step(st);
+			sqlite3_finalize(st);
+			if (rc == SQLITE_DONE)
+				return 0;
+		}
 		return wharf_error_set(err, WHARF_EINVAL, "%s is not a wharf vulnerability database", path);
 	}
 	int r = 0;
@@ -282,7 +287,11 @@ int wharf_vulndb_open(struct wharf_vulndb **out, const char *path, struct wharf_
 		return r;
 	}
 	sqlite3_busy_timeout(db->db, 15000);
-	int r = check_schema_version(db->db, path, false, err);
+	/* One read transaction for the handle's life: its generation and its matches come from
+	 * the same snapshot even while an import commits. */
+	int r = vulndb_exec(db->db, "BEGIN", err);
+	if (r == 0)
+		r = check_schema_version(db->db, path, false, err);
 	if (r < 0) {
 		wharf_vulndb_close(db);
 		return r;
@@ -295,6 +304,9 @@ void wharf_vulndb_close(struct wharf_vulndb *db)
 {
 	if (!db)
 		return;
+	for (int i = 0; i < Q__COUNT; i++)
+		sqlite3_finalize(db->q[i]);
+	sqlite3_exec(db->db, "COMMIT", NULL, NULL, NULL);
 	sqlite3_close_v2(db->db);
 	free(db->path);
 	free(db);

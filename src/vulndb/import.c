@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <archive.h>
+#include <archive_entry.h>
 #include <yaml.h>
 
 #include "internal.h"
@@ -172,6 +174,98 @@ int vulndb_parse_document(const char *name, const char *data, size_t len, json_t
 	return vulndb_yaml_to_json(name, data, len, out, err);
 }
 
+/* ---- large JSON objects, member by member ---- */
+
+static size_t skip_ws(const char *d, size_t len, size_t i)
+{
+	while (i < len && (d[i] == ' ' || d[i] == '\t' || d[i] == '\n' || d[i] == '\r'))
+		i++;
+	return i;
+}
+
+/* The end (one past) of the JSON value starting at d[i], or 0 when it does not end. Strings
+ * are skipped with their escapes; containers by depth, without recursion. */
+static size_t value_end(const char *d, size_t len, size_t i)
+{
+	size_t depth = 0;
+	bool in_string = false;
+	for (; i < len; i++) {
+		char c = d[i];
+		if (in_string) {
+			if (c == '\\')
+				i++;
+			else if (c == '"') {
+				in_string = false;
+				if (depth == 0)
+					return i + 1;
+			}
+		} else if (c == '"') {
+			in_string = true;
+		} else if (c == '{' || c == '[') {
+			depth++;
+		} else if (c == '}' || c == ']') {
+			if (depth == 0)
+				return i; /* a scalar ended by its container */
+			if (--depth == 0)
+				return i + 1;
+		} else if (depth == 0 && c == ',') {
+			return i;
+		}
+	}
+	return depth == 0 && !in_string ? len : 0;
+}
+
+static json_t *load_span(const char *d, size_t n)
+{
+	return json_loadb(d, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES, NULL);
+}
+
+int vulndb_json_members(const char *name, const char *data, size_t len, vulndb_member_fn fn, void *ctx,
+			struct wharf_error *err)
+{
+	size_t i = skip_ws(data, len, 0);
+	if (i >= len || data[i] != '{')
+		return wharf_error_set(err, WHARF_EINVAL, "%s: expected a JSON object", name);
+	i = skip_ws(data, len, i + 1);
+	if (i < len && data[i] == '}')
+		return skip_ws(data, len, i + 1) == len ? 0 : wharf_error_set(err, WHARF_EINVAL, "%s: data after the object", name);
+	for (;;) {
+		size_t kend = i < len && data[i] == '"' ? value_end(data, len, i) : 0;
+		json_t *key = kend ? load_span(data + i, kend - i) : NULL;
+		if (!json_is_string(key)) {
+			json_decref(key);
+			return wharf_error_set(err, WHARF_EINVAL, "%s: not valid JSON: expected a member name at byte %zu", name, i);
+		}
+		i = skip_ws(data, len, kend);
+		if (i >= len || data[i] != ':') {
+			json_decref(key);
+			return wharf_error_set(err, WHARF_EINVAL, "%s: not valid JSON: expected ':' at byte %zu", name, i);
+		}
+		i = skip_ws(data, len, i + 1);
+		size_t vend = value_end(data, len, i);
+		json_t *value = vend > i ? load_span(data + i, vend - i) : NULL;
+		if (!value) {
+			int r = wharf_error_set(err, WHARF_EINVAL, "%s: not valid JSON: member \"%.60s\" at byte %zu", name,
+						json_string_value(key), i);
+			json_decref(key);
+			return r;
+		}
+		int r = fn(ctx, json_string_value(key), value, err);
+		json_decref(key);
+		json_decref(value);
+		if (r < 0)
+			return r;
+		i = skip_ws(data, len, vend);
+		if (i < len && data[i] == ',') {
+			i = skip_ws(data, len, i + 1);
+			continue;
+		}
+		if (i < len && data[i] == '}' && skip_ws(data, len, i + 1) == len)
+			return 0;
+		return wharf_error_set(err, WHARF_EINVAL, "%s: not valid JSON: expected ',' or '}' at byte %zu", name, i);
+	}
+}
+
 /* ---- import ---- */
 
 int vulndb_import_buffer(struct vulndb_writer *w, const char *format, const char *name, const char *data,
@@ -269,11 +363,80 @@ static int cmp_str(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* Most entries a zip archive may have (OSV's all.zip of PyPI has about 15,000). */
+#define VULNDB_ZIP_MAX_ENTRIES 1000000
+
+/* One entry of a zip archive, read whole within the per-file limit. */
+static int import_zip_entry(struct vulndb_writer *w, const char *format, const char *zip, struct archive *a,
+			    struct archive_entry *e, struct wharf_error *err)
+{
+	char *name = wharf_xasprintf("%s:%s", zip, archive_entry_pathname(e) ? archive_entry_pathname(e) : "?");
+	struct wharf_buf b;
+	wharf_buf_init(&b);
+	int r = 0;
+	char chunk[65536];
+	for (;;) {
+		la_ssize_t n = archive_read_data(a, chunk, sizeof(chunk));
+		if (n < 0) {
+			r = wharf_error_set(err, WHARF_EINVAL, "%s: cannot read: %s", name, archive_error_string(a));
+			break;
+		}
+		if (n == 0)
+			break;
+		if (b.len + (size_t)n > WHARF_VULNDB_MAX_FILE) {
+			r = wharf_error_set(err, WHARF_ETOOBIG, "%s: larger than the limit of %u bytes per file", name,
+					    WHARF_VULNDB_MAX_FILE);
+			break;
+		}
+		wharf_buf_append(&b, chunk, (size_t)n);
+	}
+	if (r == 0)
+		r = vulndb_import_buffer(w, format, name, b.data ? b.data : "", b.len, err);
+	if (r == 0)
+		w->stats.files++;
+	wharf_buf_free(&b);
+	free(name);
+	return r;
+}
+
+/* A zip archive of advisory files (OSV publishes one per ecosystem): every regular entry
+ * with an advisory file name, read from the archive without touching the filesystem. */
+static int import_zip(struct vulndb_writer *w, const char *format, const char *path, struct wharf_error *err)
+{
+	struct archive *a = archive_read_new();
+	archive_read_support_format_zip(a);
+	int r = 0;
+	if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK)
+		r = wharf_error_set(err, WHARF_EINVAL, "%s: not a readable zip archive: %s", path, archive_error_string(a));
+	size_t n = 0;
+	struct archive_entry *e;
+	while (r == 0) {
+		int ar = archive_read_next_header(a, &e);
+		if (ar == ARCHIVE_EOF)
+			break;
+		if (ar != ARCHIVE_OK && ar != ARCHIVE_WARN) {
+			r = wharf_error_set(err, WHARF_EINVAL, "%s: corrupt zip archive: %s", path, archive_error_string(a));
+			break;
+		}
+		if (++n > VULNDB_ZIP_MAX_ENTRIES) {
+			r = wharf_error_set(err, WHARF_ETOOBIG, "%s: more than %d entries", path, VULNDB_ZIP_MAX_ENTRIES);
+			break;
+		}
+		const char *name = archive_entry_pathname(e);
+		if (archive_entry_filetype(e) == AE_IFREG && name && is_advisory_file(format, name))
+			r = import_zip_entry(w, format, path, a, e, err);
+	}
+	archive_read_free(a);
+	return r;
+}
+
 static int import_path(struct vulndb_writer *w, const char *format, const char *path, struct wharf_error *err)
 {
 	struct stat sb;
 	if (stat(path, &sb) < 0)
 		return wharf_error_sys(err, "%s", path);
+	if (!S_ISDIR(sb.st_mode) && wharf_str_has_suffix(path, ".zip"))
+		return import_zip(w, format, path, err);
 	if (!S_ISDIR(sb.st_mode))
 		return import_file(w, format, path, true, err);
 	struct wharf_strv files = {0};

@@ -48,8 +48,14 @@ static int debian_release(struct vulndb_writer *w, const char *name, const char 
 		}
 		return vulndb_put_distro(w, "debian", codename, pkg, cve, fixed, "fixed", sev, err);
 	}
-	if (!strcmp(status, "open"))
-		return vulndb_put_distro(w, "debian", codename, pkg, cve, NULL, "affected", sev, err);
+	if (!strcmp(status, "open")) {
+		/* The security team's decision not to fix it in a DSA, when recorded. */
+		const char *nodsa = jstr(rel, "nodsa_reason");
+		const char *st = nodsa && !strcmp(nodsa, "ignored")     ? "will_not_fix"
+				 : nodsa && !strcmp(nodsa, "postponed") ? "fix_deferred"
+									: "affected";
+		return vulndb_put_distro(w, "debian", codename, pkg, cve, NULL, st, sev, err);
+	}
 	if (!strcmp(status, "undetermined"))
 		return vulndb_put_distro(w, "debian", codename, pkg, cve, NULL, "under_investigation", sev, err);
 	return wharf_error_set(err, WHARF_EINVAL, "%s: %s/%s/releases/%s: unknown status \"%.40s\"", name, pkg, cve, codename,
@@ -83,9 +89,37 @@ static int debian_cve(struct vulndb_writer *w, const char *name, const char *pkg
 	return 0;
 }
 
+struct debian_ctx {
+	struct vulndb_writer *w;
+	const char *name;
+};
+
+static int debian_package(void *ctx, const char *pkg, json_t *cves, struct wharf_error *err)
+{
+	struct debian_ctx *c = ctx;
+	if (!valid_token(pkg, 128) || !json_is_object(cves))
+		return wharf_error_set(err, WHARF_EINVAL, "%s: package \"%.60s\" must name an object of vulnerabilities",
+				       c->name, pkg);
+	const char *cve;
+	json_t *e;
+	json_object_foreach(cves, cve, e) {
+		int r = debian_cve(c->w, c->name, pkg, cve, e, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* The tracker's export is tens of megabytes: read it package by package. */
 int vulndb_import_debian(struct vulndb_writer *w, const char *name, const char *data, size_t len,
 			 struct wharf_error *err)
 {
+	struct debian_ctx c = {w, name};
+	size_t i = 0;
+	while (i < len && isspace((unsigned char)data[i]))
+		i++;
+	if (i < len && data[i] == '{')
+		return vulndb_json_members(name, data, len, debian_package, &c, err);
 	json_t *doc = NULL;
 	int r = vulndb_parse_document(name, data, len, &doc, err);
 	if (r < 0)
@@ -97,18 +131,7 @@ int vulndb_import_debian(struct vulndb_writer *w, const char *name, const char *
 	const char *pkg;
 	json_t *cves;
 	json_object_foreach(doc, pkg, cves) {
-		if (!valid_token(pkg, 128) || !json_is_object(cves)) {
-			r = wharf_error_set(err, WHARF_EINVAL, "%s: package \"%.60s\" must name an object of vulnerabilities", name,
-					    pkg);
-			break;
-		}
-		const char *cve;
-		json_t *e;
-		json_object_foreach(cves, cve, e) {
-			if ((r = debian_cve(w, name, pkg, cve, e, err)) < 0)
-				break;
-		}
-		if (r < 0)
+		if ((r = debian_package(&c, pkg, cves, err)) < 0)
 			break;
 	}
 	json_decref(doc);

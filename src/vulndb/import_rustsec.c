@@ -236,8 +236,9 @@ static int store(struct vulndb_writer *w, const char *name, struct rustsec *a, c
 		if (r == 0)
 			r = vulndb_put_alias(w, a->id, json_string_value(al), err);
 	}
-	json_t *range = json_pack("[{s:s,s:O,s:O}]", "type", "CARGO_REQ", "patched", a->patched ? a->patched : json_array(),
-				  "unaffected", a->unaffected ? a->unaffected : json_array());
+	json_t *range = json_pack("[{s:s,s:o,s:o}]", "type", "CARGO_REQ", "patched",
+				  a->patched ? json_incref(a->patched) : json_array(), "unaffected",
+				  a->unaffected ? json_incref(a->unaffected) : json_array());
 	char *rj = json_dumps(range, JSON_COMPACT);
 	if (r == 0)
 		r = vulndb_put_osv(w, a->id, WHARF_ECO_CARGO, a->package, rj, "[]", err);

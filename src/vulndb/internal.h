@@ -11,7 +11,7 @@
 
 /* Deepest nesting and most nodes a YAML document may have. */
 #define VULNDB_YAML_MAX_DEPTH 64
-#define VULNDB_YAML_MAX_NODES 4000000
+#define VULNDB_YAML_MAX_NODES 1000000
 
 enum vulndb_stmt {
 	ST_PUT_VULN,
@@ -31,9 +31,13 @@ struct vulndb_writer {
 	struct wharf_vulndb_import_stats stats;
 };
 
+/* Statements a match runs once per package or finding, prepared once per handle. */
+enum vulndb_query { Q_VULN_INFO, Q_ALIASES, Q_DISTRO, Q_OSV, Q__COUNT };
+
 struct wharf_vulndb {
 	sqlite3 *db;
 	char *path;
+	sqlite3_stmt *q[Q__COUNT];
 };
 
 int vulndb_sqlite_error(struct wharf_error *err, sqlite3 *db, const char *what);
@@ -55,7 +59,7 @@ int vulndb_put_vuln(struct vulndb_writer *w, const struct vulndb_vuln *v, struct
 int vulndb_put_alias(struct vulndb_writer *w, const char *id, const char *alias, struct wharf_error *err);
 int vulndb_del_aliases(struct vulndb_writer *w, const char *id, struct wharf_error *err);
 /* A distro advisory: fixed NULL means no fix (status says "affected", "under_investigation",
- * "will_not_fix"). */
+ * "will_not_fix", "fix_deferred"). */
 int vulndb_put_distro(struct vulndb_writer *w, const char *distro, const char *release, const char *pkg,
 		      const char *vuln, const char *fixed, const char *status, const char *severity,
 		      struct wharf_error *err);
@@ -88,6 +92,12 @@ int vulndb_import_buffer(struct vulndb_writer *w, const char *format, const char
 /* JSON, or YAML when the data does not start with '{' or '[' (every scalar a string). */
 int vulndb_parse_document(const char *name, const char *data, size_t len, json_t **out, struct wharf_error *err);
 int vulndb_yaml_to_json(const char *name, const char *data, size_t len, json_t **out, struct wharf_error *err);
+
+/* Walk the members of a top-level JSON object one at a time (each value parsed on its own),
+ * so a large feed never becomes one tree in memory. Stops at fn's first error. */
+typedef int (*vulndb_member_fn)(void *ctx, const char *key, json_t *value, struct wharf_error *err);
+int vulndb_json_members(const char *name, const char *data, size_t len, vulndb_member_fn fn, void *ctx,
+			struct wharf_error *err);
 
 /* Package names as advisories and catalogers agree on them: PyPI's normalisation (lower
  * case, runs of -_. as '-'), lower case for Packagist; others as they are. Caller frees. */

@@ -54,13 +54,51 @@ static const char *os_release(const struct wharf_os *os, char *buf, size_t len)
 	return NULL;
 }
 
+/* ---- prepared queries ---- */
+
+static const char *const query_sql[Q__COUNT] = {
+	/* id and its aliases both ways, each an index lookup */
+	[Q_VULN_INFO] = ("SELECT source, title, description, severity, cvss_score, cvss_vector, primary_url, id=?1 "
+			 "FROM vulns WHERE id IN (SELECT ?1 UNION SELECT alias FROM aliases WHERE id=?1 "
+			 "UNION SELECT id FROM aliases WHERE alias=?1) "
+			 "ORDER BY CASE source WHEN 'nvd' THEN 0 WHEN 'ghsa' THEN 1 WHEN 'osv' THEN 2 ELSE 3 END, id=?1 DESC"),
+	[Q_ALIASES] = "SELECT alias FROM aliases WHERE id=?1 UNION SELECT id FROM aliases WHERE alias=?1",
+	[Q_DISTRO] = "SELECT vuln, fixed, status, severity FROM distro_adv WHERE distro=? AND release=? AND pkg=? ORDER BY vuln",
+	/* the ecosystem's own IDs before GitHub's, so aliases are reported under the former */
+	[Q_OSV] = ("SELECT vuln, ranges, versions FROM osv_affected WHERE ecosystem=? AND name=? "
+		   "ORDER BY vuln LIKE 'GHSA-%', vuln"),
+};
+
+/* The statement q, prepared on first use and reset for this one. */
+static sqlite3_stmt *query(struct wharf_vulndb *db, enum vulndb_query q, struct wharf_error *err)
+{
+	if (!db->q[q] && sqlite3_prepare_v2(db->db, query_sql[q], -1, &db->q[q], NULL) != SQLITE_OK) {
+		vulndb_sqlite_error(err, db->db, query_sql[q]);
+		return NULL;
+	}
+	sqlite3_reset(db->q[q]);
+	sqlite3_clear_bindings(db->q[q]);
+	return db->q[q];
+}
+
 /* ---- enrichment: what the database knows of a vulnerability ---- */
 
 struct vuln_info {
 	char *title, *description, *primary_url, *cvss_vector;
 	char *severity, *severity_source;
 	double cvss_score;
+	const char *cvss_source;
 };
+
+/* The static name of a source, for wharf_finding.cvss_source. */
+static const char *static_source(const char *source)
+{
+	static const char *const names[] = {"nvd", "ghsa", "osv", "debian", "alpine"};
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (source && !strcmp(source, names[i]))
+			return names[i];
+	return NULL;
+}
 
 static void vuln_info_free(struct vuln_info *v)
 {
@@ -89,14 +127,10 @@ static void set_once(char **dst, char *src)
 /* The rows of id and of its aliases (both directions), NVD first, then GHSA, OSV, Debian. */
 static int vuln_info(struct wharf_vulndb *db, const char *id, struct vuln_info *out, struct wharf_error *err)
 {
-	static const char sql[] =
-		"SELECT source, title, description, severity, cvss_score, cvss_vector, primary_url, id=?1 FROM vulns "
-		"WHERE id=?1 OR id IN (SELECT alias FROM aliases WHERE id=?1) OR id IN (SELECT id FROM aliases WHERE alias=?1) "
-		"ORDER BY CASE source WHEN 'nvd' THEN 0 WHEN 'ghsa' THEN 1 WHEN 'osv' THEN 2 ELSE 3 END, id=?1 DESC";
-	sqlite3_stmt *st = NULL;
 	memset(out, 0, sizeof(*out));
-	if (sqlite3_prepare_v2(db->db, sql, -1, &st, NULL) != SQLITE_OK)
-		return vulndb_sqlite_error(err, db->db, "vulnerabilities");
+	sqlite3_stmt *st = query(db, Q_VULN_INFO, err);
+	if (!st)
+		return -err->code;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	char *own_title = NULL, *own_desc = NULL, *adv_desc = NULL;
 	while (sqlite3_step(st) == SQLITE_ROW) {
@@ -124,10 +158,11 @@ static int vuln_info(struct wharf_vulndb *db, const char *id, struct vuln_info *
 			out->cvss_score = sqlite3_column_double(st, 4);
 			free(out->cvss_vector);
 			out->cvss_vector = col(st, 5);
+			out->cvss_source = static_source(source);
 		}
 		set_once(&out->primary_url, col(st, 6));
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	if (own_title) {
 		free(out->title);
 		out->title = own_title;
@@ -149,14 +184,13 @@ struct pkg_seen {
 
 static int aliases_of(struct wharf_vulndb *db, const char *id, struct wharf_strv *out, struct wharf_error *err)
 {
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db->db, "SELECT alias FROM aliases WHERE id=?1 UNION SELECT id FROM aliases WHERE alias=?1",
-			       -1, &st, NULL) != SQLITE_OK)
-		return vulndb_sqlite_error(err, db->db, "aliases");
+	sqlite3_stmt *st = query(db, Q_ALIASES, err);
+	if (!st)
+		return -err->code;
 	sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	while (sqlite3_step(st) == SQLITE_ROW)
 		wharf_strv_push(out, (const char *)sqlite3_column_text(st, 0));
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return 0;
 }
 
@@ -206,7 +240,7 @@ static int add_finding(struct wharf_vulndb *db, struct wharf_scan_result *r, siz
 		f->severity_source = steal_pointer(&vi.severity_source);
 	} else if (vi.cvss_score > 0) {
 		f->severity = wharf_xstrdup(wharf_severity_name(wharf_severity_from_cvss(vi.cvss_score)));
-		f->severity_source = wharf_xstrdup("cvss");
+		f->severity_source = wharf_xstrdup(vi.cvss_source ? vi.cvss_source : "osv");
 	} else {
 		f->severity = wharf_xstrdup("UNKNOWN");
 		f->severity_source = NULL;
@@ -215,6 +249,7 @@ static int add_finding(struct wharf_vulndb *db, struct wharf_scan_result *r, siz
 	f->description = steal_pointer(&vi.description);
 	f->cvss_score = vi.cvss_score;
 	f->cvss_vector = steal_pointer(&vi.cvss_vector);
+	f->cvss_source = vi.cvss_source;
 	f->primary_url = steal_pointer(&vi.primary_url);
 	if (!f->primary_url && !strncmp(h->id, "CVE-", 4))
 		f->primary_url = wharf_xasprintf("https://nvd.nist.gov/vuln/detail/%s", h->id);
@@ -235,11 +270,9 @@ static int match_distro(struct wharf_vulndb *db, struct wharf_scan_result *r, si
 	const char *eco = !strcmp(distro, "debian") ? WHARF_ECO_DEBIAN : WHARF_ECO_ALPINE;
 	if (!src || !ver || !wharf_version_valid(eco, ver, NULL))
 		return 0;
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db->db,
-			       "SELECT vuln, fixed, status, severity FROM distro_adv WHERE distro=? AND release=? AND pkg=? ORDER BY vuln",
-			       -1, &st, NULL) != SQLITE_OK)
-		return vulndb_sqlite_error(err, db->db, "distro advisories");
+	sqlite3_stmt *st = query(db, Q_DISTRO, err);
+	if (!st)
+		return -err->code;
 	sqlite3_bind_text(st, 1, distro, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, release, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 3, src, -1, SQLITE_STATIC);
@@ -255,7 +288,7 @@ static int match_distro(struct wharf_vulndb *db, struct wharf_scan_result *r, si
 		}
 		rc = add_finding(db, r, pi, &h, seen, err);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	return rc;
 }
 
@@ -420,35 +453,91 @@ static bool is_language(const char *eco)
 	return false;
 }
 
-static int match_osv(struct wharf_vulndb *db, struct wharf_scan_result *r, size_t pi, struct pkg_seen *seen,
-		     struct wharf_error *err)
+/* The OSV advisories of ecosystem (as stored: "Go", "Debian:12", "Ubuntu:22.04:LTS") for
+ * package name at version. */
+static int match_osv_as(struct wharf_vulndb *db, struct wharf_scan_result *r, size_t pi, const char *ecosystem,
+			const char *pkgname, const char *version, struct pkg_seen *seen, struct wharf_error *err)
 {
-	const struct wharf_pkg *p = &r->pkgs.v[pi];
-	if (!p->name || !p->version || !wharf_version_valid(p->ecosystem, p->version, NULL))
+	if (!pkgname || !version || !wharf_version_valid(ecosystem, version, NULL))
 		return 0;
-	char *name = vulndb_normalize_name(p->ecosystem, p->name);
-	sqlite3_stmt *st = NULL;
-	if (sqlite3_prepare_v2(db->db, "SELECT vuln, ranges, versions FROM osv_affected WHERE ecosystem=? AND name=? "
-			       "ORDER BY vuln LIKE 'GHSA-%', vuln",
-			       -1, &st, NULL) != SQLITE_OK) {
+	char *base = vulndb_ecosystem_base(ecosystem);
+	char *name = vulndb_normalize_name(base, pkgname);
+	free(base);
+	sqlite3_stmt *st = query(db, Q_OSV, err);
+	if (!st) {
 		free(name);
-		return vulndb_sqlite_error(err, db->db, "OSV advisories");
+		return -err->code;
 	}
-	sqlite3_bind_text(st, 1, p->ecosystem, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 1, ecosystem, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
 	int rc = 0;
 	while (rc == 0 && sqlite3_step(st) == SQLITE_ROW) {
 		char *fixed = NULL;
-		if (!osv_affects(p->ecosystem, (const char *)sqlite3_column_text(st, 1),
-				 (const char *)sqlite3_column_text(st, 2), p->version, &fixed))
+		if (!osv_affects(ecosystem, (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
+				 version, &fixed))
 			continue;
 		struct hit h = {(const char *)sqlite3_column_text(st, 0), fixed, fixed ? "fixed" : "affected", NULL, NULL};
 		rc = add_finding(db, r, pi, &h, seen, err);
 		free(fixed);
 	}
-	sqlite3_finalize(st);
+	sqlite3_reset(st);
 	free(name);
 	return rc;
+}
+
+static int match_osv(struct wharf_vulndb *db, struct wharf_scan_result *r, size_t pi, struct pkg_seen *seen,
+		     struct wharf_error *err)
+{
+	const struct wharf_pkg *p = &r->pkgs.v[pi];
+	return match_osv_as(db, r, pi, p->ecosystem, p->name, p->version, seen, err);
+}
+
+/* OSV's names for the image's release: "Debian:12", "Ubuntu:22.04" (and ":LTS"),
+ * "Alpine:v3.18". Returns how many were written to out. */
+static size_t osv_distro_ecosystems(const struct wharf_os *os, const char *release, char out[][64])
+{
+	if (!os->id || !os->version_id)
+		return 0;
+	if (!strcmp(os->id, "debian")) {
+		snprintf(out[0], 64, "Debian:%.*s", (int)strcspn(os->version_id, "."), os->version_id);
+		return 1;
+	}
+	if (!strcmp(os->id, "ubuntu")) {
+		snprintf(out[0], 64, "Ubuntu:%.40s", os->version_id);
+		snprintf(out[1], 64, "Ubuntu:%.40s:LTS", os->version_id);
+		return 2;
+	}
+	if (!strcmp(os->id, "alpine") && release) {
+		snprintf(out[0], 64, "Alpine:%.40s", release);
+		return 1;
+	}
+	return 0;
+}
+
+/* A distro package against OSV records of its release (Debian DSAs/DLAs, Ubuntu USNs, Alpine),
+ * by source package and source version, after the distro's own feed. */
+static int match_distro_osv(struct wharf_vulndb *db, struct wharf_scan_result *r, size_t pi, const char *release,
+			    struct pkg_seen *seen, struct wharf_error *err)
+{
+	char ecos[2][64];
+	size_t n = osv_distro_ecosystems(&r->os, release, ecos);
+	const struct wharf_pkg *p = &r->pkgs.v[pi];
+	const char *src = p->source_name ? p->source_name : p->name;
+	const char *ver = p->source_version ? p->source_version : p->version;
+	int rc = 0;
+	for (size_t i = 0; rc == 0 && i < n; i++)
+		rc = match_osv_as(db, r, pi, ecos[i], src, ver, seen, err);
+	return rc;
+}
+
+/* Is the package of the image's own distribution? */
+static bool own_distro(const struct wharf_os *os, const char *eco)
+{
+	if (!os->id)
+		return false;
+	return (!strcmp(os->id, "debian") && !strcmp(eco, WHARF_ECO_DEBIAN)) ||
+	       (!strcmp(os->id, "ubuntu") && !strcmp(eco, WHARF_ECO_UBUNTU)) ||
+	       (!strcmp(os->id, "alpine") && !strcmp(eco, WHARF_ECO_ALPINE));
 }
 
 int wharf_vulndb_match(struct wharf_vulndb *db, struct wharf_scan_result *r, struct wharf_error *err)
@@ -462,12 +551,16 @@ int wharf_vulndb_match(struct wharf_vulndb *db, struct wharf_scan_result *r, str
 		struct pkg_seen seen = {0};
 		if (!p->ecosystem)
 			continue;
-		if (distro && !strcmp(distro, "debian") && !strcmp(p->ecosystem, WHARF_ECO_DEBIAN))
-			rc = match_distro(db, r, i, "debian", release, &seen, err);
-		else if (distro && !strcmp(distro, "alpine") && !strcmp(p->ecosystem, WHARF_ECO_ALPINE))
-			rc = match_distro(db, r, i, "alpine", release, &seen, err);
-		else if (is_language(p->ecosystem))
+		if (own_distro(&r->os, p->ecosystem)) {
+			/* The distribution's feed first (its severity, its statuses), then OSV's records
+			 * of the release; aliases keep one finding per vulnerability. */
+			if (distro && (!strcmp(distro, "debian") || !strcmp(distro, "alpine")))
+				rc = match_distro(db, r, i, distro, release, &seen, err);
+			if (rc == 0)
+				rc = match_distro_osv(db, r, i, release, &seen, err);
+		} else if (is_language(p->ecosystem)) {
 			rc = match_osv(db, r, i, &seen, err);
+		}
 		wharf_strv_free(&seen.ids);
 	}
 	return rc;

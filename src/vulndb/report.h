@@ -25,6 +25,9 @@ const char *report_pkg_type(const struct wharf_pkg *p);
 bool report_is_os_pkg(const struct wharf_pkg *p);
 /* The first 12 hex digits of a digest ("sha256:0123456789ab"), "-" for none. */
 const char *report_short_digest(const char *digest, char *buf, size_t len);
+/* The package's purl: its own, else one made from ecosystem, name and version (with arch and
+ * distro qualifiers for distro packages); NULL for unknown ecosystems. Caller frees. */
+char *report_purl(const struct wharf_scan_result *r, const struct wharf_pkg *p);
 /* RFC 3339 UTC. */
 void report_time(int64_t t, char *buf, size_t len);
 /* Dump j to out (2-space indent, keys in insertion order) and a newline. */

@@ -35,8 +35,10 @@ static json_t *component(const struct wharf_scan_result *r, size_t i)
 	json_t *c = json_pack("{s:s,s:s,s:s,s:s}", "bom-ref", ref, "type", "library", "name", p->name ? p->name : "",
 			      "version", p->version ? p->version : "");
 	free(ref);
-	if (p->purl)
-		json_object_set_new(c, "purl", json_string(p->purl));
+	char *purl = report_purl(r, p);
+	if (purl)
+		json_object_set_new(c, "purl", json_string(purl));
+	free(purl);
 	json_t *props = json_array();
 	if (p->ecosystem)
 		json_array_append_new(props, json_pack("{s:s,s:s}", "name", "wharf:package:ecosystem", "value", p->ecosystem));
@@ -55,7 +57,8 @@ static json_t *component(const struct wharf_scan_result *r, size_t i)
 static json_t *rating(const struct wharf_finding *f)
 {
 	json_t *rt = json_object();
-	json_object_set_new(rt, "source", json_pack("{s:s}", "name", f->severity_source ? f->severity_source : "wharf"));
+	const char *src = f->cvss_source ? f->cvss_source : f->severity_source;
+	json_object_set_new(rt, "source", json_pack("{s:s}", "name", src ? src : "wharf"));
 	if (f->cvss_score > 0)
 		json_object_set_new(rt, "score", json_real(f->cvss_score));
 	json_object_set_new(rt, "severity", json_string(cdx_severity(f->severity)));
@@ -118,6 +121,9 @@ int report_write_cyclonedx(FILE *out, const struct wharf_scan_result *r, const s
 	json_t *components = json_array(), *vulns = json_array();
 	for (size_t i = 0; i < r->pkgs.n; i++)
 		json_array_append_new(components, component(r, i));
+	if (r->os.id)
+		json_array_append_new(components, json_pack("{s:s,s:s,s:s,s:s}", "bom-ref", "os", "type", "operating-system",
+							     "name", r->os.id, "version", r->os.version_id ? r->os.version_id : ""));
 	for (size_t i = 0; i < r->findings.n; i++) {
 		const struct wharf_finding *f = &r->findings.v[i];
 		if (f->pkg >= r->pkgs.n || !wharf_report_keeps(r, f, opt))

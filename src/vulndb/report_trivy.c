@@ -1,5 +1,6 @@
 /* The JSON report, in the shape of Trivy's (SchemaVersion 2), so tools that read Trivy
  * reports read ours. */
+#include <ctype.h>
 #include <string.h>
 #include <time.h>
 
@@ -90,6 +91,67 @@ static const char *lang_target(const char *type)
 	return NULL;
 }
 
+/* Percent-encode what the purl specification does not allow as is in a segment. */
+static void purl_escape(struct wharf_buf *b, const char *s, bool keep_slash)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (isalnum(c) || strchr(".-_~", c) || (keep_slash && c == '/'))
+			wharf_buf_append(b, s, 1);
+		else
+			wharf_buf_printf(b, "%%%02X", c);
+	}
+}
+
+char *report_purl(const struct wharf_scan_result *r, const struct wharf_pkg *p)
+{
+	static const char *const types[][3] = {
+		/* ecosystem, purl type, namespace (NULL: from the name) */
+		{WHARF_ECO_DEBIAN, "deb", "debian"}, {WHARF_ECO_UBUNTU, "deb", "ubuntu"}, {WHARF_ECO_ALPINE, "apk", "alpine"},
+		{WHARF_ECO_RPM, "rpm", NULL},         {WHARF_ECO_NPM, "npm", NULL},        {WHARF_ECO_PYPI, "pypi", NULL},
+		{WHARF_ECO_GO, "golang", NULL},       {WHARF_ECO_MAVEN, "maven", NULL},    {WHARF_ECO_CARGO, "cargo", NULL},
+		{WHARF_ECO_GEM, "gem", NULL},         {WHARF_ECO_COMPOSER, "composer", NULL},
+	};
+	if (p->purl)
+		return wharf_xstrdup(p->purl);
+	if (!p->ecosystem || !p->name || !p->version)
+		return NULL;
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		if (strcmp(p->ecosystem, types[i][0]))
+			continue;
+		struct wharf_buf b;
+		wharf_buf_init(&b);
+		wharf_buf_printf(&b, "pkg:%s/", types[i][1]);
+		if (!strcmp(types[i][1], "rpm") && r->os.id)
+			wharf_buf_printf(&b, "%s/", r->os.id);
+		if (types[i][2])
+			wharf_buf_printf(&b, "%s/", types[i][2]);
+		if (!strcmp(types[i][1], "maven")) {
+			/* group:artifact -> group/artifact */
+			char *n = wharf_xstrdup(p->name), *colon = strchr(n, ':');
+			if (colon)
+				*colon = '/';
+			purl_escape(&b, n, true);
+			free(n);
+		} else {
+			/* Go module paths and npm scopes keep their slashes as namespaces. */
+			purl_escape(&b, p->name, true);
+		}
+		wharf_buf_puts(&b, "@");
+		purl_escape(&b, p->version, false);
+		const char *sep = "?";
+		if (p->arch) {
+			wharf_buf_printf(&b, "%sarch=", sep);
+			purl_escape(&b, p->arch, false);
+			sep = "&";
+		}
+		if (report_is_os_pkg(p) && r->os.id)
+			wharf_buf_printf(&b, "%sdistro=%s-%s", sep, r->os.id, r->os.version_id ? r->os.version_id : "");
+		return wharf_buf_steal(&b);
+	}
+	return NULL;
+}
+
 static json_t *layer_obj(const char *digest, const char *diffid)
 {
 	json_t *l = json_object();
@@ -111,8 +173,10 @@ static json_t *vuln_obj(const struct wharf_scan_result *r, const struct wharf_fi
 	json_object_set_new(v, "PkgName", json_string(f->pkg_name));
 	if (p && !report_is_os_pkg(p) && p->path)
 		json_object_set_new(v, "PkgPath", json_string(p->path));
-	if (p && p->purl)
-		json_object_set_new(v, "PkgIdentifier", json_pack("{s:s}", "PURL", p->purl));
+	char *purl = p ? report_purl(r, p) : NULL;
+	if (purl)
+		json_object_set_new(v, "PkgIdentifier", json_pack("{s:s}", "PURL", purl));
+	free(purl);
 	json_object_set_new(v, "InstalledVersion", report_str(f->installed));
 	if (f->fixed)
 		json_object_set_new(v, "FixedVersion", json_string(f->fixed));
@@ -134,7 +198,8 @@ static json_t *vuln_obj(const struct wharf_scan_result *r, const struct wharf_fi
 			json_object_set_new(c, v3 ? "V3Vector" : "V2Vector", json_string(f->cvss_vector));
 		if (f->cvss_score > 0)
 			json_object_set_new(c, v3 || !f->cvss_vector ? "V3Score" : "V2Score", json_real(f->cvss_score));
-		const char *src = f->severity_source && !strcmp(f->severity_source, "ghsa") ? "ghsa" : "nvd";
+		/* Trivy keys CVSS by the source that scored it. */
+		const char *src = f->cvss_source ? f->cvss_source : "nvd";
 		json_object_set_new(v, "CVSS", json_pack("{s:o}", src, c));
 	}
 	return v;

@@ -23,7 +23,7 @@ static const struct scheme schemes[] = {
 	{"SUSE", wharf_version_rpm},
 	{WHARF_ECO_NPM, wharf_version_semver},
 	{WHARF_ECO_CARGO, wharf_version_semver},
-	{WHARF_ECO_COMPOSER, wharf_version_semver},
+	{WHARF_ECO_COMPOSER, wharf_version_composer},
 	{"SEMVER", wharf_version_semver},
 	{"Hex", wharf_version_semver},
 	{WHARF_ECO_PYPI, wharf_version_pep440},

@@ -543,8 +543,12 @@ static void mvn_parse(const char *v, struct mvn_item *root)
 			digit = false;
 		}
 	}
-	if (n > start)
+	if (n > start) {
+		/* A trailing ".X" qualifier counts as "-X": 1.0.0.x1 < 1.0.0-x2. */
+		if (!digit && list->n > 0)
+			list = mvn_add(list, MVN_LIST);
 		mvn_add_token(list, digit, lower + start, n - start, false);
+	}
 	free(lower);
 	mvn_normalize(root);
 }
@@ -721,5 +725,78 @@ int wharf_version_gem(const char *a, const char *b, int *cmp, struct wharf_error
 		}
 	}
 	*cmp = 0;
+	return 0;
+}
+
+/* ---- Composer (Packagist) ---- */
+
+struct composer_ver {
+	const char *num[4];
+	size_t numlen[4];
+	int stability; /* 0 dev, 1 alpha, 2 beta, 3 RC, 4 stable, 5 patch */
+	unsigned long long stab_n;
+};
+
+/* Composer's normalised versions: up to four numbers, then an optional stability suffix
+ * (-dev, -alpha2, -beta.1, -RC1, -patch1/-pl1/-p1); "v" prefix allowed. */
+static int composer_parse(const char *v, struct composer_ver *o, struct wharf_error *err)
+{
+	static const char *const words[] = {"dev", "alpha", "a", "beta", "b", "rc", "patch", "pl", "p"};
+	static const int ranks[] = {0, 1, 1, 2, 2, 3, 5, 5, 5};
+	int r = check_length("Composer", v, err);
+	if (r < 0)
+		return r;
+	memset(o, 0, sizeof(*o));
+	o->stability = 4;
+	const char *p = v;
+	if (*p == 'v' || *p == 'V')
+		p++;
+	int n = 0;
+	while (n < 4 && isdigit((unsigned char)*p)) {
+		const char *s = p;
+		while (isdigit((unsigned char)*p))
+			p++;
+		o->num[n] = s;
+		o->numlen[n++] = (size_t)(p - s);
+		if (*p == '.' && isdigit((unsigned char)p[1]))
+			p++;
+		else
+			break;
+	}
+	for (int i = n; i < 4; i++)
+		o->num[i] = "0", o->numlen[i] = 1;
+	if (n == 0)
+		return wharf_error_set(err, WHARF_EINVAL, "Composer version \"%s\": does not start with a number", v);
+	if (*p == '-' || *p == '.' || *p == '_' || isalpha((unsigned char)*p)) {
+		if (!isalpha((unsigned char)*p))
+			p++;
+		int w = match_word(&p, words, 9);
+		if (w < 0)
+			return wharf_error_set(err, WHARF_EINVAL, "Composer version \"%s\": unknown stability suffix", v);
+		o->stability = ranks[w];
+		if (*p == '.' || *p == '-')
+			p++;
+		if (isdigit((unsigned char)*p) && !read_num(&p, &o->stab_n))
+			return wharf_error_set(err, WHARF_EINVAL, "Composer version \"%s\": number too long", v);
+	}
+	if (*p == '+') /* build metadata */
+		p += strlen(p);
+	if (*p)
+		return wharf_error_set(err, WHARF_EINVAL, "Composer version \"%s\": unexpected \"%s\"", v, p);
+	return 0;
+}
+
+int wharf_version_composer(const char *a, const char *b, int *cmp, struct wharf_error *err)
+{
+	struct composer_ver va, vb;
+	int r = composer_parse(a, &va, err);
+	if (r < 0 || (r = composer_parse(b, &vb, err)) < 0)
+		return r;
+	int c = 0;
+	for (int i = 0; i < 4 && !c; i++)
+		c = cmp_digits(va.num[i], va.numlen[i], vb.num[i], vb.numlen[i]);
+	if (!c)
+		c = va.stability != vb.stability ? (va.stability < vb.stability ? -1 : 1) : cmp_u64(va.stab_n, vb.stab_n);
+	*cmp = c;
 	return 0;
 }

@@ -126,6 +126,10 @@ bool wharf_cli_trust_needs_more(const struct wharf_trust_repo *repo, const char 
 int wharf_cli_trust_hsm(int argc, char **argv);
 /* The root key of gun on the token recorded by `hsm generate-root`/`hsm import`, signing there;
  * WHARF_ENOTFOUND when no token holds it. */
+/* A key on a token by a PKCS#11 URI "pkcs11:token=LABEL;object=KEYLABEL" (or ";id=HEX"), with
+ * WHARF_PKCS11_MODULE (else p11-kit's proxy) and the PIN from WHARF_PKCS11_PIN or a prompt; it
+ * signs on the token (CI signing with a delegation key that never leaves the token). */
+int wharf_cli_trust_hsm_uri_key(const char *uri, struct wharf_key **out, struct wharf_error *err);
 int wharf_cli_trust_hsm_root_key(const char *home, const char *gun, struct wharf_key **out, struct wharf_error *err);
 
 /* wharf trust status and refresh (src/wharf/trust_status.c). EXIT_WARN: some role expires soon. */

@@ -236,9 +236,8 @@ static int resolve_digest(const struct remote_cli *c, const struct wharf_oci_ref
 
 /* ---- fetch, wait, render ---- */
 
-/* 1: report in out; 0: not ready (state printed when waiting ends); <0: error. */
-static int fetch_report(const struct remote_cli *c, const char *url, struct http_reply *rep, char **state,
-			struct wharf_error *err)
+/* 1: the report is in rep; 0: not ready yet (*state says why); <0: error. */
+static int fetch_report(const char *url, struct http_reply *rep, char **state, struct wharf_error *err)
 {
 	int r = http_get(url, rep, err);
 	if (r < 0)
@@ -254,7 +253,6 @@ static int fetch_report(const struct remote_cli *c, const char *url, struct http
 		return 0;
 	}
 	_cleanup_free_ char *msg = error_message(rep);
-	(void)c;
 	return wharf_error_set(err, rep->status == 404 ? WHARF_ENOTFOUND : WHARF_EIO, "%s: %ld %s", url, rep->status, msg);
 }
 
@@ -264,7 +262,7 @@ static int wait_for_report(const struct remote_cli *c, const char *url, struct h
 	_cleanup_free_ char *state = NULL;
 	uint64_t deadline = wharf_monotonic_us() + (uint64_t)c->timeout * 1000000u;
 	for (;;) {
-		int r = fetch_report(c, url, rep, &state, err);
+		int r = fetch_report(url, rep, &state, err);
 		if (r != 0)
 			return r < 0 ? r : 0;
 		wharf_buf_free(&rep->body);

@@ -206,6 +206,43 @@ int wharf_cli_trust_hsm_root_key(const char *home, const char *gun, struct wharf
 
 /* --- list --- */
 
+/* One attribute of a PKCS#11 URI path ("token=A;object=ci"), percent escapes kept out. */
+static char *uri_attr(const char *path, const char *name)
+{
+	size_t n = strlen(name);
+	for (const char *p = path; p && *p; p = strchr(p, ';') ? strchr(p, ';') + 1 : NULL) {
+		if (!strncmp(p, name, n) && p[n] == '=') {
+			const char *v = p + n + 1;
+			return wharf_xstrndup(v, strcspn(v, ";?"));
+		}
+	}
+	return NULL;
+}
+
+int wharf_cli_trust_hsm_uri_key(const char *uri, struct wharf_key **out, struct wharf_error *err)
+{
+	*out = NULL;
+	const char *path = uri + strlen("pkcs11:");
+	_cleanup_free_ char *token = uri_attr(path, "token");
+	_cleanup_free_ char *object = uri_attr(path, "object");
+	_cleanup_free_ char *id_hex = uri_attr(path, "id");
+	if (!wharf_str_has_prefix(uri, "pkcs11:") || !token || (!object && !id_hex) || strchr(uri, '%'))
+		return wharf_error_set(err, WHARF_EINVAL, "'%.200s' is not pkcs11:token=LABEL;object=KEYLABEL (or ;id=HEX), "
+				       "without %%-escapes", uri);
+	const char *env = getenv("WHARF_PKCS11_MODULE");
+	struct wharf_p11 *p = NULL;
+	int r = open_token(&p, env && *env ? env : NULL, token, err);
+	struct wharf_buf idb;
+	wharf_buf_init(&idb);
+	if (r == 0 && id_hex && (r = wharf_hex_decode(id_hex, &idb, err)) >= 0)
+		r = wharf_key_from_pkcs11_id(out, p, idb.data, idb.len, err);
+	else if (r == 0)
+		r = wharf_key_from_pkcs11(out, p, object, err);
+	wharf_buf_free(&idb);
+	wharf_p11_close(p); /* the key keeps the session while it lives */
+	return r < 0 ? wharf_error_prefix(err, "%s", uri) : 0;
+}
+
 static int cmd_list(const struct hsm_opts *o)
 {
 	struct wharf_error err;

@@ -64,7 +64,8 @@ static void usage(FILE *out, const char *verb)
 	      "  -s, --server URL    the trust server (default $WHARF_TRUST_SERVER or " DEFAULT_SERVER ")\n",
 	      out);
 	if (!strcmp(verb, "approve"))
-		fputs("      --key FILE      sign with this private key file\n", out);
+		fputs("      --key FILE      sign with this private key file, or a key on a token:\n"
+		      "                      pkcs11:token=LABEL;object=KEYLABEL (WHARF_PKCS11_MODULE, _PIN)\n", out);
 	if (!strcmp(verb, "threshold"))
 		fputs("      --add-key FILE  add this public key to ROLE (repeatable)\n"
 		      "      --remove-key ID take the key with this ID (or unique prefix) out of ROLE\n"
@@ -320,6 +321,8 @@ static int load_key_file(const char *file, const char *role, const json_t *keys,
 	_cleanup_free_ char *pem = NULL, *pass = NULL;
 	size_t len = 0;
 	const char *var = getenv("WHARF_KEY_PASSPHRASE");
+	if (wharf_str_has_prefix(file, "pkcs11:"))
+		return wharf_cli_trust_hsm_uri_key(file, out, err);
 	int r = wharf_read_file(file, 1u << 20, &pem, &len, err);
 	if (r == 0 && var && *var)
 		pass = wharf_xstrdup(var);
@@ -587,7 +590,7 @@ static json_t *pending_row(const struct wharf_trust_repo *repo, const json_t *p,
 	for (size_t i = 0; i < json_array_size(files); i++) {
 		json_t *f = json_array_get(files, i);
 		json_object_del(f, "metadata");
-		json_object_set(f, "changes", i < n && fc[i].diff ? fc[i].diff : json_object());
+		json_object_set_new(f, "changes", i < n && fc[i].diff ? json_incref(fc[i].diff) : json_object());
 	}
 	json_object_set_new(row, "approvable", json_boolean(ok));
 	if (!ok)
@@ -687,7 +690,7 @@ static int submit(const char *home, const char *gun, const char *server, const s
 static int root_change(const char *home, const char *gun, const char *server, const struct wharf_trust_repo *repo,
 		       const char *role, json_t *s, struct wharf_error *err)
 {
-	struct wharf_trust_role_info ri, ti;
+	struct wharf_trust_role_info ri;
 	wharf_trust_repo_role(repo, (size_t)wharf_trust_repo_find(repo, "root"), &ri);
 	json_t *roles = json_object_get(s, "roles");
 	int64_t new_root_th = json_integer_value(json_object_get(json_object_get(roles, "root"), "threshold"));
@@ -700,10 +703,8 @@ static int root_change(const char *home, const char *gun, const char *server, co
 	int r = wharf_cli_trust_load_key(home, gun, "root", json_object_get(s, "keys"), &rk, err);
 	if (r == 0 && with_targets)
 		r = wharf_cli_trust_load_key(home, gun, "targets", NULL, &tk, err);
-	if (r == 0 && with_targets) {
-		wharf_trust_repo_role(repo, (size_t)wharf_trust_repo_find(repo, "targets"), &ti);
+	if (r == 0 && with_targets)
 		r = wharf_trust_role_resign(&targets, repo, "targets", NULL, 0, tk, wharf_now() + ROLE_LIFETIME, err);
-	}
 	if (r == 0)
 		r = wharf_trust_sign_signed(s, &rk, 1, &out, err);
 	else

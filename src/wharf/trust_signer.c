@@ -204,7 +204,8 @@ static int fail(const char *verb, const char *what, const struct wharf_error *er
 }
 
 /* Sign the edited targets (taken) with this client's targets key, with a new snapshot when this
- * client holds the snapshot key, and publish. */
+ * client holds the snapshot key, and publish; 1 when targets needs more signatures and the change
+ * was proposed as pending instead. */
 static int publish_targets(const char *home, const char *gun, const char *server, const struct wharf_trust_repo *repo,
 			   json_t *targets_obj, struct wharf_error *err)
 {
@@ -218,6 +219,15 @@ static int publish_targets(const char *home, const char *gun, const char *server
 		r = wharf_trust_deleg_edit_finish(&targets, repo, "targets", targets_obj, tk, expires, err);
 	else
 		json_decref(targets_obj);
+	if (r == 0 && wharf_cli_trust_needs_more(repo, "targets")) {
+		/* targets needs k > 1 signatures: staged for the other targets keys to approve. */
+		struct wharf_tuf_upload file = {.role = "targets", .data = targets.data, .len = targets.len};
+		bool published = false;
+		r = wharf_cli_trust_propose(server, gun, &file, 1, &published, err);
+		wharf_key_free(tk);
+		wharf_buf_free(&targets);
+		return r < 0 ? r : published ? 0 : 1;
+	}
 	if (r == 0)
 		r = wharf_cli_trust_snapshot_key(home, gun, repo, &sk, err);
 	struct wharf_tuf_upload files[2] = {{.role = "targets", .data = targets.data, .len = targets.len},
@@ -294,6 +304,8 @@ static int cmd_add(const char *gun, const char *name, char **files, size_t nfile
 	wharf_trust_repo_free(repo);
 	if (r < 0)
 		return err.message[0] ? fail("signer add", gun, &err) : EXIT_FAILURE_RUNTIME;
+	if (r == 1)
+		return EXIT_OK; /* staged: the proposal was printed */
 	if (!(repo = wharf_cli_trust_update("signer add", gun, o->server, NULL)))
 		return EXIT_FAILURE_RUNTIME;
 	printf("added signer %s to %s\n", name, gun);
@@ -420,6 +432,8 @@ static int cmd_remove(const char *gun, const char *name, const struct signer_opt
 	wharf_trust_repo_free(repo);
 	if (r < 0)
 		return fail("signer remove", gun, &err);
+	if (r == 1)
+		return EXIT_OK; /* staged: the proposal was printed */
 	if (!(repo = wharf_cli_trust_update("signer remove", gun, o->server, NULL)))
 		return EXIT_FAILURE_RUNTIME;
 	printf("removed %zu key%s of signer %s from %s%s\n", n, n == 1 ? "" : "s", name, gun,
@@ -573,6 +587,17 @@ static int load_delegation_key(const struct wharf_trust_repo *repo, const char *
 		return wharf_error_set(err, WHARF_ENOTFOUND, "%s is not delegated in %s", role, wharf_trust_repo_gun(repo));
 	_cleanup_free_ char *pem = NULL, *pass = NULL;
 	size_t len = 0;
+	if (wharf_str_has_prefix(file, "pkcs11:")) { /* the key is on a token */
+		int rc = wharf_cli_trust_hsm_uri_key(file, out, err);
+		if (rc == 0 && !listed(d, *out)) {
+			char id[65];
+			wharf_key_id(*out, WHARF_DIALECT_NOTARY, id);
+			wharf_key_free(*out);
+			*out = NULL;
+			rc = wharf_error_set(err, WHARF_EINVAL, "%s: key %.16s is not a key of %s", file, id, role);
+		}
+		return rc;
+	}
 	int r = wharf_read_file(file, KEY_FILE_MAX, &pem, &len, err);
 	if (r == 0)
 		r = wharf_cli_passphrase_var("WHARF_DELEGATION_PASSPHRASE", "the delegation key", false, &pass, err);

@@ -253,7 +253,9 @@ static void write_usage(FILE *out, const char *verb)
 						"      --registry URL       where the manifest is (default: the server)\n"
 						"      --role targets/NAME  sign into a delegated role (with --key)\n"
 						"      --key FILE           its encrypted private key (passphrase from\n"
-						"                           WHARF_DELEGATION_PASSPHRASE, else asked)\n"
+						"                           WHARF_DELEGATION_PASSPHRASE, else asked), or a key\n"
+						"                           on a token: pkcs11:token=LABEL;object=KEYLABEL\n"
+						"                           (WHARF_PKCS11_MODULE, WHARF_PKCS11_PIN)\n"
 					      : "      --role targets/NAME  revoke from a delegated role (with --key FILE)\n"
 						"      --key FILE           its private key (WHARF_DELEGATION_PASSPHRASE)\n");
 }

@@ -297,6 +297,7 @@ def scan_hostile_layers_fail_naming_the_layer(srv):
         refused(root, d, ["escapes the image root"])
 
         # Symlink loops (and os-release pointing into one) are never followed: the scan succeeds.
+        # The status file replaced by a link is gone from the image, as in a container.
         def loops(t):
             add_link(t, "a", "b")
             add_link(t, "b", "a")
@@ -305,7 +306,11 @@ def scan_hostile_layers_fail_naming_the_layer(srv):
         fresh([good, gzip.compress(tar_bytes(loops))])
         out = json.loads(wharf("scan", "--list-packages", "--format", "json", "--no-cache", f"oci:{img}:t",
                                home=os.path.join(root, "home"), timeout=30).stdout)
-        eq([p["name"] for p in out["packages"]], ["hello"], "packages beside symlink loops")
+        eq([p["name"] for p in out["packages"]], [], "packages once the status file is a symlink loop")
+        fresh([good, gzip.compress(tar_bytes(lambda t: (add_link(t, "a", "b"), add_link(t, "b", "a"))))])
+        out = json.loads(wharf("scan", "--list-packages", "--format", "json", "--no-cache", f"oci:{img}:t",
+                               home=os.path.join(root, "home"), timeout=30).stdout)
+        eq([p["name"] for p in out["packages"]], ["hello"], "packages beside a symlink loop")
 
         # A gzip bomb: 512 MiB of zeros in a blob of about 0.5 MiB, against a 256 MiB limit.
         d = fresh([zero_tar_gz(root, [("zeros", 512 << 20)])])[0]
@@ -379,3 +384,109 @@ def scan_usage_and_errors(srv):
         check("index.json" in p.stderr, p.stderr)
     finally:
         shutil.rmtree(home, ignore_errors=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# With the vulnerability database (src/vulndb): findings carry the layer of their package
+
+TRACKER = {
+    "glibc": {"CVE-2099-100001": {"description": "a glibc flaw for this test", "releases": {
+        "bookworm": {"status": "resolved", "fixed_version": "2.36-9+deb12u999", "urgency": "high"}}}},
+    "zlib": {"CVE-2099-100002": {"description": "an unfixed zlib flaw", "releases": {
+        "bookworm": {"status": "open", "urgency": "medium"}}}},
+    "openssl": {"CVE-2099-100003": {"description": "fixed before this version", "releases": {
+        "bookworm": {"status": "resolved", "fixed_version": "1.0.0-1", "urgency": "high"}}}},
+}
+
+
+@test(slow=True)
+def scan_reports_vulnerabilities_by_layer(srv):
+    """A wharf built with the vulnerability database matches by source package and version
+    (glibc for libc6, zlib for zlib1g); --fail-on, --severity and --ignore-unfixed set the exit
+    status. Before any import, a scan refuses (exit 1) rather than report an image clean."""
+    layout, tag = debian()
+    home = tempfile.mkdtemp(prefix="wharf-scan-home-")
+    ref = f"oci:{layout.path}:{tag}"
+    try:
+        p = wharf("scan", ref, home=home, ok=False)
+        eq(p.returncode, 1, "scan before any `wharf db import`")
+        check("wharf db import" in p.stderr, p.stderr)
+        tracker = os.path.join(home, "tracker.json")
+        with open(tracker, "w") as f:
+            json.dump(TRACKER, f)
+        wharf("db", "import", "debian", tracker, home=home)
+        out = json.loads(wharf("scan", "--format", "json", ref, home=home).stdout)
+        found = {(v["VulnerabilityID"], v["PkgName"]): v for r in out["Results"] for v in r.get("Vulnerabilities") or []}
+        check(("CVE-2099-100001", "libc6") in found, f"glibc flaw on libc6: {sorted(found)}")
+        check(("CVE-2099-100002", "zlib1g") in found, f"zlib flaw on zlib1g: {sorted(found)}")
+        check(not any(k[0] == "CVE-2099-100003" for k in found), "a flaw fixed before the installed version")
+        v = found[("CVE-2099-100001", "libc6")]
+        eq((v["InstalledVersion"], v["FixedVersion"], v["Severity"]), (expected_packages(layout)["libc6"][0],
+           "2.36-9+deb12u999", "HIGH"), "libc6 finding")
+        eq(v["Layer"]["Digest"], layout.layers[0], "libc6 finding's layer")
+        eq(wharf("scan", "-q", "--fail-on", "HIGH", ref, home=home, ok=False).returncode, 1, "--fail-on HIGH")
+        eq(wharf("scan", "-q", "--fail-on", "CRITICAL", ref, home=home, ok=False).returncode, 0, "--fail-on CRITICAL")
+        eq(wharf("scan", "-q", "--severity", "MEDIUM", "--ignore-unfixed", "--exit-code", "5", ref, home=home,
+                 ok=False).returncode, 0, "the only MEDIUM finding is unfixed")
+        eq(wharf("scan", "-q", "--severity", "MEDIUM", "--exit-code", "5", ref, home=home, ok=False).returncode, 5,
+           "--exit-code 5 with a MEDIUM finding")
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@test
+def scan_index_platforms_and_docker_archive_blobs(srv):
+    """An OCI index with linux/arm64 and linux/amd64 images: amd64 by default, --platform picks
+    the other. A docker-archive in Docker 25's layout (blobs/sha256/<hex> entries, gzip layers)
+    is read with the layer digests its paths name."""
+    root = tempfile.mkdtemp(prefix="wharf-scan-index-")
+    home = os.path.join(root, "home")
+    try:
+        img = os.path.join(root, "img")
+        arm = gzip.compress(tar_bytes(lambda t: add_file(t, "var/lib/dpkg/status", STATUS.replace(b"amd64", b"arm64"))))
+        amd = gzip.compress(tar_bytes(lambda t: add_file(t, "var/lib/dpkg/status", STATUS)))
+        write_layout(img, [arm])
+        with open(os.path.join(img, "index.json")) as f:
+            arm_desc = json.load(f)["manifests"][0]
+        amd_img = os.path.join(root, "amd")
+        write_layout(amd_img, [amd])
+        with open(os.path.join(amd_img, "index.json")) as f:
+            amd_desc = json.load(f)["manifests"][0]
+        for name in os.listdir(os.path.join(amd_img, "blobs", "sha256")):
+            shutil.copy(os.path.join(amd_img, "blobs", "sha256", name), os.path.join(img, "blobs", "sha256", name))
+        idx = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json", "manifests": [
+            dict(arm_desc, annotations={}, platform={"os": "linux", "architecture": "arm64"}),
+            dict(amd_desc, annotations={}, platform={"os": "linux", "architecture": "amd64"})]}).encode()
+        idx_digest = sha256(idx)
+        with open(os.path.join(img, "blobs", "sha256", idx_digest.split(":")[1]), "wb") as f:
+            f.write(idx)
+        with open(os.path.join(img, "index.json"), "w") as f:
+            json.dump({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.index.v1+json",
+                       "digest": idx_digest, "size": len(idx), "annotations": {REF_NAME: "multi"}}]}, f)
+        out = list_packages(f"oci:{img}:multi", home)
+        eq([(p["name"], p["arch"]) for p in out["packages"]], [("hello", "amd64")], "default platform")
+        eq(out["manifest_digest"], amd_desc["digest"], "the amd64 manifest")
+        out = list_packages(f"oci:{img}:multi", home, "--platform", "linux/arm64")
+        eq([(p["name"], p["arch"]) for p in out["packages"]], [("hello", "arm64")], "--platform linux/arm64")
+        p = wharf("scan", "--list-packages", "--platform", "linux/s390x", f"oci:{img}:multi", home=home, ok=False)
+        eq(p.returncode, 1, "a platform the index lacks")
+        check("linux/s390x" in p.stderr, p.stderr)
+
+        # Docker 25 docker-archive: OCI blobs inside a tar, with manifest.json.
+        arch = os.path.join(root, "image.tar")
+        with open(os.path.join(amd_img, "index.json")) as f:
+            mdigest = json.load(f)["manifests"][0]["digest"]
+        with open(os.path.join(amd_img, "blobs", "sha256", mdigest.split(":")[1])) as f:
+            m = json.load(f)
+        manifest = [{"Config": "blobs/sha256/" + m["config"]["digest"].split(":")[1], "RepoTags": ["app:1"],
+                     "Layers": ["blobs/sha256/" + x["digest"].split(":")[1] for x in m["layers"]]}]
+        with tarfile.open(arch, "w") as t:
+            for name in sorted(os.listdir(os.path.join(amd_img, "blobs", "sha256"))):
+                t.add(os.path.join(amd_img, "blobs", "sha256", name), arcname="blobs/sha256/" + name)
+            add_file(t, "manifest.json", json.dumps(manifest).encode())
+        out = list_packages(f"docker-archive:{arch}", home, "--no-cache")
+        eq([x["digest"] for x in out["layers"]], [x["digest"] for x in m["layers"]], "layer digests from blob paths")
+        eq([p["name"] for p in out["packages"]], ["hello"], "packages")
+        eq(out["repo_tags"], "app:1", "repo tag")
+    finally:
+        shutil.rmtree(root, ignore_errors=True)

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import tarfile
 import tempfile
 import time
@@ -194,6 +195,29 @@ def scan_queue_debian_image(srv):
         r = srv.request("GET", vulns_path(repo, digest, "?severity=SEVERE"))
         eq(r.status, 400, f"bad severity filter: {r!r}")
 
+        # wharf scan --remote: by tag and by digest, each format, --exit-code/--fail-on.
+        remote = [wharf_bin(), "scan", "--remote", "--server", srv.url]
+        p = run(remote + [f"{repo}:{TAG}", "--format", "json"], what="wharf scan --remote json")
+        eq(json.loads(p.stdout)["WharfScan"]["Generation"], gen1, "remote json report")
+        eq(set(findings(json.loads(p.stdout))), set(f), "remote json findings")
+        p = run(remote + [f"{repo}@{digest}"], what="wharf scan --remote table")
+        table = p.stdout.decode()
+        for want in ("CVE-2099-0001", "CVE-2099-0002", a_bins[0], a_ver + "+wharf1"):
+            check(want in table, f"table lacks {want!r}: {table[:1500]}")
+        check("CVE-2099-0003" not in table, "table shows the backported CVE")
+        p = run(remote + [f"{repo}:{TAG}", "--format", "sarif", "--severity", "HIGH,CRITICAL"], what="wharf scan --remote sarif")
+        sarif = json.loads(p.stdout)
+        ids = {res["ruleId"] for res in sarif["runs"][0]["results"]}
+        eq(ids, {"CVE-2099-0001"}, "sarif results with --severity HIGH,CRITICAL")
+        p = run(remote + [f"{repo}:{TAG}", "--format", "cyclonedx"], what="wharf scan --remote cyclonedx")
+        eq(json.loads(p.stdout)["bomFormat"], "CycloneDX", "cyclonedx output")
+        p = run(remote + [f"{repo}:{TAG}", "--fail-on", "HIGH", "--exit-code", "7"], ok=False)
+        eq(p.returncode, 7, "--fail-on HIGH with a HIGH finding")
+        p = run(remote + [f"{repo}:{TAG}", "--fail-on", "CRITICAL", "--exit-code", "7"], ok=False)
+        eq(p.returncode, 0, "--fail-on CRITICAL without critical findings")
+        p = run(remote + [f"{repo}:nosuchtag"], ok=False)
+        eq(p.returncode, 1, f"unknown tag: {p.stderr!r}")
+
         # A changed database: rescanned without a push, with the new finding.
         db_import(db, tracker([(d, "CVE-2099-0004", {"status": "open", "urgency": "low"})]), tmp)
         r = wait_report(srv, repo, digest, generation_not=gen1)
@@ -201,6 +225,11 @@ def scan_queue_debian_image(srv):
         for name in d_bins:
             check(("CVE-2099-0004", name) in f2, f"rescan lacks CVE-2099-0004 for {name}: {sorted(f2)}")
         check(("CVE-2099-0001", a_bins[0]) in f2, "rescan lost CVE-2099-0001")
+
+        # Figures: the cold scan (layers read) and the rescan (layers from the cache, new database).
+        times = [float(t) for t in re.findall(r'scan done: ' + re.escape(digest) + r'.*? in ([0-9.]+) s', srv.log_text())]
+        print(f"# scan times of {digest[:19]}: first {times[0]:.3f} s, rescan {times[-1]:.3f} s ({len(times)} scans)")
+        check(len(times) >= 2, f"the log shows {len(times)} scans of the image, want at least 2")
 
         # Pull policy: HIGH blocks (CVE-2099-0001 is HIGH), CRITICAL allows.
         srv.stop()
@@ -253,6 +282,25 @@ def push_small_image(srv, repo, tag):
 
 
 @test(shared=False)
+def scan_policy_config_errors(srv):
+    """A bad scan policy (file or flag) stops wharfd with status 2 and names the rule broken."""
+    cfg = os.path.join(srv.tmp, "bad.json")
+    cases = [
+        ({"scan_policy": {"default": {"block_severity": "SEVERE"}}}, [], "default.block_severity"),
+        ({"scan_policy": {"repositories": {"a/*": {"block": True}}}}, [], "'block' is not known"),
+        ({"scan_workers": -1}, [], "scan_workers"),
+        ({}, ["--scan-block-severity", "SEVERE"], "--scan-block-severity 'SEVERE'"),
+        ({}, ["--scan-workers", "65"], "--scan-workers '65'"),
+    ]
+    for body, flags, want in cases:
+        with open(cfg, "w") as f:
+            json.dump(body, f)
+        p = run([srv.wharfd, "--data", srv.data, "--listen", srv.addr, "--config", cfg] + flags, ok=False, timeout=20)
+        eq(p.returncode, 2, f"wharfd with {body} {flags}: {p.stderr!r}")
+        check(want in p.stderr.decode(), f"error for {body} {flags} lacks {want!r}: {p.stderr!r}")
+
+
+@test(shared=False)
 def scan_api_states(srv):
     """202 while queued, 200 with a packages-only report without a database, 404 for unknown
     manifests and repositories, 400 for a bad digest; artifacts fail with a reason."""
@@ -262,19 +310,53 @@ def scan_api_states(srv):
     r = srv.request("GET", vulns_path("small/app", digest))
     eq(r.status, 202, f"no worker: {r!r}")
     eq(r.json()["status"], "queued", "state without a worker")
+    remote = [wharf_bin(), "scan", "--remote", "--server", srv.url, "small/app:v1"]
+    p = run(remote, ok=False)
+    eq(p.returncode, 3, f"not scanned yet, without --wait: {p.stderr!r}")
+    check(b"--wait" in p.stderr, f"the message suggests --wait: {p.stderr!r}")
+    p = run(remote + ["--wait", "--timeout", "1s"], ok=False)
+    eq(p.returncode, 3, f"not scanned within --timeout: {p.stderr!r}")
     srv.stop()
     srv.extra_args = []
     srv.start()
+    # Queued at push time with no worker; this start scans it, and --wait sees it through.
+    p = run(remote + ["--wait", "--format", "json"], what="wharf scan --remote --wait")
+    eq(json.loads(p.stdout)["WharfScan"]["VulnDB"], "absent", "report via --wait")
     r = wait_report(srv, "small/app", digest, timeout=30)
     rep = r.json()
     eq(rep["WharfScan"]["VulnDB"], "absent", "database without a vulndb")
     check("packages and secrets only" in rep["WharfScan"]["Note"], "the report says it is packages only")
     check(b'"tiny"' in r.body, f"package missing from the report: {r.body[:400]!r}")
+    # An index: its own digest is no image (404 naming that), --remote picks the platform image.
+    size = len(srv.request("GET", f"/v2/small/app/manifests/{digest}", headers={"Accept": OCI_MANIFEST}).body)
+    index = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+             "manifests": [{"mediaType": OCI_MANIFEST, "digest": digest, "size": size,
+                            "platform": {"os": "linux", "architecture": "amd64"}}]}
+    idx, _ = srv.push_manifest("small/app", "multi", index, media_type="application/vnd.oci.image.index.v1+json")
+    r = srv.request("GET", vulns_path("small/app", idx))
+    eq(r.status, 404, f"vulnerabilities of an index: {r!r}")
+    check("platform image" in r.body.decode(), f"index answer: {r.body!r}")
+    p = run([wharf_bin(), "scan", "--remote", "--server", srv.url, "small/app:multi", "--format", "json"],
+            what="wharf scan --remote of an index tag")
+    check(digest in json.loads(p.stdout)["ArtifactName"], f"report of the platform image: {p.stdout[:300]!r}")
+    p = run([wharf_bin(), "scan", "--remote", "--server", srv.url, "small/app:multi", "--platform", "linux/s390x"],
+            ok=False)
+    eq(p.returncode, 1, "no such platform")
+    check(b"linux/s390x" in p.stderr, f"platform error: {p.stderr!r}")
+    metrics = srv.request("GET", "/metrics").body.decode()
+    check('wharf_scan_jobs{state="done"} 1' in metrics, f"scan gauges in /metrics: {metrics[-600:]}")
     other = "sha256:" + "0" * 64
     eq(srv.request("GET", vulns_path("small/app", other)).status, 404, "unknown manifest")
     eq(srv.request("GET", vulns_path("nobody/here", digest)).status, 404, "manifest of another repository")
     eq(srv.request("GET", vulns_path("small/app", "sha256:xyz")).status, 400, "bad digest")
     eq(srv.request("DELETE", vulns_path("small/app", digest)).status, 405, "DELETE")
+    for path in ("/api/v1/repositories/a/manifests/vulnerabilities", "/api/v1/repositories/manifests/x/vulnerabilities",
+                 "/api/v1/repositories//manifests/" + digest + "/vulnerabilities"):
+        r = srv.request("GET", path)
+        check(r.status in (400, 404), f"{path}: {r!r}")
+    # A repository named like the route words still works.
+    d4 = push_small_image(srv, "x/manifests/y", "v1")
+    eq(wait_report(srv, "x/manifests/y", d4, timeout=30).status, 200, "repository with 'manifests' in its name")
     # An artifact (not an image config): failed, with the reason.
     cfg = srv.push_blob("small/app", b'{"kind":"sbom"}')
     m = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
@@ -304,3 +386,7 @@ def scan_api_states(srv):
     r = srv.request("GET", f"/v2/small/app/manifests/{d3}", headers={"Accept": OCI_MANIFEST})
     eq(r.status, 403, f"unscanned image under block_unscanned: {r!r}")
     check("no scan result yet" in r.body.decode(), f"denial reason: {r.body!r}")
+    r = srv.request("HEAD", f"/v2/small/app/manifests/v3", headers={"Accept": OCI_MANIFEST})
+    eq(r.status, 403, f"HEAD of an unscanned image under block_unscanned: {r!r}")
+    r = srv.request("HEAD", f"/v2/small/app/manifests/v1", headers={"Accept": OCI_MANIFEST})
+    eq(r.status, 200, f"HEAD of a scanned image: {r!r}")

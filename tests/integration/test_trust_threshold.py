@@ -105,6 +105,15 @@ def trust_threshold_usage(s):
         eq(r.json()["pending"], [], "empty list")
         eq(s.request("GET", f"/v2/{s.addr}/thr/none/_trust/pending/7").status, 404, "an unknown change")
         eq(post(s, f"{s.addr}/thr/none", "pending", {"role": "targets"}).status, 400, "a change without metadata")
+        # A staged change needs the server to make the snapshot: refused up front otherwise.
+        gun = f"{s.addr}/thr/clientsnap"
+        w.run("trust", "init", "--server", s.url, gun, env=OWNER)
+        kb, _ = new_key(w, "b.key")
+        p = w.run("trust", "threshold", "--server", s.url, "--add-key", kb + ".pub", gun, "targets", "2", env=OWNER,
+                  ok=False)
+        eq(p.returncode, 1, "no staged change without a server-made snapshot")
+        check("snapshot --server-managed" in p.stderr, f"the message says what to do: {p.stderr}")
+        eq(pending(w, s, gun), [], "nothing kept")
     finally:
         w.cleanup()
 
@@ -140,13 +149,13 @@ def trust_threshold_targets_two_of_three(s):
         check("v1" in reader.run("trust", "ls", "--server", s.url, gun).stdout, "a client that saw the old data follows")
         eq(pending(owner, s, gun), [], "nothing pending any more")
         # The notary client reads a 2-of-3 targets repository (it honours k > 1).
-        if have("notary"):
-            n = Notary(s.url)
-            try:
-                out = n.run("list", gun).stdout
-                check("v1" in out and HEX_A.split(":")[1] in out, f"notary list of the 2-of-3 repository: {out}")
-            finally:
-                n.cleanup()
+        check(have("notary"), "the notary client is installed")
+        n = Notary(s.url)
+        try:
+            out = n.run("list", gun).stdout
+            check("v1" in out and HEX_A.split(":")[1] in out, f"notary list of the 2-of-3 repository: {out}")
+        finally:
+            n.cleanup()
         # An outdated change: two proposals on the same version; the second one to be approved is refused.
         sign_tag(owner, s, gun, "v2", HEX_B)
         sign_tag(owner, s, gun, "v3", HEX_B)
@@ -167,6 +176,17 @@ def trust_threshold_targets_two_of_three(s):
         approve(signers, s, gun, change["id"], key=kc)
         eq(signed(s, gun, "targets")["signed"]["version"], before + 1, "refreshed with 2 signatures")
         check("v2" in reader.run("trust", "ls", "--server", s.url, gun).stdout, "the reader follows")
+        # Adding a signer changes targets: staged too, published with a second targets key.
+        kci, idci = new_key(signers, "ci.key")
+        p = owner.run("trust", "signer", "add", "--server", s.url, gun, "ci", kci + ".pub", env=OWNER)
+        check("pending change" in p.stdout, f"signer add is staged: {p.stdout}")
+        check("delegations" not in signed(s, gun, "targets")["signed"] or
+              not signed(s, gun, "targets")["signed"]["delegations"]["roles"], "no delegation before approval")
+        text = signers.run("trust", "pending", "--server", s.url, gun).stdout
+        check("delegations added: targets/ci" in text, f"pending shows the new delegation: {text}")
+        approve(signers, s, gun, pending(signers, s, gun)[0]["id"], key=kb)
+        names = [d["name"] for d in signed(s, gun, "targets")["signed"]["delegations"]["roles"]]
+        eq(sorted(names), ["targets/ci", "targets/releases"], "signer added with 2 of 3 targets signatures")
         reader.cleanup()
     finally:
         owner.cleanup()
@@ -229,6 +249,9 @@ def trust_threshold_root_two_of_three(s):
         sign_tag(owner, s, gun, "v1", HEX_A)
         reader = Wharf()  # trusts root version 1 (1 of 1)
         check("v1" in reader.run("trust", "ls", "--server", s.url, gun).stdout, "the reader trusts root 1")
+        check(have("notary"), "the notary client is installed")
+        n_old = Notary(s.url)  # notary trusting root version 1 too
+        check(HEX_A.split(":")[1] in n_old.run("list", gun).stdout, "notary trusts root 1")
         kb, idb = new_key(b, "root-b.key", cert=gun)
         kc, idc = new_key(c, "root-c.key", cert=gun)
         eq(json.loads(open(kb + ".pub").read())["keytype"], "ecdsa-x509", "--cert makes a certificate key")
@@ -259,12 +282,15 @@ def trust_threshold_root_two_of_three(s):
         eq(len(root_doc(s, gun)["signatures"]), 2, "two signatures on root 3")
         out = reader.run("trust", "ls", "--server", s.url, gun).stdout
         check("v1" in out, "the reader follows root 2 -> 3")
-        if have("notary"):
-            n = Notary(s.url)
-            try:
-                check(HEX_A.split(":")[1] in n.run("list", gun).stdout, "notary reads a 2-of-3 root repository")
-            finally:
-                n.cleanup()
+        n = Notary(s.url)
+        try:
+            check(HEX_A.split(":")[1] in n.run("list", gun).stdout, "notary reads a 2-of-3 root repository")
+        finally:
+            n.cleanup()
+        try:
+            check(HEX_A.split(":")[1] in n_old.run("list", gun).stdout, "notary that trusted root 1 follows to root 3")
+        finally:
+            n_old.cleanup()
         reader.cleanup()
     finally:
         owner.cleanup()
@@ -585,4 +611,58 @@ def trust_threshold_rotated_root_key_on_token(s):
         owner.cleanup()
         b.cleanup()
         reader.cleanup()
+        h.cleanup()
+
+
+@test(slow=True)
+def trust_threshold_ci_signs_from_token(s):
+    """A CI delegation key generated on a PKCS#11 token (SoftHSM2) never leaves it: the pipeline
+    signs with --key pkcs11:token=..;object=.. and no terminal; here as the second of 2 signatures."""
+    from test_trust_hsm import MODULE, PIN, SoftHSM
+    check(have("softhsm2-util") and os.path.exists(MODULE) and have("pkcs11-tool"), "softhsm2 and opensc")
+    h = SoftHSM()
+    gun = f"{s.addr}/thr/citoken"
+    owner, ci1, ci2 = Wharf(), Wharf(), Wharf()
+    try:
+        h.init_token("ci-token")
+        p = h.tool("--login", "--pin", PIN, "--token-label", "ci-token", "--keypairgen", "--key-type", "EC:prime256v1",
+                   "--label", "ci-key")
+        eq(p.returncode, 0, f"key pair on the token: {p.stderr}")
+        der = os.path.join(ci2.home, "ci.der")
+        eq(h.tool("--token-label", "ci-token", "--read-object", "--type", "pubkey", "--label", "ci-key", "-o",
+                  der).returncode, 0, "public key read from the token")
+        pem = os.path.join(ci2.home, "ci-token.pem")
+        subprocess.run(["openssl", "pkey", "-pubin", "-inform", "DER", "-in", der, "-out", pem], check=True)
+        init(owner, s, gun)
+        k1, _ = new_key(ci1, "ci1.key")
+        owner.run("trust", "signer", "add", "--server", s.url, gun, "ci1", k1 + ".pub", env=OWNER)
+        owner.run("trust", "signer", "add", "--server", s.url, gun, "citoken", pem, env=OWNER)
+        owner.run("trust", "threshold", "--server", s.url, gun, "targets/releases", "2", env=OWNER)
+        uri = "pkcs11:token=ci-token;object=ci-key"
+        token_env = {"SOFTHSM2_CONF": h.conf, "WHARF_PKCS11_MODULE": MODULE}
+        p = no_terminal(ci2, "trust", "sign", "--server", s.url, "--role", "targets/releases", "--key", uri, "--digest",
+                        HEX_A, "--size", "10", f"{gun}:v1", env=token_env)
+        eq(p.returncode, 1, f"no PIN variable and no terminal: {p.stderr}")
+        check("WHARF_PKCS11_PIN" in p.stderr, f"the message names the variable: {p.stderr}")
+        p = no_terminal(ci2, "trust", "sign", "--server", s.url, "--role", "targets/releases", "--key", uri, "--digest",
+                        HEX_A, "--size", "10", f"{gun}:v1", env={**token_env, "WHARF_PKCS11_PIN": PIN})
+        eq(p.returncode, 0, f"the token signs the proposal: {p.stderr}")
+        check("pending change" in p.stdout, f"1 of 2: {p.stdout}")
+        cid = json.loads(no_terminal(ci1, "trust", "pending", "--server", s.url, "--json", gun).stdout)["pending"][0]["id"]
+        p = no_terminal(ci1, "trust", "approve", "--server", s.url, "--key", k1, gun, str(cid), env=DELEG)
+        eq(p.returncode, 0, f"the file key approves: {p.stderr}")
+        eq(ls(s, gun)["v1"]["role"], "targets/releases", "v1 signed by the token key and the file key")
+        # And the other way round: the token key approves a change proposed by the file key.
+        p = no_terminal(ci1, "trust", "sign", "--server", s.url, "--role", "targets/releases", "--key", k1, "--digest",
+                        HEX_B, "--size", "11", f"{gun}:v2", env=DELEG)
+        eq(p.returncode, 0, f"the file key proposes: {p.stderr}")
+        cid = json.loads(no_terminal(ci2, "trust", "pending", "--server", s.url, "--json", gun).stdout)["pending"][0]["id"]
+        p = no_terminal(ci2, "trust", "approve", "--server", s.url, "--key", uri, gun, str(cid),
+                        env={**token_env, "WHARF_PKCS11_PIN": PIN})
+        eq(p.returncode, 0, f"the token key approves: {p.stderr}")
+        eq(ls(s, gun)["v2"]["digest"], HEX_B, "v2 published")
+    finally:
+        owner.cleanup()
+        ci1.cleanup()
+        ci2.cleanup()
         h.cleanup()

@@ -1,5 +1,5 @@
-"""wharf db: import real advisory data (Go, PyPI and RustSec-free OSV, the Debian tracker
-sample, Alpine secdb from ../shared/vulndata), status, atomic failure on bad input, and
+"""wharf db: import real advisory data (Go and PyPI OSV, RustSec, the Debian tracker sample,
+Alpine secdb from ../shared/vulndata), status, atomic failure on bad input, and
 `wharf db match` reports checked against the shapes of Trivy's JSON, SARIF 2.1.0 and
 CycloneDX 1.5.
 """
@@ -8,6 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
+import zipfile
 
 from harness import check, eq, test
 
@@ -77,6 +78,9 @@ def db_import_real_data_and_status(srv):  # noqa: ARG001 (the CLI needs no serve
             want = live_osv_records(os.path.join(data, "osv-go"))
             eq(out["advisories"], len(want), "Go OSV records imported")
             db.run("db", "import", "osv", os.path.join(data, "pypa"))
+            out = json.loads(db.run("db", "import", "--json", "rustsec", os.path.join(data, "rustsec")).stdout)
+            check(out["advisories"] > 500 and out["advisories"] + out["skipped"] == out["files"],
+                  f"RustSec: every file imported or skipped as informational/withdrawn: {out}")
             db.run("db", "import", "debian", os.path.join(data, "debian-tracker-sample.json"))
             db.run("db", "import", "alpine", os.path.join(data, "alpine-secdb-2020"))
         else:
@@ -86,11 +90,13 @@ def db_import_real_data_and_status(srv):  # noqa: ARG001 (the CLI needs no serve
         st = db.status()
         eq(st["schema_version"], 1, "schema version")
         eq(st["path"], db.path, "default database path under $WHARF_HOME")
-        eq(sorted(s["format"] for s in st["sources"]), ["alpine", "debian", "osv"], "sources")
+        want = ["alpine", "debian", "osv", "rustsec"] if data else ["alpine", "debian", "osv"]
+        eq(sorted(s["format"] for s in st["sources"]), want, "sources")
         for s in st["sources"]:
             check(s["imported_at"] > 1600000000 and s["files"] >= 1, f"source row {s}")
         eq(eco(st, "debian:bookworm"), 7, "bookworm advisories in the tracker sample")
         check((eco(st, "Go") or 0) >= 3 and (eco(st, "PyPI") or 0) >= 3, f"OSV ecosystems: {st['ecosystems']}")
+        check(not data or (eco(st, "crates.io") or 0) > 500, "crates.io advisories from RustSec")
         check((eco(st, "alpine:v3.10") or 0) > 1000, "Alpine v3.10 advisories")
         eq(len(st["generation"]), 32, "generation is 128 random bits in hex")
         text = db.run("db", "status").stdout
@@ -140,6 +146,18 @@ def db_bad_input_leaves_database_unchanged(srv):  # noqa: ARG001 (the CLI needs 
         p = db.run("db", "status", "--db", os.path.join(tmp, "none.sqlite"), ok=False, rc=1)
         check("wharf db import" in p.stderr, p.stderr)
         check(not os.path.exists(os.path.join(tmp, "none.sqlite")), "status created no file")
+        # Another program's SQLite database, or a file that is none, is left alone.
+        other = os.path.join(tmp, "other.sqlite")
+        subprocess.run(["python3", "-c", f"import sqlite3; c = sqlite3.connect({other!r}); "
+                        "c.execute('CREATE TABLE t(x)'); c.commit()"], check=True)
+        p = db.run("db", "import", "--db", other, "osv", os.path.join(FIXTURES, "osv"), ok=False, rc=1)
+        check("not a wharf vulnerability database" in p.stderr, p.stderr)
+        text = os.path.join(tmp, "notes.txt")
+        with open(text, "w") as f:
+            f.write("just some notes, not a database\n" * 100)
+        p = db.run("db", "import", "--db", text, "osv", os.path.join(FIXTURES, "osv"), ok=False, rc=1)
+        with open(text) as f:
+            check(f.read().startswith("just some notes"), "the text file was not touched")
         # A failed first import leaves no file behind.
         db.run("db", "import", "--db", os.path.join(tmp, "new.sqlite"), "osv", os.path.join(tmp, "broken.json"),
                ok=False, rc=1)
@@ -147,6 +165,35 @@ def db_bad_input_leaves_database_unchanged(srv):  # noqa: ARG001 (the CLI needs 
     finally:
         db.cleanup()
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+@test
+def db_import_zip_archive(srv):  # noqa: ARG001 (the CLI needs no server)
+    """OSV's per-ecosystem all.zip: entries read from the archive; a bad entry is named."""
+    db = Db()
+    try:
+        good = os.path.join(db.home, "all.zip")
+        with zipfile.ZipFile(good, "w", zipfile.ZIP_DEFLATED) as z:
+            for f in sorted(os.listdir(os.path.join(FIXTURES, "osv"))):
+                z.write(os.path.join(FIXTURES, "osv", f), f)
+            z.writestr("README.txt", "not an advisory")
+        out = json.loads(db.run("db", "import", "--json", "osv", good).stdout)
+        eq((out["files"], out["advisories"]), (6, 6), "zip entries imported")
+        st = db.status()
+        eq((eco(st, "Go"), eco(st, "PyPI")), (3, 3), "advisories per ecosystem from the zip")
+        bad = os.path.join(db.home, "bad.zip")
+        with zipfile.ZipFile(bad, "w") as z:
+            z.write(os.path.join(FIXTURES, "osv", "GO-2020-0001.json"), "GO-2020-0001.json")
+            z.writestr("GO-9999-0001.json", '{"id": "GO-9999-0001", "affected": 7}')
+        p = db.run("db", "import", "osv", bad, ok=False, rc=1)
+        check("bad.zip:GO-9999-0001.json" in p.stderr and "not an array" in p.stderr, p.stderr)
+        eq(db.status()["ecosystems"], st["ecosystems"], "counts after the failed zip import")
+        with open(os.path.join(db.home, "junk.zip"), "wb") as f:
+            f.write(b"PK\x03\x04 this is not a zip")
+        p = db.run("db", "import", "osv", os.path.join(db.home, "junk.zip"), ok=False, rc=1)
+        check("junk.zip" in p.stderr, p.stderr)
+    finally:
+        db.cleanup()
 
 
 PKGLIST = {
@@ -272,10 +319,12 @@ def db_match_sarif_and_cyclonedx(srv):  # noqa: ARG001 (the CLI needs no server)
         cdx = json.loads(db.run("db", "match", "--format", "cyclonedx", pkgs).stdout)
         eq((cdx["bomFormat"], cdx["specVersion"], cdx["version"]), ("CycloneDX", "1.5", 1), "CycloneDX header")
         check(cdx["serialNumber"].startswith("urn:uuid:"), cdx["serialNumber"])
-        refs = {c["bom-ref"] for c in cdx["components"]}
+        refs = {c["bom-ref"] for c in cdx["components"] if c["type"] == "library"}
         eq(len(refs), 4, "one component per package")
+        eq([c["name"] for c in cdx["components"] if c["type"] == "operating-system"], ["debian"], "the OS component")
         purls = [c.get("purl") for c in cdx["components"]]
         check("pkg:golang/github.com/gin-gonic/gin@v1.5.0" in purls, f"purls {purls}")
+        check("pkg:deb/debian/openssl@1.1.1n-0%2Bdeb11u4?distro=debian-11" in purls, f"made purls {purls}")
         ids = set()
         for v in cdx["vulnerabilities"]:
             require(v, ["id", "ratings", "affects"], "CycloneDX vulnerability")

@@ -424,7 +424,9 @@ static void test_go_system_binaries(void **state)
 		fprintf(stderr, "# skipped: the go tool is missing (scripts/deps.sh test installs golang-go)\n");
 		skip();
 	}
-	const char *bins[] = {"/usr/bin/skopeo", "/usr/sbin/runc", "/usr/bin/podman", "/usr/bin/umoci"};
+	/* terraform, where installed, is a module-mode build with some 200 dependencies */
+	const char *bins[] = {"/usr/bin/skopeo", "/usr/sbin/runc", "/usr/bin/podman", "/usr/bin/umoci",
+			      "/usr/local/bin/terraform"};
 	size_t checked = 0;
 	for (size_t i = 0; i < sizeof(bins) / sizeof(bins[0]); i++) {
 		struct stat st;
@@ -543,6 +545,106 @@ static void test_java_bad(void **state)
 	assert_contains(err.message, "central directory");
 	assert_int_equal(l.n, 0);
 	free(data);
+}
+
+/* A zip written here: entries stored (method 0) or raw-deflated (8), with a declared size. */
+struct zentry {
+	const char *name;
+	const unsigned char *data;
+	size_t len;
+	int deflate;
+	uint32_t declared; /* 0: the real size */
+};
+
+static void put16(struct wharf_buf *b, unsigned v)
+{
+	unsigned char x[2] = {(unsigned char)v, (unsigned char)(v >> 8)};
+	wharf_buf_append(b, x, 2);
+}
+
+static void put32(struct wharf_buf *b, uint32_t v)
+{
+	put16(b, v & 0xffff);
+	put16(b, v >> 16);
+}
+
+static char *make_zip(const struct zentry *e, size_t n, size_t *out_len)
+{
+	struct wharf_buf z, cd;
+	wharf_buf_init(&z);
+	wharf_buf_init(&cd);
+	for (size_t i = 0; i < n; i++) {
+		unsigned char *c = (unsigned char *)e[i].data;
+		uLong clen = e[i].len;
+		unsigned char *owned = NULL;
+		if (e[i].deflate) {
+			z_stream zs = {0};
+			assert_int_equal(deflateInit2(&zs, 9, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY), Z_OK);
+			clen = deflateBound(&zs, e[i].len);
+			owned = wharf_xmalloc(clen);
+			zs.next_in = (unsigned char *)e[i].data, zs.avail_in = (uInt)e[i].len;
+			zs.next_out = owned, zs.avail_out = (uInt)clen;
+			assert_int_equal(deflate(&zs, Z_FINISH), Z_STREAM_END);
+			clen = zs.total_out;
+			deflateEnd(&zs);
+			c = owned;
+		}
+		uint32_t off = (uint32_t)z.len, usize = e[i].declared ? e[i].declared : (uint32_t)e[i].len;
+		size_t nl = strlen(e[i].name);
+		put32(&z, 0x04034b50), put16(&z, 20), put16(&z, 0), put16(&z, e[i].deflate ? 8 : 0);
+		put32(&z, 0), put32(&z, 0), put32(&z, (uint32_t)clen), put32(&z, usize), put16(&z, (unsigned)nl), put16(&z, 0);
+		wharf_buf_append(&z, e[i].name, nl);
+		wharf_buf_append(&z, c, clen);
+		put32(&cd, 0x02014b50), put16(&cd, 20), put16(&cd, 20), put16(&cd, 0), put16(&cd, e[i].deflate ? 8 : 0);
+		put32(&cd, 0), put32(&cd, 0), put32(&cd, (uint32_t)clen), put32(&cd, usize);
+		put16(&cd, (unsigned)nl), put16(&cd, 0), put16(&cd, 0), put16(&cd, 0), put16(&cd, 0), put32(&cd, 0), put32(&cd, off);
+		wharf_buf_append(&cd, e[i].name, nl);
+		free(owned);
+	}
+	uint32_t cd_off = (uint32_t)z.len;
+	wharf_buf_append(&z, cd.data, cd.len);
+	put32(&z, 0x06054b50), put16(&z, 0), put16(&z, 0), put16(&z, (unsigned)n), put16(&z, (unsigned)n);
+	put32(&z, (uint32_t)cd.len), put32(&z, cd_off), put16(&z, 0);
+	wharf_buf_free(&cd);
+	*out_len = z.len;
+	return wharf_buf_steal(&z);
+}
+
+/* A deflate bomb in the manifest, and archives nested deeper than the limit of 4 levels. */
+static void test_java_limits(void **state)
+{
+	(void)state;
+	size_t big = 8u << 20, len = 0;
+	unsigned char *zeros = wharf_xcalloc(1, big);
+	struct zentry bomb[] = {{"META-INF/MANIFEST.MF", zeros, big, 1, 100}};
+	char *zip = make_zip(bomb, 1, &len);
+	assert_true(len < 64 * 1024); /* 8 MiB that claims to be 100 bytes, in a few KiB */
+	struct wharf_pkg_list l = {0};
+	struct wharf_error err = {0};
+	assert_wharf_err(wharf_cataloger_java.parse("opt/bomb.jar", (unsigned char *)zip, len, &l, &err), err,
+			 WHARF_ETOOBIG);
+	assert_contains(err.message, "opt/bomb.jar: entry META-INF/MANIFEST.MF");
+	free(zip), free(zeros);
+
+	/* level k holds pom.properties for artifact "lk" and the archive of level k+1 */
+	char *inner = NULL;
+	size_t inner_len = 0;
+	for (int k = 6; k >= 1; k--) {
+		char *props = wharf_xasprintf("groupId=org.example\nartifactId=l%d\nversion=1.0.%d\n", k, k);
+		char *pname = wharf_xasprintf("META-INF/maven/org.example/l%d/pom.properties", k);
+		struct zentry e[2] = {{pname, (unsigned char *)props, strlen(props), k % 2, 0},
+				      {"lib/inner.jar", (unsigned char *)inner, inner_len, 0, 0}};
+		size_t nlen = 0;
+		char *next = make_zip(e, inner ? 2 : 1, &nlen);
+		free(inner), free(props), free(pname);
+		inner = next, inner_len = nlen;
+	}
+	assert_wharf_ok(wharf_cataloger_java.parse("opt/deep.jar", (unsigned char *)inner, inner_len, &l, &err), err);
+	assert_int_equal(l.n, 4); /* levels 1-4; 5 and 6 are past the depth limit */
+	expect_pkg(&l, WHARF_ECO_MAVEN, "org.example:l4", "1.0.4", "opt/deep.jar", "pkg:maven/org.example/l4@1.0.4");
+	assert_null(find_pkg(&l, "org.example:l5", NULL));
+	wharf_pkg_list_free(&l);
+	free(inner);
 }
 
 /* Every jar Debian installed on this machine reads without error. */
@@ -664,6 +766,42 @@ static void test_composer(void **state)
 	assert_contains(err.message, p);
 }
 
+/* Which files each cataloger asks the layer walker for. */
+static void test_wants(void **state)
+{
+	(void)state;
+	struct {
+		const char *cataloger, *path;
+		unsigned mode;
+		uint64_t size;
+		int want;
+	} cases[] = {
+		{"python", "usr/lib/python3/dist-packages/six-1.16.0.egg-info", 0644, 1000, 1}, /* a lone egg-info file */
+		{"python", "usr/lib/python3.11/site-packages/pip-23.0.dist-info/METADATA", 0644, 5u << 20, 1},
+		{"python", "usr/lib/python3.11/site-packages/pip-23.0.dist-info/RECORD", 0644, 1000, 0},
+		{"gobinary", "usr/local/bin/app", 0755, 10u << 20, 1},
+		{"gobinary", "opt/app/server", 0700, 10u << 20, 1},
+		{"gobinary", "usr/bin/app", 0644, 10u << 20, 1}, /* mode lost in a layer: the path says bin */
+		{"gobinary", "usr/share/doc/README", 0644, 1000, 0},
+		{"gobinary", "usr/local/bin/huge", 0755, 300ull << 20, 0},
+		{"java", "opt/app/lib/App.JAR", 0644, 1000, 1},
+		{"java", "opt/app/lib/app.jar.sha1", 0644, 40, 0},
+		{"cargo-lock", "src/Cargo.lock", 0644, 1000, 1},
+		{"cargo-lock", "src/Cargo.toml", 0644, 1000, 0},
+		{"composer", "var/www/composer.lock", 0644, 1000, 1},
+		{"composer", "var/www/composer.json", 0644, 1000, 0},
+		{"gemspec", "var/lib/gems/3.1.0/specifications/rake-13.0.6.gemspec", 0644, 1000, 1},
+		{"npm-lock", "srv/app/package-lock.json", 0644, 100u << 20, 0}, /* over its limit */
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct wharf_cataloger *c = wharf_lang_cataloger_find(cases[i].cataloger);
+		assert_non_null(c);
+		if (!!c->wants(cases[i].path, cases[i].mode, cases[i].size) != cases[i].want)
+			fail_msg("%s wants(%s) should be %d", cases[i].cataloger, cases[i].path, cases[i].want);
+	}
+	assert_null(wharf_lang_cataloger_find("no-such"));
+}
+
 static void test_dispatch(void **state)
 {
 	(void)state;
@@ -700,11 +838,13 @@ int main(void)
 		cmocka_unit_test(test_java_jar),
 		cmocka_unit_test(test_java_war_nested),
 		cmocka_unit_test(test_java_bad),
+		cmocka_unit_test(test_java_limits),
 		cmocka_unit_test(test_java_system),
 		cmocka_unit_test(test_cargo_lock),
 		cmocka_unit_test(test_cargo_auditable),
 		cmocka_unit_test(test_gemspec),
 		cmocka_unit_test(test_composer),
+		cmocka_unit_test(test_wants),
 		cmocka_unit_test(test_dispatch),
 	};
 	return cmocka_run_group_tests_name("lang", tests, find_fixtures, free_fixtures);

@@ -238,8 +238,12 @@ static void cyclonedx_shape(void **state)
 	assert_int_equal(strlen(sget(j, "serialNumber")), 45);
 	assert_int_equal(json_integer_value(json_object_get(j, "version")), 1);
 	json_t *comps = json_object_get(j, "components");
-	assert_int_equal(json_array_size(comps), 4);
+	assert_int_equal(json_array_size(comps), 5); /* four packages and the OS */
+	assert_string_equal(sget(json_array_get(comps, 4), "type"), "operating-system");
 	assert_string_equal(sget(json_array_get(comps, 1), "purl"), "pkg:npm/lodash@4.17.20");
+	/* purls made for packages without one: version escaped, distro qualifier */
+	assert_string_equal(sget(json_array_get(comps, 0), "purl"), "pkg:deb/debian/libssl3@3.0.11-1~deb12u2?distro=debian-12");
+	assert_string_equal(sget(json_array_get(comps, 2), "purl"), "pkg:pypi/requests@2.0.0");
 	json_t *vulns = json_object_get(j, "vulnerabilities");
 	assert_int_equal(json_array_size(vulns), 4);
 	json_t *v = json_array_get(vulns, 0);

@@ -380,8 +380,9 @@ static void check_base_analysis(const struct wharf_layer_analysis *a, const stru
 	assert_true(a->os_found[1]);
 	assert_false(a->os_found[0]); /* a symlink, not read */
 	assert_string_equal(a->os[1].codename, "bookworm");
-	assert_int_equal(a->whiteouts.n, 1);
-	assert_string_equal(a->whiteouts.v[0], "opt/app/old");
+	assert_int_equal(a->whiteouts.n, 2);
+	assert_string_equal(a->whiteouts.v[0], "etc/os-release"); /* replaced by a symlink */
+	assert_string_equal(a->whiteouts.v[1], "opt/app/old");
 	assert_int_equal(a->opaque.n, 1);
 	assert_string_equal(a->opaque.v[0], "srv");
 	assert_int_equal(a->uncompressed_size, tar->len);
@@ -691,6 +692,24 @@ static void t_merge_whiteouts_distroless(void **state)
 	assert_int_equal(r.pkgs.n, 1);
 	assert_int_equal(find_in(&r, "z")->layer, 3);
 	wharf_scan_result_free(&r);
+	/* A symlink where the status file was: the lower database is gone. */
+	for (int i = 0; i < 4; i++)
+		wharf_layer_analysis_free(&l[i]);
+	const struct tentry s1[] = {{"var/lib/dpkg/status.d/x", NULL, "/dev/null", -1},
+				    {"etc/os-release", NULL, "../usr/lib/os-release", -1},
+				    {"usr/lib/os-release", "ID=ubuntu\nVERSION_ID=22.04\n", NULL, -1}};
+	scan_layer_tar(l0, 4, &l[0]);
+	scan_layer_tar(s1, 3, &l[1]);
+	scan_layer_tar(s1, 0, &l[2]);
+	scan_layer_tar(s1, 0, &l[3]);
+	memset(&r, 0, sizeof(r));
+	result_layers(&r, l, 2);
+	assert_int_equal(wharf_scan_merge(l, 2, &r, &err), 0);
+	assert_int_equal(r.pkgs.n, 1);
+	assert_non_null(find_in(&r, "y"));
+	assert_string_equal(r.os.id, "ubuntu"); /* etc/os-release now points to layer 1's file */
+	assert_string_equal(find_in(&r, "y")->ecosystem, WHARF_ECO_UBUNTU);
+	wharf_scan_result_free(&r);
 	/* A whiteout of a parent directory deletes what is below it. */
 	for (int i = 0; i < 4; i++)
 		wharf_layer_analysis_free(&l[i]);
@@ -705,6 +724,44 @@ static void t_merge_whiteouts_distroless(void **state)
 	wharf_scan_result_free(&r);
 	for (int i = 0; i < 2; i++)
 		wharf_layer_analysis_free(&l[i]);
+}
+
+/* Many files and packages (node_modules-sized): the merge stays n log n. */
+static void t_merge_scales(void **state)
+{
+	(void)state;
+	enum { N = 30000 };
+	struct wharf_layer_analysis l[2];
+	memset(l, 0, sizeof(l));
+	for (int L = 0; L < 2; L++) {
+		l[L].digest = wharf_xasprintf("sha256:%064d", L);
+		l[L].diffid = wharf_xstrdup(l[L].digest);
+		for (int i = 0; i < N; i++) {
+			char *path = wharf_xasprintf("app/node_modules/m%d/package.json", (i * 7919) % N);
+			wharf_strv_push(&l[L].files, path);
+			struct wharf_pkg *p = wharf_pkg_list_add(&l[L].pkgs);
+			p->ecosystem = wharf_xstrdup(WHARF_ECO_NPM);
+			p->name = wharf_xasprintf("m%d", (i * 7919) % N);
+			p->version = wharf_xstrdup(L == 1 && (i * 7919) % N < 10 ? "2.0.0" : "1.0.0");
+			p->path = path;
+		}
+	}
+	struct wharf_scan_result r = {0};
+	result_layers(&r, l, 2);
+	struct wharf_error err = {0};
+	uint64_t t0 = wharf_monotonic_us();
+	assert_int_equal(wharf_scan_merge(l, 2, &r, &err), 0);
+	uint64_t took = wharf_monotonic_us() - t0;
+	assert_int_equal(r.pkgs.n, N);
+	size_t upgraded = 0;
+	for (size_t i = 0; i < r.pkgs.n; i++)
+		upgraded += r.pkgs.v[i].layer == 1;
+	assert_int_equal(upgraded, 10);
+	if (took > 2000000)
+		fail_msg("merging %d packages took %llu us", N, (unsigned long long)took);
+	wharf_scan_result_free(&r);
+	wharf_layer_analysis_free(&l[0]);
+	wharf_layer_analysis_free(&l[1]);
 }
 
 static void t_cache_roundtrip(void **state)
@@ -759,6 +816,7 @@ int main(void)
 		cmocka_unit_test(t_layer_limits),
 		cmocka_unit_test(t_merge_attribution),
 		cmocka_unit_test(t_merge_whiteouts_distroless),
+		cmocka_unit_test(t_merge_scales),
 		cmocka_unit_test(t_cache_roundtrip),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,6 +8,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <sqlite3.h>
+#include <unistd.h>
 
 #include "wharf/digest.h"
 #include "wharf/scand.h"
@@ -160,6 +161,29 @@ static void t_scan_packages_only(void **state)
 	/* A second push of a scanned image does not queue it again. */
 	assert_wharf_ok(wharf_scand_enqueue(f.q, f.image.str, "org/app", &err), err);
 	assert_int_equal(state_of(&f, f.image.str), WHARF_SCAND_DONE);
+	fixture_close(&f);
+}
+
+/* The worker threads: woken by the enqueue, they scan without anyone calling run_one. */
+static void t_workers(void **state)
+{
+	(void)state;
+	struct fixture f = {0};
+	struct wharf_error err = {0};
+	f.dir = test_subdir();
+	assert_wharf_ok(wharf_store_open(&f.store, f.dir, &err), err);
+	make_image(f.store, NULL, &f.image);
+	struct wharf_scand_options o = {.data_dir = f.dir, .workers = 2, .poll_ms = 60000, .store = f.store};
+	assert_wharf_ok(wharf_scand_open(&f.q, &o, &err), err);
+	assert_wharf_ok(wharf_scand_start(f.q, &err), err);
+	uint64_t t0 = wharf_monotonic_us();
+	assert_wharf_ok(wharf_scand_enqueue(f.q, f.image.str, "org/app", &err), err);
+	while (state_of(&f, f.image.str) != WHARF_SCAND_DONE) {
+		/* Well under the 60 s poll: only the enqueue's wake-up gets it done in time. */
+		if (wharf_monotonic_us() - t0 > 20u * 1000000u)
+			fail_msg("the workers did not scan %s within 20 s", f.image.str);
+		usleep(10000);
+	}
 	fixture_close(&f);
 }
 
@@ -391,6 +415,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(t_scan_packages_only), cmocka_unit_test(t_survives_crash),
+		cmocka_unit_test(t_workers),
 		cmocka_unit_test(t_crash_loop_fails_job), cmocka_unit_test(t_rescan_on_generation),
 		cmocka_unit_test(t_artifact_fails),     cmocka_unit_test(t_policy),
 		cmocka_unit_test(t_policy_errors),      cmocka_unit_test(t_report_filter),

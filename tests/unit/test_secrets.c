@@ -191,6 +191,21 @@ static void test_config_files(void **state)
 	assert_string_equal(l.v[0].match, "    password: '*************'");
 	wharf_secret_list_free(&l);
 
+	/* stock files: nsswitch's "passwd:" database, commented examples, OpenSSL's demo config */
+	scan("etc/nsswitch.conf", "passwd:         files systemd\nshadow:         files\n", &l);
+	scan("etc/app.ini", "; password = example123\n  # db_password: s3cr3tvalue\n// token = abcdefgh\n", &l);
+	scan("etc/ssl/openssl.cnf", "ref = 3078 # user identification\nsecret = pass:insta\n", &l);
+	scan("usr/share/doc/app/examples/app.conf", "password = s3cr3tvalue\n", &l);
+	assert_int_equal(l.n, 0);
+	/* a commented-out token of a specific rule is still a leaked token */
+	char *gh = random_chars(ALNUM, 36, 21);
+	char *commented = wharf_xasprintf("# token = ghp_%s\n", gh);
+	scan("etc/app.ini", commented, &l);
+	assert_int_equal(l.n, 1);
+	assert_string_equal(l.v[0].rule_id, "github-pat");
+	wharf_secret_list_free(&l);
+	free(commented), free(gh);
+
 	/* source code is not a configuration file: no generic password rule there */
 	scan("app/login.py", "password = request.form['password']\nif password == 'letmein123':\n", &l);
 	assert_int_equal(l.n, 0);

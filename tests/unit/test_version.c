@@ -3,6 +3,8 @@
  * strings that must be refused. dpkg also runs the 20,013 vectors of dpkg's own ordering. */
 #include "wharf_test.h"
 
+#include "src/vulndb/vulndb-test-config.h"
+
 #include "wharf/pkg.h"
 #include "wharf/version.h"
 
@@ -180,6 +182,18 @@ static void maven_order(void **state)
 	check_equal("Maven", eq, N(eq));
 	static const char *const bad[] = {"", "1.0 beta", "1/2"};
 	check_invalid("Maven", bad, N(bad));
+	/* The orderings Maven's own ComparableVersion tests document. */
+	static const char *const qualifiers[] = {"1-alpha2snapshot", "1-alpha2", "1-alpha-123", "1-beta-2", "1-beta123",
+		"1-m2", "1-m11", "1-rc", "1-cr2", "1-rc123", "1-SNAPSHOT", "1", "1-sp", "1-sp2", "1-sp123", "1-abc",
+		"1-def", "1-pom-1", "1-1-snapshot", "1-1", "1-2", "1-123"};
+	check_chain("Maven", qualifiers, N(qualifiers));
+	static const char *const numbers[] = {"2.0", "2.0.a", "2-1", "2.0.2", "2.0.123", "2.1.0", "2.1-a", "2.1b",
+		"2.1-c", "2.1-1", "2.1.0.1", "2.2", "2.123", "11.a2", "11.a11", "11.b2", "11.b11", "11.m2", "11.m11",
+		"11", "11.a", "11b", "11c", "11m"};
+	check_chain("Maven", numbers, N(numbers));
+	static const char *const eq2[] = {"1", "1-0", "1", "1.0-0", "1a", "1-a", "1a", "1.0.0-a", "1.0.0x", "1-x",
+		"1ga", "1", "1cr", "1rc", "1X", "1x", "1GA", "1", "1FINAL", "1", "1cR", "1rC", "1m3", "1MILESTONE3"};
+	check_equal("Maven", eq2, N(eq2));
 }
 
 static void gem_order(void **state)
@@ -193,6 +207,19 @@ static void gem_order(void **state)
 	check_equal("RubyGems", eq, N(eq));
 	static const char *const bad[] = {"", "a", "1..2", "1.2 3", "1.2_3"};
 	check_invalid("RubyGems", bad, N(bad));
+}
+
+static void composer_order(void **state)
+{
+	(void)state;
+	static const char *const chain[] = {"1.0.0-dev", "1.0.0-alpha1", "1.0.0-alpha2", "1.0.0-beta.1", "1.0.0-RC1",
+		"1.0.0-RC2", "1.0.0", "1.0.0-patch1", "1.0.0.1", "1.0.1", "v1.2", "1.10.0.0", "2"};
+	check_chain("Packagist", chain, N(chain));
+	static const char *const eq[] = {"1.0", "1.0.0.0", "v2.3.4", "2.3.4", "1.0.0-b2", "1.0.0-beta2", "1.0.0-pl1",
+		"1.0.0-p1", "1.0.0+build", "1.0.0"};
+	check_equal("Packagist", eq, N(eq));
+	static const char *const bad[] = {"", "dev-master", "1.0.0-gamma", "1.0.0 1", "x1"};
+	check_invalid("Packagist", bad, N(bad));
 }
 
 static void unknown_ecosystem(void **state)
@@ -217,7 +244,7 @@ int main(void)
 		cmocka_unit_test(dpkg_vectors), cmocka_unit_test(dpkg_order),   cmocka_unit_test(apk_order),
 		cmocka_unit_test(rpm_order),    cmocka_unit_test(semver_order), cmocka_unit_test(go_order),
 		cmocka_unit_test(pep440_order), cmocka_unit_test(maven_order),  cmocka_unit_test(gem_order),
-		cmocka_unit_test(unknown_ecosystem),
+		cmocka_unit_test(composer_order),  cmocka_unit_test(unknown_ecosystem),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

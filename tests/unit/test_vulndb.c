@@ -5,6 +5,8 @@
 
 #include "wharf_test.h"
 
+#include "src/vulndb/vulndb-test-config.h"
+
 #include "wharf/pkg.h"
 #include "wharf/vulndb.h"
 #include "src/vulndb/internal.h"
@@ -105,7 +107,9 @@ static const char nvd_doc[] =
 static const char bullseye_tracker[] =
 	"{\"openssl\":{\"CVE-2023-0464\":{\"description\":\"policy constraints\",\"releases\":{\"bullseye\":{\"status\":\"resolved\","
 	"\"fixed_version\":\"1.1.1n-0+deb11u5\",\"urgency\":\"medium\"}}},"
-	"\"CVE-2023-9999\":{\"releases\":{\"bullseye\":{\"status\":\"open\",\"urgency\":\"high\"}}}}}";
+	"\"CVE-2023-9999\":{\"releases\":{\"bullseye\":{\"status\":\"open\",\"urgency\":\"high\"}}},"
+	"\"CVE-2023-9998\":{\"releases\":{\"bullseye\":{\"status\":\"open\",\"urgency\":\"low\",\"nodsa\":\"Minor\","
+	"\"nodsa_reason\":\"ignored\"}}}}}";
 
 static char *build_db(const char *dir)
 {
@@ -136,7 +140,7 @@ static void import_real_files_and_status(void **state)
 	assert_int_equal(eco_count(st, "PyPI"), 3);
 	/* bookworm: 0001, 0003, 0004 (openssl), 0006, 0007 (glibc), 0008, 0009; 0002 is "0" */
 	assert_int_equal(eco_count(st, "debian:bookworm"), 7);
-	assert_int_equal(eco_count(st, "debian:bullseye"), 3);
+	assert_int_equal(eco_count(st, "debian:bullseye"), 4);
 	assert_true(eco_count(st, "alpine:v3.10") > 1000);
 	assert_int_equal(json_array_size(json_object_get(st, "sources")), 4);
 	const char *gen = json_string_value(json_object_get(st, "generation"));
@@ -153,7 +157,23 @@ static void reimport_is_idempotent_and_changes_generation(void **state)
 	char *db = wharf_xasprintf("%s/v.sqlite", dir);
 	import_ok(db, "osv", FIX "/osv");
 	json_t *a = status(db);
+	/* A handle keeps its snapshot across an import; a new one sees the new generation. */
+	struct wharf_vulndb *h = NULL;
+	struct wharf_error err = {0};
+	char *g1 = NULL, *g2 = NULL, *g3 = NULL;
+	assert_wharf_ok(wharf_vulndb_open(&h, db, &err), err);
+	assert_wharf_ok(wharf_vulndb_generation(h, &g1, &err), err);
 	import_ok(db, "osv", FIX "/osv");
+	assert_wharf_ok(wharf_vulndb_generation(h, &g2, &err), err);
+	assert_string_equal(g1, g2);
+	wharf_vulndb_close(h);
+	assert_wharf_ok(wharf_vulndb_open(&h, db, &err), err);
+	assert_wharf_ok(wharf_vulndb_generation(h, &g3, &err), err);
+	assert_string_not_equal(g1, g3);
+	wharf_vulndb_close(h);
+	free(g1);
+	free(g2);
+	free(g3);
 	json_t *b = status(db);
 	assert_int_equal(eco_count(a, "Go"), eco_count(b, "Go"));
 	assert_int_equal(eco_count(a, "PyPI"), eco_count(b, "PyPI"));
@@ -198,6 +218,10 @@ static void bad_file_leaves_db_unchanged(void **state)
 		{"osv", "{\"id\":", "not valid JSON"},
 		{"osv", "id: [unclosed", "not valid YAML"},
 		{"debian", "[1,2]", "must be an object"},
+		{"debian", "{\"a\":{}}x", "expected ',' or '}'"},
+		{"debian", "{\"a\":{},}", "expected a member name"},
+		{"debian", "{\"a\" {}}", "expected ':'"},
+		{"debian", "{\"openssl\": {\"CVE-1\": ", "not valid JSON"},
 		{"debian", "{\"p\":{\"CVE-1\":{\"releases\":{\"bookworm\":{\"status\":\"resolved\"}}}}}", "without fixed_version"},
 		{"debian", "{\"p\":{\"CVE-1\":{\"releases\":{\"bookworm\":{\"status\":\"weird\"}}}}}", "unknown status"},
 		{"alpine", "{\"packages\":[]}", "distroversion"},
@@ -205,6 +229,13 @@ static void bad_file_leaves_db_unchanged(void **state)
 		{"nvd", "{\"vulnerabilities\":[{\"cve\":{\"id\":\"GHSA-x\"}}]}", "not a CVE ID"},
 		{"nvd", "{}", "\"vulnerabilities\" array"},
 		{"osv", "a: &a [*a, *a]\nb: [*a, *a, *a, *a, *a, *a, *a, *a]\n", "YAML"},
+		/* a billion laughs: 10^10 nodes from 10 lines */
+		{"osv",
+		 "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\na1: &a1 [*a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0, *a0]\n"
+		 "a2: &a2 [*a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1, *a1]\na3: &a3 [*a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2, *a2]\n"
+		 "a4: &a4 [*a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3, *a3]\na5: &a5 [*a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4, *a4]\n"
+		 "a6: &a6 [*a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5, *a5]\na7: &a7 [*a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6, *a6]\n",
+		 "expands to more than"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		char *f = write_tmp(dir, "case.json", cases[i].text);
@@ -269,6 +300,7 @@ static void debian_by_source_and_release(void **state)
 	/* distro severity first; NVD gives the CVSS and the description */
 	assert_string_equal(f->severity, "LOW");
 	assert_true(f->cvss_score > 9.7 && f->cvss_score < 9.9);
+	assert_string_equal(f->cvss_source, "nvd");
 	assert_string_equal(f->description, "An openssl flaw.");
 	assert_null(find(&r, "libssl3", "CVE-TEST-0002")); /* fixed_version "0": never affected */
 	assert_null(find(&r, "libssl3", "CVE-TEST-0004")); /* installed after the fix */
@@ -313,7 +345,11 @@ static void bullseye_backport_not_reported(void **state)
 	assert_string_equal(f->description, "policy constraints");
 	/* CVE-TEST-0005's 99.0-1 is a bullseye fix too */
 	assert_non_null(find(&r, "openssl", "CVE-TEST-0005"));
-	assert_int_equal(count_for(&r, "openssl"), 3);
+	f = find(&r, "openssl", "CVE-2023-9998");
+	assert_non_null(f);
+	assert_string_equal(f->status, "will_not_fix");
+	assert_string_equal(f->severity, "LOW");
+	assert_int_equal(count_for(&r, "openssl"), 4);
 	wharf_scan_result_free(&r);
 	free(db);
 	test_rmtree(dir);
@@ -378,6 +414,7 @@ static void language_packages_against_osv(void **state)
 	assert_string_equal(f->severity, "MEDIUM");
 	assert_string_equal(f->severity_source, "ghsa");
 	assert_true(f->cvss_score > 7.4 && f->cvss_score < 7.6);
+	assert_string_equal(f->cvss_source, "ghsa"); /* scored by the GHSA alias */
 	f = find(&r, "github.com/gin-gonic/gin", "GO-2021-0052");
 	assert_non_null(f);
 	assert_string_equal(f->fixed, "1.7.7");
@@ -513,6 +550,55 @@ static void osv_versions_list(void **state)
 	test_rmtree(dir);
 }
 
+static void distro_packages_against_osv_releases(void **state)
+{
+	(void)state;
+	char *dir = test_subdir();
+	char *db = build_db(dir);
+	/* OSV's records of distribution releases: an Ubuntu USN, and Debian DSAs, one an alias
+	 * of a CVE the tracker already reports. */
+	char *f = write_tmp(dir, "distro-osv.json",
+			    "[{\"id\":\"USN-6000-1\",\"aliases\":[\"CVE-2023-1111\"],\"summary\":\"openssl vulnerabilities\","
+			    "\"affected\":[{\"package\":{\"ecosystem\":\"Ubuntu:22.04:LTS\",\"name\":\"openssl\"},"
+			    "\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"},{\"fixed\":\"3.0.2-0ubuntu1.9\"}]}]}]},"
+			    "{\"id\":\"DSA-9999-1\",\"aliases\":[\"CVE-TEST-0001\"],\"affected\":[{\"package\":{\"ecosystem\":\"Debian:12\","
+			    "\"name\":\"openssl\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"},"
+			    "{\"fixed\":\"99.0.0-1~deb12u1\"}]}]}]},"
+			    "{\"id\":\"DSA-9999-2\",\"aliases\":[\"CVE-2024-7777\"],\"affected\":[{\"package\":{\"ecosystem\":\"Debian:12\","
+			    "\"name\":\"openssl\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"},"
+			    "{\"fixed\":\"3.0.13-1~deb12u1\"}]}]}]}]");
+	import_ok(db, "osv", f);
+	struct wharf_scan_result r = {0};
+	r.os.id = wharf_xstrdup("ubuntu");
+	r.os.version_id = wharf_xstrdup("22.04");
+	add_pkg(&r, WHARF_ECO_UBUNTU, "libssl3", "3.0.2-0ubuntu1.8", "openssl", NULL);
+	add_pkg(&r, WHARF_ECO_UBUNTU, "openssl", "3.0.2-0ubuntu1.10", NULL, NULL);
+	add_pkg(&r, WHARF_ECO_DEBIAN, "openssl", "3.0.2-0", NULL, NULL); /* not this image's distro */
+	match(db, &r);
+	assert_int_equal(r.findings.n, 1);
+	assert_string_equal(r.findings.v[0].id, "USN-6000-1");
+	assert_string_equal(r.findings.v[0].pkg_name, "libssl3");
+	assert_string_equal(r.findings.v[0].fixed, "3.0.2-0ubuntu1.9");
+	wharf_scan_result_free(&r);
+
+	memset(&r, 0, sizeof(r));
+	r.os.id = wharf_xstrdup("debian");
+	r.os.version_id = wharf_xstrdup("12");
+	add_pkg(&r, WHARF_ECO_DEBIAN, "libssl3", "3.0.11-1~deb12u2", "openssl", NULL);
+	match(db, &r);
+	/* CVE-TEST-0001 once (the tracker's, with its severity), DSA-9999-2 from OSV */
+	assert_non_null(find(&r, "libssl3", "CVE-TEST-0001"));
+	assert_null(find(&r, "libssl3", "DSA-9999-1"));
+	const struct wharf_finding *d = find(&r, "libssl3", "DSA-9999-2");
+	assert_non_null(d);
+	assert_string_equal(d->fixed, "3.0.13-1~deb12u1");
+	assert_int_equal(count_for(&r, "libssl3"), 3); /* 0001, 0003 (open), DSA-9999-2 */
+	wharf_scan_result_free(&r);
+	free(f);
+	free(db);
+	test_rmtree(dir);
+}
+
 static void cvss3_scores(void **state)
 {
 	(void)state;
@@ -564,6 +650,7 @@ int main(void)
 		cmocka_unit_test(rustsec_advisories),
 		cmocka_unit_test(cargo_requirements),
 		cmocka_unit_test(osv_versions_list),
+		cmocka_unit_test(distro_packages_against_osv_releases),
 		cmocka_unit_test(cvss3_scores),
 	};
 	return cmocka_run_group_tests(tests, test_group_setup, test_group_teardown);

@@ -173,7 +173,7 @@ static int parse(const char *path, const unsigned char *data, size_t len, struct
 		hdr = sec.data;
 		end = sec.data + sec.size;
 	} else if (r == -WHARF_EINVAL) {
-		return r;
+		return wharf_error_prefix(err, "Go binary %s", path);
 	} else if (r == -WHARF_ENOTFOUND) {
 		hdr = find_magic(data, len);
 	}

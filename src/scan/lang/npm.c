@@ -40,7 +40,7 @@ static bool seen(const struct wharf_pkg_list *out, size_t from, const char *name
 static void add_once(struct wharf_pkg_list *out, size_t from, const char *path, const char *name,
 		     const char *version)
 {
-	if (!seen(out, from, name, version))
+	if (name && version && !seen(out, from, name, version))
 		add_npm(out, path, name, version);
 }
 

@@ -343,6 +343,16 @@ static bool key_is_secret(const char *k, size_t n)
 	return false;
 }
 
+/* A line that starts with '#', ';' or "//": commented-out examples in stock configuration files
+ * ("# input_password = secret") are documentation, not a configured password. */
+static bool is_comment_line(const struct scan *s, size_t at)
+{
+	size_t p = line_start(s, at);
+	while (p < at && (s->d[p] == ' ' || s->d[p] == '\t'))
+		p++;
+	return p < at && (s->d[p] == '#' || s->d[p] == ';' || (s->d[p] == '/' && p + 1 < at && s->d[p + 1] == '/'));
+}
+
 /* A keyword ("password", "secret", ...) at `at`: widen to the whole key and read its value.
  * A 40-character base64 value of a secret key on a line that says "aws" is an AWS secret access
  * key (in any file); anything else counts only in configuration files. */
@@ -366,7 +376,7 @@ static void assignment_at(struct scan *s, size_t at, size_t alen, const void *ar
 			return;
 		}
 	}
-	if (s->config)
+	if (s->config && !is_comment_line(s, at) && !ci_equal((const char *)s->d + ks, ke - ks, "passwd"))
 		add_hit_graded(s, R_PASSWORD, vs, ve);
 }
 
@@ -380,6 +390,13 @@ static void add_hit_graded(struct scan *s, enum rule_index r, size_t start, size
 
 static bool is_config_path(const char *path)
 {
+	/* documentation, and stock files whose demo values ship in every image of a distribution
+	 * (OpenSSL's CMP example "secret = pass:insta") */
+	static const char *const not_config[] = {"usr/share/doc/", "usr/share/man/", "usr/include/",
+						 "etc/ssl/openssl.cnf", "usr/lib/ssl/openssl.cnf"};
+	for (size_t i = 0; i < sizeof(not_config) / sizeof(not_config[0]); i++)
+		if (wharf_str_has_prefix(path, not_config[i]))
+			return false;
 	static const char *const exts[] = {".env", ".ini", ".conf", ".cfg", ".cnf", ".properties", ".yaml", ".yml",
 					   ".json", ".toml", ".xml", ".npmrc", ".pypirc", ".netrc", ".pgpass"};
 	const char *base = lang_basename(path);
