@@ -594,6 +594,26 @@ static void distro_packages_against_osv_releases(void **state)
 	assert_string_equal(d->fixed, "3.0.13-1~deb12u1");
 	assert_int_equal(count_for(&r, "libssl3"), 3); /* 0001, 0003 (open), DSA-9999-2 */
 	wharf_scan_result_free(&r);
+
+	/* AlmaLinux 9: rpm ordering with epochs, by source package. */
+	char *alma = write_tmp(dir, "alma.json",
+			       "{\"id\":\"ALSA-2023:5000\",\"affected\":[{\"package\":{\"ecosystem\":\"AlmaLinux:9\","
+			       "\"name\":\"openssl\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"},"
+			       "{\"fixed\":\"1:3.0.7-17.el9_2\"}]}]}]}");
+	import_ok(db, "osv", alma);
+	memset(&r, 0, sizeof(r));
+	r.os.id = wharf_xstrdup("almalinux");
+	r.os.version_id = wharf_xstrdup("9.2");
+	add_pkg(&r, WHARF_ECO_RPM, "openssl-libs", "1:3.0.7-16.el9_2", "openssl", NULL);
+	add_pkg(&r, WHARF_ECO_RPM, "openssl", "1:3.0.7-17.el9_2", NULL, NULL);
+	add_pkg(&r, WHARF_ECO_RPM, "openssl-devel", "3.0.7-18.el9_2", "openssl", NULL); /* epoch 0 < 1 */
+	match(db, &r);
+	assert_int_equal(r.findings.n, 2);
+	assert_string_equal(r.findings.v[0].pkg_name, "openssl-libs");
+	assert_string_equal(r.findings.v[0].fixed, "1:3.0.7-17.el9_2");
+	assert_string_equal(r.findings.v[1].pkg_name, "openssl-devel");
+	wharf_scan_result_free(&r);
+	free(alma);
 	free(f);
 	free(db);
 	test_rmtree(dir);
