@@ -581,3 +581,29 @@ int wharf_vulndb_match(struct wharf_vulndb *db, struct wharf_scan_result *r, str
 	}
 	return rc;
 }
+
+int wharf_vulndb_expand_ignore(struct wharf_vulndb *db, struct wharf_ignore_list *l, struct wharf_error *err)
+{
+	size_t n = l->n;
+	for (size_t i = 0; i < n; i++) {
+		struct wharf_strv names = {0};
+		int rc = aliases_of(db, l->v[i].id, &names, err);
+		for (size_t k = 0; rc == 0 && k < names.n; k++) {
+			bool have = false;
+			for (size_t j = 0; j < l->n && !have; j++)
+				have = !strcmp(l->v[j].id, names.v[k]) && !l->v[j].pkg == !l->v[i].pkg &&
+				       (!l->v[i].pkg || !strcmp(l->v[j].pkg, l->v[i].pkg));
+			if (have)
+				continue;
+			l->v = wharf_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+			struct wharf_ignore_entry *src = &l->v[i];
+			l->v[l->n++] = (struct wharf_ignore_entry){wharf_xstrdup(names.v[k]),
+								   src->pkg ? wharf_xstrdup(src->pkg) : NULL,
+								   wharf_xstrdup(src->reason), src->expires, src->line};
+		}
+		wharf_strv_free(&names);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}

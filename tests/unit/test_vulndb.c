@@ -433,6 +433,24 @@ static void language_packages_against_osv(void **state)
 			assert_string_equal(r.findings.v[i].status, "affected");
 		}
 	assert_int_equal(zstd, 2);
+
+	/* An ignore entry for a CVE covers the advisories that alias it. */
+	struct wharf_error err = {0};
+	struct wharf_ignore_list ign;
+	static const char ignore_text[] = "CVE-2020-36567 log lines are not parsed expires=2099-01-01 pkg=github.com/gin-gonic/gin\n";
+	assert_wharf_ok(wharf_ignore_parse("ign", ignore_text, strlen(ignore_text), &ign, &err), err);
+	struct wharf_vulndb *h = NULL;
+	assert_wharf_ok(wharf_vulndb_open(&h, db, &err), err);
+	assert_wharf_ok(wharf_vulndb_expand_ignore(h, &ign, &err), err);
+	assert_wharf_ok(wharf_vulndb_expand_ignore(h, &ign, &err), err); /* no duplicates the second time */
+	wharf_vulndb_close(h);
+	assert_int_equal(ign.n, 3); /* the CVE, GO-2020-0001, GHSA-6vm3-jj99-7229 */
+	struct wharf_report_options opt = {.ignore = &ign};
+	size_t before = r.findings.n;
+	assert_int_equal(wharf_report_filter(&r, &opt), 1);
+	assert_int_equal(r.findings.n, before - 1);
+	assert_null(find(&r, "github.com/gin-gonic/gin", "GO-2020-0001"));
+	wharf_ignore_list_free(&ign);
 	wharf_scan_result_free(&r);
 
 	/* Fixed versions are not reported. */
