@@ -1,6 +1,7 @@
 /* The trust client's HTTP: metadata GETs with libcurl, never reading past a size limit. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
@@ -46,10 +47,18 @@ static void sink_reset(void *ctx)
 	s->status = 0;
 }
 
-/* The scope a request on gun needs, so a cached token goes with the first try. */
-static char *scope_of(const char *gun, bool write)
+/* The scope a request on gun needs, so a cached token goes with the first try. A GUN that starts
+ * with the server's own host[:port] ("127.0.0.1:5000/acme/app", as docker content trust names
+ * repositories) is the repository after it: wharfd authorizes trust requests that way. */
+static char *scope_of(const char *server, const char *gun, bool write)
 {
-	return wharf_xasprintf("repository:%s:%s", gun, write ? "pull,push" : "pull");
+	const char *authority = strstr(server, "://");
+	authority = authority ? authority + 3 : server;
+	size_t alen = strcspn(authority, "/");
+	const char *repo = gun;
+	if (alen > 0 && !strncasecmp(gun, authority, alen) && gun[alen] == '/' && gun[alen + 1])
+		repo = gun + alen + 1;
+	return wharf_xasprintf("repository:%s:%s", repo, write ? "pull,push" : "pull");
 }
 
 static void set_options(CURL *curl, const char *url, struct sink *s)
@@ -125,7 +134,7 @@ int wharf_trust_http_get(const char *server, const char *gun, const char *name, 
 	CURLcode cc;
 	long status = 0;
 	/* the server-held keys (<role>.key) are a push, as in notary-server */
-	_cleanup_free_ char *scope = scope_of(gun, wharf_str_has_suffix(name, ".key"));
+	_cleanup_free_ char *scope = scope_of(server, gun, wharf_str_has_suffix(name, ".key"));
 	int r = wharf_auth_perform(curl, url, NULL, scope, sink_reset, &s, &cc, &status, err);
 	curl_easy_cleanup(curl);
 	if (r < 0) {
@@ -183,7 +192,7 @@ int wharf_trust_http_publish(const char *server, const char *gun, const struct w
 	curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
 	CURLcode cc;
 	long status = 0;
-	_cleanup_free_ char *scope = scope_of(gun, true);
+	_cleanup_free_ char *scope = scope_of(server, gun, true);
 	int r = wharf_auth_perform(curl, url, NULL, scope, sink_reset, &s, &cc, &status, err);
 	curl_easy_cleanup(curl);
 	curl_mime_free(mime);
@@ -226,7 +235,7 @@ int wharf_trust_http_json(const char *server, const char *gun, const char *path,
 	}
 	CURLcode cc;
 	long status = 0;
-	_cleanup_free_ char *scope = scope_of(gun, body != NULL);
+	_cleanup_free_ char *scope = scope_of(server, gun, body != NULL);
 	int r = wharf_auth_perform(curl, url, headers, scope, sink_reset, &s, &cc, &status, err);
 	curl_easy_cleanup(curl);
 	curl_slist_free_all(headers);

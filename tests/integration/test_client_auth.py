@@ -122,9 +122,9 @@ def trust_pull_and_scan_with_stored_credentials(s):
     setup_users(s)
     layout = os.path.join(s.tmp, "layout")
     digest = small_layout(layout)
-    # The trust GUN of `wharf pull` is HOST:PORT/REPO; wharfd authorizes trust paths by that GUN, whose
-    # first component (the host) is no organization, so only an administrator reaches it (a server
-    # gap, reported). Team members' trust verbs here use the GUN acme/app.
+    # The trust GUN of `wharf pull` is HOST:PORT/REPO; wharfd authorizes it as the repository after
+    # its own host, so team members reach it with their grants on acme/app. The writer's own trust
+    # data (with its own keys) uses the GUN acme/app.
     host_gun = f"{s.addr}/acme/app"
     writer, reader, anon, root = Client(s), Client(s), Client(s), Client(s)
     try:
@@ -159,8 +159,17 @@ def trust_pull_and_scan_with_stored_credentials(s):
         eq(p.returncode, 1, f"a read-only user cannot sign: {p.stderr}")
         check("403" in p.stderr and "repository acme/app" in p.stderr and "denied" in p.stderr,
               f"the refusal names the repository and the 403: {p.stderr!r}")
-        out = json.loads(reader.run("pull", "--json", "--disable-content-trust", f"{host_gun}:v1").stdout)
-        eq(out["digest"], digest, "a read-only user pulls from the registry")
+        out = json.loads(reader.run("pull", "--json", f"{host_gun}:v1").stdout)
+        eq(out["digest"], digest, "a read-only user's trusted pull under HOST:PORT/acme/app")
+        eq(out["signedBy"], "targets", "the reader verified the tag through trust data")
+        outsider_pull = Client(s)
+        try:
+            outsider_pull.login("outsider", PW)
+            p = outsider_pull.run("pull", f"{host_gun}:v1", ok=False)
+            check(p.returncode == 1 and "denied" in p.stderr,
+                  f"a user without a grant on acme/app is refused its trust data: {p.stderr!r}")
+        finally:
+            outsider_pull.cleanup()
         check(os.path.exists(os.path.join(reader.home, "content", "blobs", "sha256", digest.split(":")[1])),
               "the manifest is in the reader's content store")
 
