@@ -38,6 +38,7 @@ struct wharf_access {
 	const char *method;        /* HTTP method and path, for authorization plugins; may be NULL */
 	const char *uri;
 	bool sign;                 /* a trust data publish (the plugins' and policy's "sign" action) */
+	const char *tag;           /* the tag a manifest request names (not a digest); may be NULL */
 };
 
 struct wharf_auth_decision {
@@ -56,6 +57,7 @@ struct wharf_auth_config {
 	char *service;              /* the token audience (default "wharf") */
 	char *issuer;               /* the token issuer (default "wharf") */
 	char *realm;                /* token endpoint URL; NULL: http://<Host>/token */
+	int64_t ldap_sync_interval; /* seconds between directory syncs of LDAP users (default 900; 0: off) */
 	struct wharf_authx_config ext; /* LDAP, authorization plugins, policy, audit log (authx.h) */
 };
 
@@ -123,6 +125,9 @@ unsigned wharf_jwt_access_actions(const json_t *claims, const char *type, const 
 /* Base64url without padding (RFC 7515). Decode fails on bad characters. */
 char *wharf_b64url_encode(const unsigned char *data, size_t len);
 int wharf_b64url_decode(const char *s, size_t len, unsigned char **out, size_t *out_len);
+/* The first value of key in an application/x-www-form-urlencoded body (NUL-terminated, the
+ * caller bounds its size), %-decoded and with '+' as space; NULL when absent. Caller frees. */
+char *wharf_form_value(const char *body, const char *key);
 /* Decode an "Authorization: Basic ..." value into user and password (caller frees both). */
 int wharf_basic_parse(const char *header, char **user, char **password, struct wharf_error *err);
 

@@ -314,11 +314,9 @@ static void admin_done(struct wharf_http_request *req)
 void auth_serve_admin(struct wharf_auth *a, struct wharf_http_request *req)
 {
 	struct subject who;
-	json_t *claims = NULL;
 	struct wharf_error err;
 	const char *authz = wharf_http_header(req, "Authorization");
-	if (auth_identify(a, authz, &who, &claims, &err) < 0 || who.kind == SUBJECT_ANONYMOUS) {
-		json_decref(claims);
+	if (auth_identify(a, authz, &who, NULL, &err) < 0 || who.kind == SUBJECT_ANONYMOUS) {
 		static const char body[] =
 			"{\"errors\":[{\"code\":\"UNAUTHORIZED\",\"message\":\"authentication required\",\"detail\":{}}]}\n";
 		struct wharf_http_response *r = wharf_http_response_buffer(401, body, strlen(body));
@@ -327,7 +325,6 @@ void auth_serve_admin(struct wharf_auth *a, struct wharf_http_request *req)
 		wharf_http_respond(req, r);
 		return;
 	}
-	json_decref(claims);
 	wharf_http_log_field(req, "subject", who.name);
 	struct admin_req *ar = wharf_xcalloc(1, sizeof(*ar));
 	wharf_buf_init(&ar->body);

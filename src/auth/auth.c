@@ -27,7 +27,7 @@ struct cache_entry {
 };
 
 struct auth_cache {
-	pthread_mutex_t lock;
+	pthread_rwlock_t lock; /* lookups share it: a cached token costs no lock wait */
 	struct cache_entry slots[CACHE_SLOTS];
 };
 
@@ -35,6 +35,7 @@ void wharf_auth_config_init(struct wharf_auth_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->token_ttl = 300;
+	cfg->ldap_sync_interval = 900;
 	cfg->service = wharf_xstrdup("wharf");
 	cfg->issuer = wharf_xstrdup("wharf");
 }
@@ -100,6 +101,11 @@ int wharf_auth_config_load(struct wharf_auth_config *cfg, const json_t *obj, str
 				return wharf_error_set(err, WHARF_EINVAL, "config key 'auth.token_ttl' must be a duration");
 			if (cfg->token_ttl < 10 || cfg->token_ttl > 86400)
 				return wharf_error_set(err, WHARF_EINVAL, "config key 'auth.token_ttl' must be 10s to 24h");
+		} else if (!strcmp(key, "ldap_sync_interval")) {
+			if (json_is_integer(v) && json_integer_value(v) >= 0)
+				cfg->ldap_sync_interval = json_integer_value(v);
+			else if (!json_is_string(v) || wharf_parse_duration(json_string_value(v), &cfg->ldap_sync_interval, err) < 0)
+				return wharf_error_set(err, WHARF_EINVAL, "config key 'auth.ldap_sync_interval' must be a duration");
 		} else if (!strcmp(key, "admin_user"))
 			r = config_string(&cfg->admin_user, v, key, err);
 		else if (!strcmp(key, "admin_password_file"))
@@ -150,6 +156,9 @@ static int bootstrap_admin(struct wharf_auth *a, struct wharf_error *err)
 {
 	int64_t n = 0;
 	int r = model_user_count(a->model, &n, err);
+	if (r == 0 && n == 0 && !a->cfg.admin_user)
+		wharf_log(WHARF_LOG_WARN, "auth: access control is on but there is no user: only anonymous pulls of "
+					  "public repositories will work; start once with --admin-user NAME");
 	if (r < 0 || n > 0 || !a->cfg.admin_user)
 		return r;
 	_cleanup_free_ char *pw = NULL;
@@ -168,7 +177,7 @@ int wharf_auth_open(struct wharf_auth **out, const struct wharf_auth_config *cfg
 	config_copy(&a->cfg, cfg);
 	a->enabled = true;
 	a->cache = wharf_xcalloc(1, sizeof(*a->cache));
-	pthread_mutex_init(&a->cache->lock, NULL);
+	pthread_rwlock_init(&a->cache->lock, NULL);
 	_cleanup_free_ char *dir = wharf_xasprintf("%s/auth", data_dir);
 	_cleanup_free_ char *db = wharf_xasprintf("%s/auth.db", data_dir);
 	_cleanup_free_ char *key = wharf_xasprintf("%s/auth/token.key", data_dir);
@@ -181,6 +190,8 @@ int wharf_auth_open(struct wharf_auth **out, const struct wharf_auth_config *cfg
 		r = bootstrap_admin(a, err);
 	if (r == 0 && have_extensions(&a->cfg.ext))
 		r = wharf_authx_open(&a->x, &a->cfg.ext, err);
+	if (r == 0)
+		auth_ldap_sync_start(a);
 	if (r < 0) {
 		wharf_auth_free(a);
 		return r;
@@ -193,12 +204,13 @@ void wharf_auth_free(struct wharf_auth *a)
 {
 	if (!a)
 		return;
+	auth_ldap_sync_stop(a);
 	if (a->cache) {
 		for (size_t i = 0; i < CACHE_SLOTS; i++) {
 			json_decref(a->cache->slots[i].claims);
 			free(a->cache->slots[i].token);
 		}
-		pthread_mutex_destroy(&a->cache->lock);
+		pthread_rwlock_destroy(&a->cache->lock);
 		free(a->cache);
 	}
 	model_close(a->model);
@@ -225,7 +237,16 @@ const char *wharf_action_name(enum wharf_action action)
 	return "unknown";
 }
 
-/* Cache: found entries are copied out (claims with a new reference). */
+/* Answer q from a token's claims. */
+static void query_claims(struct auth_query *q, const json_t *claims)
+{
+	if (!q)
+		return;
+	q->has_token = claims != NULL;
+	q->bits = claims && q->type ? wharf_jwt_access_actions(claims, q->type, q->name) : 0;
+}
+
+/* Cache: a hit copies the subject out and answers q from the cached claims, under the read lock. */
 static struct cache_entry *cache_slot(struct auth_cache *c, const unsigned char key[32])
 {
 	size_t i = ((size_t)key[0] | (size_t)key[1] << 8) % CACHE_SLOTS;
@@ -233,19 +254,19 @@ static struct cache_entry *cache_slot(struct auth_cache *c, const unsigned char 
 }
 
 static bool cache_get(struct wharf_auth *a, const unsigned char key[32], const char *token, struct subject *who,
-		      json_t **claims)
+		      struct auth_query *q)
 {
 	bool hit = false;
-	pthread_mutex_lock(&a->cache->lock);
+	pthread_rwlock_rdlock(&a->cache->lock);
 	struct cache_entry *e = cache_slot(a->cache, key);
 	if (e->used && memcmp(e->key, key, 32) == 0 && (!token) == (!e->token) && (!token || !strcmp(token, e->token)) &&
 	    e->expires >= wharf_now() &&
 	    (e->bearer || e->generation == model_generation(a->model))) {
 		*who = e->who;
-		*claims = json_incref(e->claims);
+		query_claims(q, e->claims);
 		hit = true;
 	}
-	pthread_mutex_unlock(&a->cache->lock);
+	pthread_rwlock_unlock(&a->cache->lock);
 	return hit;
 }
 
@@ -253,14 +274,14 @@ static void cache_put(struct wharf_auth *a, const unsigned char key[32], const c
 		      json_t *claims, int64_t expires, uint64_t generation)
 {
 	char *copy = token ? wharf_xstrdup(token) : NULL;
-	pthread_mutex_lock(&a->cache->lock);
+	pthread_rwlock_wrlock(&a->cache->lock);
 	struct cache_entry *e = cache_slot(a->cache, key);
 	json_decref(e->claims);
 	free(e->token);
 	*e = (struct cache_entry){.used = true, .bearer = claims != NULL, .expires = expires, .token = copy,
 				  .generation = generation, .who = *who, .claims = json_incref(claims)};
 	memcpy(e->key, key, 32);
-	pthread_mutex_unlock(&a->cache->lock);
+	pthread_rwlock_unlock(&a->cache->lock);
 }
 
 void auth_audit(struct wharf_auth *a, json_t *event)
@@ -340,10 +361,10 @@ static int identify_bearer(struct wharf_auth *a, const char *token, struct subje
 	return 0;
 }
 
-int auth_identify(struct wharf_auth *a, const char *authorization, struct subject *who, json_t **claims,
+int auth_identify(struct wharf_auth *a, const char *authorization, struct subject *who, struct auth_query *q,
 		  struct wharf_error *err)
 {
-	*claims = NULL;
+	query_claims(q, NULL);
 	*who = (struct subject){.kind = SUBJECT_ANONYMOUS};
 	if (!authorization)
 		return 0;
@@ -367,36 +388,39 @@ int auth_identify(struct wharf_auth *a, const char *authorization, struct subjec
 		unsigned int klen = 0;
 		EVP_Digest(authorization, strlen(authorization), key, &klen, EVP_sha256(), NULL);
 	}
-	if (cache_get(a, key, token, who, claims))
+	if (cache_get(a, key, token, who, q))
 		return 0;
 	uint64_t gen = model_generation(a->model);
-	int r = bearer ? identify_bearer(a, authorization + 7, who, claims, err)
+	json_t *claims = NULL;
+	int r = bearer ? identify_bearer(a, authorization + 7, who, &claims, err)
 		       : identify_basic(a, authorization, who, err);
 	if (r < 0)
 		return r;
-	int64_t expires = bearer ? json_integer_value(json_object_get(*claims, "exp")) + LEEWAY
+	int64_t expires = bearer ? json_integer_value(json_object_get(claims, "exp")) + LEEWAY
 				 : wharf_now() + BASIC_CACHE_SECONDS;
-	cache_put(a, key, token, who, *claims, expires, gen);
+	query_claims(q, claims);
+	cache_put(a, key, token, who, claims, expires, gen);
+	json_decref(claims);
 	return 0;
 }
 
 /* The actions the caller holds on the access's repository (or registry-wide). */
-static unsigned granted_actions(struct wharf_auth *a, const struct subject *who, const json_t *claims,
+static unsigned granted_actions(struct wharf_auth *a, const struct subject *who, const struct auth_query *q,
 				const struct wharf_access *acc)
 {
 	if (acc->action == WHARF_ACTION_CATALOG) {
-		if (claims)
-			return wharf_jwt_access_actions(claims, "registry", "catalog") & WHARF_ACT_CATALOG;
+		if (q->has_token)
+			return q->bits & WHARF_ACT_CATALOG;
 		return who->kind != SUBJECT_ANONYMOUS ? WHARF_ACT_CATALOG : 0;
 	}
 	if (!acc->repository) {
 		/* /v2/ itself: any authenticated caller; registry administration: system administrators */
 		if (acc->action == WHARF_ACTION_PULL)
-			return who->kind != SUBJECT_ANONYMOUS || claims ? WHARF_ACT_PULL : 0;
+			return who->kind != SUBJECT_ANONYMOUS || q->has_token ? WHARF_ACT_PULL : 0;
 		return who->sysadmin ? WHARF_ACT_ADMIN : 0;
 	}
-	if (claims)
-		return wharf_jwt_access_actions(claims, "repository", acc->repository);
+	if (q->has_token)
+		return q->bits;
 	return model_repo_actions(a->model, who, acc->repository);
 }
 
@@ -410,18 +434,28 @@ static const char *scope_actions(enum wharf_action action)
 	}
 }
 
+/* Only plain host and repository characters go into the quoted challenge parameters. */
+static bool header_safe(const char *s, const char *extra)
+{
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || strchr(extra, *s)))
+			return false;
+	return true;
+}
+
 static void challenge(struct wharf_auth *a, const struct wharf_access *acc, const char *error,
 		      struct wharf_auth_decision *out)
 {
+	const char *host = acc->host && header_safe(acc->host, ".-:[]") ? acc->host : "localhost";
 	_cleanup_free_ char *realm = a->cfg.realm ? wharf_xstrdup(a->cfg.realm)
-						  : wharf_xasprintf("%s://%.200s/token", acc->tls ? "https" : "http", acc->host ? acc->host : "localhost");
+						  : wharf_xasprintf("%s://%.200s/token", acc->tls ? "https" : "http", host);
 	int n = snprintf(out->www_authenticate, sizeof(out->www_authenticate), "Bearer realm=\"%s\",service=\"%s\"",
 			 realm, a->cfg.service);
 	size_t off = n > 0 && (size_t)n < sizeof(out->www_authenticate) ? (size_t)n : 0;
 	if (acc->action == WHARF_ACTION_CATALOG)
 		off += (size_t)snprintf(out->www_authenticate + off, sizeof(out->www_authenticate) - off,
 					",scope=\"registry:catalog:*\"");
-	else if (acc->repository && strlen(acc->repository) < 256)
+	else if (acc->repository && strlen(acc->repository) < 256 && header_safe(acc->repository, "._-/"))
 		off += (size_t)snprintf(out->www_authenticate + off, sizeof(out->www_authenticate) - off,
 					",scope=\"repository:%s:%s\"", acc->repository, scope_actions(acc->action));
 	if (error && off < sizeof(out->www_authenticate))
@@ -443,9 +477,9 @@ static void extensions_decide(struct wharf_auth *a, const struct subject *who, b
 {
 	const char *user = who->kind == SUBJECT_ANONYMOUS ? "" : who->name;
 	if (!out->allowed) {
-		auth_audit(a, json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:b,s:s}", "type", "authz", "user", user, "action",
-					authz_action_name(acc), "repository", acc->repository, "remote", acc->remote,
-					"allowed", 0, "reason", "no permission"));
+		auth_audit(a, json_pack("{s:s,s:s,s:s,s:s?,s:s?,s:s?,s:b,s:s}", "type", "authz", "user", user, "action",
+					authz_action_name(acc), "repository", acc->repository, "tag", acc->tag, "remote",
+					acc->remote, "allowed", 0, "reason", "no permission"));
 		return;
 	}
 	struct wharf_strv teams = {0};
@@ -453,7 +487,7 @@ static void extensions_decide(struct wharf_auth *a, const struct subject *who, b
 		model_user_teams(a->model, who->name, &teams);
 	struct wharf_authz_request req = {
 		.user = user, .teams = (const char **)teams.v, .nteams = teams.n, .repository = acc->repository,
-		.action = authz_action_name(acc), .method = acc->method, .uri = acc->uri, .signed_status = -1,
+		.action = authz_action_name(acc), .method = acc->method, .uri = acc->uri, .signed_status = -1, .tag = acc->tag,
 		.remote = acc->remote, .authn_method = has_token ? "token" : who->kind == SUBJECT_ANONYMOUS ? "" : "password",
 	};
 	bool allowed = false;
@@ -471,19 +505,19 @@ static void extensions_decide(struct wharf_auth *a, const struct subject *who, b
 static void decide_enabled(struct wharf_auth *a, const struct wharf_access *acc, struct wharf_auth_decision *out)
 {
 	struct subject who;
-	json_t *claims = NULL;
+	struct auth_query q = {.type = acc->action == WHARF_ACTION_CATALOG ? "registry" : acc->repository ? "repository" : NULL,
+			       .name = acc->action == WHARF_ACTION_CATALOG ? "catalog" : acc->repository};
 	struct wharf_error err;
 	const char *target = acc->repository ? acc->repository : "registry";
-	if (auth_identify(a, acc->authorization, &who, &claims, &err) < 0) {
+	if (auth_identify(a, acc->authorization, &who, &q, &err) < 0) {
 		snprintf(out->subject, sizeof(out->subject), "anonymous");
 		snprintf(out->reason, sizeof(out->reason), "authentication failed: %s", err.message);
 		challenge(a, acc, "invalid_token", out);
 		return;
 	}
 	snprintf(out->subject, sizeof(out->subject), "%s", who.kind == SUBJECT_ANONYMOUS ? "anonymous" : who.name);
-	unsigned granted = granted_actions(a, &who, claims, acc);
-	bool has_token = claims != NULL;
-	json_decref(claims);
+	unsigned granted = granted_actions(a, &who, &q, acc);
+	bool has_token = q.has_token;
 	out->allowed = (granted & (1u << acc->action)) != 0;
 	if (a->x)
 		extensions_decide(a, &who, has_token, acc, out);
@@ -521,11 +555,9 @@ bool wharf_auth_can_see(struct wharf_auth *a, const char *authorization, const c
 	if (!a || !a->enabled)
 		return true;
 	struct subject who;
-	json_t *claims = NULL;
 	struct wharf_error err;
-	if (auth_identify(a, authorization, &who, &claims, &err) < 0)
+	if (auth_identify(a, authorization, &who, NULL, &err) < 0)
 		return false;
-	json_decref(claims);
 	return (model_repo_actions(a->model, &who, repo) & WHARF_ACT_PULL) != 0;
 }
 

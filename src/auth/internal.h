@@ -35,6 +35,8 @@ int model_user_source(struct auth_model *m, const char *name, bool *disabled);
 /* An LDAP user logged in: create it (source ldap, no password) when new, and make its team
  * memberships exactly teams ("org/team"; teams that do not exist are skipped). */
 int model_ldap_sync(struct auth_model *m, const char *name, const struct wharf_strv *teams, struct wharf_error *err);
+/* The names of all LDAP users. */
+void model_ldap_users(struct auth_model *m, struct wharf_strv *out);
 /* The teams ("org/team") name belongs to. */
 void model_user_teams(struct auth_model *m, const char *name, struct wharf_strv *out);
 /* Look a subject up again by name (refresh tokens): fails when gone or disabled. */
@@ -86,7 +88,18 @@ struct wharf_auth {
 	struct wharf_jwt_key *key;
 	struct auth_cache *cache;
 	struct wharf_authx *x; /* LDAP, plugins, policy, audit; NULL when none is configured */
+	/* the scheduled LDAP sync (ldap_sync.c) */
+	pthread_t sync;
+	bool sync_ready, sync_started, stopping;
+	pthread_mutex_t stop_lock;
+	pthread_cond_t stop_cond;
 };
+
+/* Look every LDAP user up again now (ldap_sync.c). */
+void auth_ldap_sync_once(struct wharf_auth *a);
+/* Start (when LDAP is configured and auth.ldap_sync_interval > 0) and stop the sync thread. */
+void auth_ldap_sync_start(struct wharf_auth *a);
+void auth_ldap_sync_stop(struct wharf_auth *a);
 
 /* Check a name and password: local users and robots first, then the directory (when LDAP is
  * configured) for names that are not local. Records the attempt in the audit log. */
@@ -95,10 +108,18 @@ int auth_login(struct wharf_auth *a, const char *user, const char *password, str
 /* Append an event (stolen) to the audit log, if there is one; failures are logged. */
 void auth_audit(struct wharf_auth *a, json_t *event);
 
+/* For Bearer tokens: what the token grants on (type, name) ("repository", NAME or "registry",
+ * "catalog"; type NULL asks nothing). */
+struct auth_query {
+	const char *type;
+	const char *name;
+	bool has_token; /* out: the caller presented a valid token */
+	unsigned bits;  /* out: the actions the token grants on (type, name) */
+};
+
 /* Who the Authorization header names: anonymous (no header), a user or robot (Basic, Bearer);
- * for Bearer, *claims gets the verified token's claims (borrowed from the cache; valid while
- * the caller holds *claims' reference, which it must drop with json_decref). */
-int auth_identify(struct wharf_auth *a, const char *authorization, struct subject *who, json_t **claims,
+ * q (may be NULL) is answered from a Bearer token's verified claims. */
+int auth_identify(struct wharf_auth *a, const char *authorization, struct subject *who, struct auth_query *q,
 		  struct wharf_error *err);
 
 /* The HTTP endpoints (token.c, admin_api.c). */

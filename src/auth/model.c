@@ -1,6 +1,7 @@
 /* The access control model in its own SQLite file: users, organizations and their owners, teams,
  * per-repository team grants, public repositories, robot accounts and refresh tokens. One
  * connection behind a mutex: every query is a point lookup, and decisions are cached above. */
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <stdarg.h>
 #include <string.h>
@@ -60,6 +61,11 @@ static int migrate(sqlite3 *db, struct wharf_error *err)
 
 int model_open(struct auth_model **out, const char *path, struct wharf_error *err)
 {
+	/* password hashes live here: 0600 from the start (SQLite gives its -wal and -shm files the same mode) */
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return wharf_error_sys(err, "cannot open %s", path);
+	close(fd);
 	sqlite3 *db = NULL;
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX, NULL) !=
 	    SQLITE_OK) {
@@ -633,6 +639,14 @@ int model_ldap_sync(struct auth_model *m, const char *name, const struct wharf_s
 void model_user_teams(struct auth_model *m, const char *name, struct wharf_strv *out)
 {
 	sqlite3_stmt *st = prep(m, "SELECT org || '/' || team FROM team_members WHERE user = ? ORDER BY 1", "s", name);
+	while (st && sqlite3_step(st) == SQLITE_ROW)
+		wharf_strv_push(out, (const char *)sqlite3_column_text(st, 0));
+	sqlite3_finalize(st);
+}
+
+void model_ldap_users(struct auth_model *m, struct wharf_strv *out)
+{
+	sqlite3_stmt *st = prep(m, "SELECT name FROM users WHERE source = 'ldap' ORDER BY name", "");
 	while (st && sqlite3_step(st) == SQLITE_ROW)
 		wharf_strv_push(out, (const char *)sqlite3_column_text(st, 0));
 	sqlite3_finalize(st);

@@ -163,12 +163,11 @@ static void token_get(struct wharf_auth *a, struct wharf_http_request *req)
 	struct subject who = {.kind = SUBJECT_ANONYMOUS};
 	struct wharf_error err;
 	if (authz) {
-		json_t *claims = NULL;
 		if (strncasecmp(authz, "Basic ", 6) != 0) {
 			unauthorized(a, req, "token requests take Basic credentials");
 			return;
 		}
-		if (auth_identify(a, authz, &who, &claims, &err) < 0) {
+		if (auth_identify(a, authz, &who, NULL, &err) < 0) {
 			unauthorized(a, req, err.message);
 			return;
 		}
@@ -189,8 +188,7 @@ static int hex_digit(char c)
 	return -1;
 }
 
-/* One value of an application/x-www-form-urlencoded body, decoded; NULL when absent. */
-static char *form_value(const char *body, const char *key)
+char *wharf_form_value(const char *body, const char *key)
 {
 	size_t klen = strlen(key);
 	for (const char *p = body; p && *p;) {
@@ -236,24 +234,24 @@ static void free_buf(void *p)
 
 static void token_post_grant(struct wharf_auth *a, struct wharf_http_request *req, const char *body)
 {
-	_cleanup_free_ char *grant = form_value(body, "grant_type");
-	_cleanup_free_ char *service = form_value(body, "service");
-	_cleanup_free_ char *scope = form_value(body, "scope");
-	_cleanup_free_ char *access_type = form_value(body, "access_type");
+	_cleanup_free_ char *grant = wharf_form_value(body, "grant_type");
+	_cleanup_free_ char *service = wharf_form_value(body, "service");
+	_cleanup_free_ char *scope = wharf_form_value(body, "scope");
+	_cleanup_free_ char *access_type = wharf_form_value(body, "access_type");
 	struct subject who;
 	struct wharf_error err;
 	if (!service_ok(a, req, service))
 		return;
 	if (grant && !strcmp(grant, "password")) {
-		_cleanup_free_ char *user = form_value(body, "username");
-		_cleanup_free_ char *pw = form_value(body, "password");
+		_cleanup_free_ char *user = wharf_form_value(body, "username");
+		_cleanup_free_ char *pw = wharf_form_value(body, "password");
 		if (!user || !pw || auth_login(a, user, pw, &who, &err) < 0) {
 			unauthorized(a, req, "password grant: invalid credentials");
 			return;
 		}
 		respond_token(a, req, &who, scope, access_type && !strcmp(access_type, "offline"), true);
 	} else if (grant && !strcmp(grant, "refresh_token")) {
-		_cleanup_free_ char *rt = form_value(body, "refresh_token");
+		_cleanup_free_ char *rt = wharf_form_value(body, "refresh_token");
 		if (!rt || model_refresh_use(a->model, rt, &who, &err) < 0) {
 			unauthorized(a, req, "refresh grant: unknown or expired refresh token");
 			return;

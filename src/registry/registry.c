@@ -1,6 +1,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "wharf/oci.h"
 #include "internal.h"
@@ -131,6 +132,15 @@ static enum wharf_action route_action(const struct route *rt, struct wharf_http_
 	return WHARF_ACTION_PUSH;
 }
 
+/* The tag of /v2/<name>/manifests/<tag>, for tag rules of the policy file; NULL for digests. */
+static const char *manifest_tag(struct wharf_http_request *req)
+{
+	const char *m = strstr(wharf_http_path(req), "/manifests/");
+	if (!m || strchr(m + 11, '/') || strchr(m + 11, ':') || !m[11])
+		return NULL;
+	return m + 11;
+}
+
 /* The single authentication/authorization stage. */
 static bool authorize(struct wharf_registry *reg, struct wharf_http_request *req, const char *repo,
 		      enum wharf_action action)
@@ -144,6 +154,7 @@ static bool authorize(struct wharf_registry *reg, struct wharf_http_request *req
 		.method = wharf_http_method(req),
 		.uri = wharf_http_path(req),
 		.sign = strstr(wharf_http_path(req), "/_trust/") && !method_is(req, "GET") && !method_is(req, "HEAD"),
+		.tag = manifest_tag(req),
 	};
 	struct wharf_auth_decision d;
 	wharf_auth_decide(reg->auth, &access, &d);
@@ -288,6 +299,21 @@ static enum wharf_action trust_action(struct wharf_http_request *req, const char
 	return WHARF_ACTION_PUSH;
 }
 
+/* The repository a trust request is authorized on. Docker content trust (and wharf pull) name a
+ * repository's trust data by the registry's host[:port] and the repository, as in
+ * "127.0.0.1:5000/acme/app": when the GUN starts with the host this request was sent to, the
+ * permissions are those of the repository after it. Any other GUN is taken as it is. */
+static const char *trust_repository(struct wharf_http_request *req, const char *gun)
+{
+	const char *host = wharf_http_header(req, "Host");
+	if (!gun || !host)
+		return gun;
+	size_t hlen = strlen(host);
+	if (hlen > 0 && !strncasecmp(gun, host, hlen) && gun[hlen] == '/' && gun[hlen + 1])
+		return gun + hlen + 1;
+	return gun;
+}
+
 /* /v2/<gun>/_trust/<rest> and /v2/_trust/<rest> go to the trust service. */
 static bool dispatch_trust(struct wharf_registry *reg, struct wharf_http_request *req)
 {
@@ -302,7 +328,7 @@ static bool dispatch_trust(struct wharf_registry *reg, struct wharf_http_request
 	bool global = mark == rest;
 	_cleanup_free_ char *gun = global ? NULL : wharf_xstrndup(rest, (size_t)(mark - rest));
 	const char *tail = global ? mark + 7 : mark + 8;
-	if (authorize(reg, req, gun, trust_action(req, tail)))
+	if (authorize(reg, req, trust_repository(req, gun), trust_action(req, tail)))
 		wharf_trust_handle(reg->trust, req, gun, tail);
 	return true;
 }

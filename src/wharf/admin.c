@@ -20,7 +20,8 @@ static void gc_usage(FILE *out)
 	      "      --grace DUR       keep blobs used within DUR (default 1h; e.g. 0, 30s, 15m)\n"
 	      "      --upload-ttl DUR  remove uploads idle for DUR (default 24h)\n"
 	      "Online, asking a running wharfd (it uses its own --gc-grace):\n"
-	      "  -s, --server URL      e.g. http://127.0.0.1:5000\n"
+	      "  -s, --server URL      e.g. http://127.0.0.1:5000 (with access control on, an\n"
+	      "                        administrator's $WHARF_USER and $WHARF_PASSWORD)\n"
 	      "Both:\n"
 	      "  -n, --dry-run         report what would be removed, remove nothing\n"
 	      "      --json            print the report as JSON\n"
@@ -86,6 +87,10 @@ static int gc_online(const char *server, bool dry_run, bool json)
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
+	if (getenv("WHARF_USER") && getenv("WHARF_PASSWORD")) { /* wharfd --auth: an administrator */
+		curl_easy_setopt(curl, CURLOPT_USERNAME, getenv("WHARF_USER"));
+		curl_easy_setopt(curl, CURLOPT_PASSWORD, getenv("WHARF_PASSWORD"));
+	}
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
 	CURLcode cc = curl_easy_perform(curl);

@@ -7,12 +7,7 @@
 
 #include "cli.h"
 #include "wharf/scan.h"
-#if __has_include("wharf/vulndb.h")
 #include "wharf/vulndb.h"
-#define HAVE_VULNDB 1
-#else
-#define HAVE_VULNDB 0
-#endif
 
 struct scan_cli {
 	const char *format, *output, *severity, *ignorefile, *db, *cache_dir, *fail_on, *platform;
@@ -266,7 +261,6 @@ static int write_list(FILE *out, const struct scan_cli *c, const struct wharf_sc
 	return ferror(out) ? -1 : 0;
 }
 
-#if HAVE_VULNDB
 static int report(FILE *out, struct scan_cli *c, const char *home, struct wharf_scan_result *r)
 {
 	struct wharf_error e = {0};
@@ -310,14 +304,6 @@ static int report(FILE *out, struct scan_cli *c, const char *home, struct wharf_
 	int code = c->exit_code_set ? c->exit_code : c->fail_on ? 1 : 0;
 	return worst >= 0 && worst >= fail_on ? code : EXIT_OK;
 }
-#else
-static int report(FILE *out, struct scan_cli *c, const char *home, struct wharf_scan_result *r)
-{
-	(void)out, (void)c, (void)home, (void)r;
-	fputs("wharf scan: this wharf was built without the vulnerability database; use --list-packages\n", stderr);
-	return EXIT_FAILURE_RUNTIME;
-}
-#endif
 
 int wharf_cli_cmd_scan(int argc, char **argv)
 {

@@ -35,6 +35,12 @@ static void usage(FILE *out)
 	      "                           start with the password in $WHARF_ADMIN_PASSWORD\n"
 	      "      --admin-password-file FILE  read that password from FILE instead\n"
 	      "      --token-ttl DUR      lifetime of issued tokens (default 5m)\n"
+	      "      --ldap-config FILE   with --auth, also log users in from a directory (LDAP / AD)\n"
+	      "      --authz-plugin SOCKET  with --auth, ask this Docker authorization plugin too\n"
+	      "                           (repeatable; every plugin must allow)\n"
+	      "      --policy FILE        with --auth, the attribute-based policy file\n"
+	      "      --audit-log FILE     with --auth, append every authentication, decision and admin\n"
+	      "                           change to this hash-chained log (docs/auth-extensions.md)\n"
 	      "      --tls-cert FILE      serve HTTPS only, with this PEM certificate (chain); plain\n"
 	      "      --tls-key FILE       HTTP then gets a 400 (`wharf admin cert` makes a pair)\n"
 	      "      --scan-workers N     threads scanning pushed images (default 1; 0: pushed images are\n"
@@ -55,8 +61,8 @@ static void usage(FILE *out)
 }
 
 enum { OPT_THREADS = 256, OPT_GC_INTERVAL, OPT_GC_GRACE, OPT_UPLOAD_TTL, OPT_NO_ACCESS_LOG, OPT_LOG_LEVEL, OPT_REQUIRE_SIGNED,
-       OPT_AUTH, OPT_ADMIN_USER, OPT_ADMIN_PASSWORD_FILE, OPT_TOKEN_TTL,
-       OPT_SCAN_WORKERS, OPT_VULNDB, OPT_SCAN_BLOCK_SEVERITY, OPT_SCAN_BLOCK_UNSCANNED };
+       OPT_AUTH, OPT_ADMIN_USER, OPT_ADMIN_PASSWORD_FILE, OPT_TOKEN_TTL, OPT_LDAP_CONFIG, OPT_AUTHZ_PLUGIN,
+       OPT_POLICY, OPT_AUDIT_LOG, OPT_SCAN_WORKERS, OPT_VULNDB, OPT_SCAN_BLOCK_SEVERITY, OPT_SCAN_BLOCK_UNSCANNED };
 enum { OPT_TLS_CERT = 300, OPT_TLS_KEY }; /* HTTPS (issue 7) */
 
 /* The HTTPS files (argv strings), set once while parsing the command line. */
@@ -71,6 +77,12 @@ static int set_log_level(const char *name)
 			return 0;
 		}
 	return -1;
+}
+
+static void set_path(char **dst, const char *value)
+{
+	free(*dst);
+	*dst = wharf_xstrdup(value);
 }
 
 /* Options given on the command line win over the config file, so apply the file first. */
@@ -89,6 +101,10 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 		{"admin-user", required_argument, NULL, OPT_ADMIN_USER},
 		{"admin-password-file", required_argument, NULL, OPT_ADMIN_PASSWORD_FILE},
 		{"token-ttl", required_argument, NULL, OPT_TOKEN_TTL},
+		{"ldap-config", required_argument, NULL, OPT_LDAP_CONFIG},
+		{"authz-plugin", required_argument, NULL, OPT_AUTHZ_PLUGIN},
+		{"policy", required_argument, NULL, OPT_POLICY},
+		{"audit-log", required_argument, NULL, OPT_AUDIT_LOG},
 		{"tls-cert", required_argument, NULL, OPT_TLS_CERT}, {"tls-key", required_argument, NULL, OPT_TLS_KEY},
 		{"scan-workers", required_argument, NULL, OPT_SCAN_WORKERS},
 		{"vulndb", required_argument, NULL, OPT_VULNDB},
@@ -142,6 +158,10 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 				free(cfg->auth.admin_password_file);
 				cfg->auth.admin_password_file = wharf_xstrdup(optarg);
 				break;
+			case OPT_LDAP_CONFIG: set_path(&cfg->auth.ext.ldap_config, optarg); break;
+			case OPT_AUTHZ_PLUGIN: wharf_strv_push(&cfg->auth.ext.plugins, optarg); break;
+			case OPT_POLICY: set_path(&cfg->auth.ext.policy_file, optarg); break;
+			case OPT_AUDIT_LOG: set_path(&cfg->auth.ext.audit_log, optarg); break;
 			case OPT_TOKEN_TTL:
 				r = wharf_parse_duration(optarg, &cfg->auth.token_ttl, err);
 				if (r == 0 && (cfg->auth.token_ttl < 10 || cfg->auth.token_ttl > 86400))
@@ -181,6 +201,10 @@ static int parse_args(int argc, char **argv, struct wharf_config *cfg, struct wh
 	}
 	if (optind < argc)
 		return wharf_error_set(err, WHARF_EINVAL, "unexpected argument '%s' (see wharfd --help)", argv[optind]);
+	const struct wharf_authx_config *ext = &cfg->auth.ext;
+	if (!cfg->auth.enabled && (ext->ldap_config || ext->plugins.n || ext->policy_file || ext->audit_log))
+		return wharf_error_set(err, WHARF_EINVAL, "LDAP, authorization plugins, the policy and the audit log need "
+					    "access control on (--auth or auth.enabled)");
 	if (set_log_level(cfg->log_level) < 0)
 		return wharf_error_set(err, WHARF_EINVAL, "log level '%s' is not debug, info, warn or error", cfg->log_level);
 	return 0;

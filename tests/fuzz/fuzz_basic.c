@@ -1,7 +1,8 @@
-/* Authorization headers and token scopes from hostile clients: Basic credentials decode into a
- * user without ':' and a password, or fail with a message; scopes parse into known types and
- * action bits, or fail with a message naming the rule. Input: the header value; the same bytes
- * are also tried as a scope and as an action list. */
+/* Authorization headers, token scopes and token request forms from hostile clients: Basic
+ * credentials decode into a user without ':' and a password, or fail with a message; scopes
+ * parse into known types and action bits, or fail with a message naming the rule; form values
+ * decode to no more bytes than they had. Input: the header value; the same bytes are also tried
+ * as a scope, an action list and an OAuth2 form body. */
 #include "wharf/auth.h"
 
 #include "fuzz.h"
@@ -47,6 +48,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	check_scope(s);
 	unsigned bits = wharf_actions_parse(s, size);
 	FUZZ_CHECK((bits & ~(unsigned)(WHARF_ACT_REPO_ALL | WHARF_ACT_CATALOG)) == 0);
+	static const char *const keys[] = {"grant_type", "username", "password", "scope", "refresh_token"};
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
+		char *v = wharf_form_value(s, keys[i]);
+		FUZZ_CHECK(!v || strlen(v) < strlen(s));
+		free(v);
+	}
 	free(hdr);
 	free(s);
 	return 0;

@@ -212,6 +212,20 @@ def token_grants_intersection_and_scopes_do_not_escalate(s):
     eq(claims_of(wtok)["access"][0]["actions"], ["pull", "push"], "* asks for all: writer gets pull, push")
     r = s.request("DELETE", "/v2/acme/app/manifests/v1", headers=bearer(wtok))
     eq(r.status, 401, "writer's token cannot delete")
+    # cross-repository mount needs pull on the source: without it, a fresh upload (202), not the blob
+    secret_blob = os.urandom(100)
+    h = {"Authorization": basic("root", ADMIN_PW)}
+    eq(s.request("POST", f"/v2/acme/other/blobs/uploads/?digest={sha256(secret_blob)}", body=secret_blob,
+                 headers=h).status, 201, "root uploads a blob to acme/other")
+    wtok = token(s, "writer", PW, "repository:acme/app:pull,push", "repository:acme/other:pull")
+    eq(len(claims_of(wtok)["access"]), 1, "writer gets nothing on acme/other")
+    r = s.request("POST", f"/v2/acme/app/blobs/uploads/?mount={sha256(secret_blob)}&from=acme/other",
+                  headers=bearer(wtok))
+    eq(r.status, 202, "mount from a repository the token cannot pull starts an upload instead")
+    rtok = token(s, "root", ADMIN_PW, "repository:acme/app:pull,push", "repository:acme/other:pull")
+    r = s.request("POST", f"/v2/acme/app/blobs/uploads/?mount={sha256(secret_blob)}&from=acme/other",
+                  headers=bearer(rtok))
+    eq(r.status, 201, "mount with pull on the source (control)")
     token(s, "reader", "wrong-password", "repository:acme/app:pull", status=401)
     token(s, "nobody", PW, "repository:acme/app:pull", status=401)
     r = s.request("GET", "/v2/acme/app/tags/list", headers={"Authorization": basic("reader", PW)})
@@ -353,6 +367,21 @@ def robot_accounts_are_scoped_and_expire(s):
 
 
 @test(shared=False)
+def secrets_on_disk_are_private(s):
+    start_auth(s)
+    admin_ok(s, "POST", "users", {"name": "alice", "password": PW})
+    for name in ("auth.db", "auth/token.key"):
+        mode = os.stat(os.path.join(s.data, name)).st_mode & 0o777
+        eq(oct(mode), oct(0o600), f"mode of {name}")
+    eq(oct(os.stat(os.path.join(s.data, "auth")).st_mode & 0o777), oct(0o700), "mode of auth/")
+    for name in os.listdir(s.data):
+        if name.startswith("auth.db"):
+            with open(os.path.join(s.data, name), "rb") as f:
+                check(PW.encode() not in f.read(), f"no password in {name}")
+            check(os.stat(os.path.join(s.data, name)).st_mode & 0o077 == 0, f"{name} is private")
+
+
+@test(shared=False)
 def access_control_off_by_default(s):
     s.start()
     eq(s.request("GET", "/v2/").status, 200, "no --auth: /v2/ open")
@@ -458,3 +487,6 @@ def admin_cli_manages_users_orgs_teams_repos_robots(s):
     eq(wharf_cli(s, "user", "rm", "bob").returncode, 1, "removing a missing user fails")
     eq(wharf_cli(s, "user", "frob").returncode, 2, "unknown verb is a usage error")
     eq(wharf_cli(s, "user", "ls", pw="wrong").returncode, 1, "wrong admin password")
+    # registry administration (online gc) is for system administrators
+    eq(wharf_cli(s, "gc").returncode, 0, "wharf admin gc --server as root")
+    eq(wharf_cli(s, "gc", user="alice", pw=PW).returncode, 1, "wharf admin gc --server as a non-administrator")

@@ -192,6 +192,37 @@ static void jwt_refuses_none_and_hmac(void **state)
 	wharf_jwt_key_free(k);
 }
 
+static void config_object_keys(void **state)
+{
+	(void)state;
+	struct wharf_auth_config cfg;
+	wharf_auth_config_init(&cfg);
+	assert_false(cfg.enabled);
+	assert_int_equal(cfg.token_ttl, 300);
+	struct wharf_error err = {0};
+	json_t *ok = json_loads("{\"enabled\":true,\"admin_user\":\"root\",\"token_ttl\":\"10m\",\"realm\":\"https://r/token\"}", 0, NULL);
+	assert_int_equal(wharf_auth_config_load(&cfg, ok, &err), 0);
+	assert_true(cfg.enabled);
+	assert_int_equal(cfg.token_ttl, 600);
+	assert_string_equal(cfg.realm, "https://r/token");
+	json_decref(ok);
+	static const char *const bad[][2] = {
+		{"{\"enable\":true}", "auth.enable' is not known"},
+		{"{\"enabled\":1}", "auth.enabled' must be true or false"},
+		{"{\"token_ttl\":\"2d\"}", "10s to 24h"},
+		{"{\"token_ttl\":\"soon\"}", "auth.token_ttl' must be a duration"},
+		{"{\"service\":\"\"}", "auth.service' must be a non-empty string"},
+		{"[]", "'auth' must be an object"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		json_t *j = json_loads(bad[i][0], JSON_DECODE_ANY, NULL);
+		assert_wharf_err(wharf_auth_config_load(&cfg, j, &err), err, WHARF_EINVAL);
+		assert_contains(err.message, bad[i][1]);
+		json_decref(j);
+	}
+	wharf_auth_config_free(&cfg);
+}
+
 struct model_ctx {
 	char *dir;
 	struct wharf_auth *auth;
@@ -288,6 +319,11 @@ static void model_roles_and_decisions(void **state)
 	assert_int_equal(d.status, 401);
 	assert_string_equal(d.www_authenticate,
 			    "Bearer realm=\"http://reg.example/token\",service=\"wharf\",scope=\"repository:acme/app:pull,push\"");
+	/* hostile Host headers and names never reach the quoted parameters */
+	acc.host = "evil\",error=\"x";
+	acc.repository = "acme/a\"pp";
+	wharf_auth_decide(a, &acc, &d);
+	assert_string_equal(d.www_authenticate, "Bearer realm=\"http://localhost/token\",service=\"wharf\"");
 }
 
 static void model_robot_scopes(void **state)
@@ -320,6 +356,7 @@ int main(void)
 		cmocka_unit_test(password_hash_and_verify),
 		cmocka_unit_test(jwt_sign_verify_and_claims),
 		cmocka_unit_test(jwt_refuses_none_and_hmac),
+		cmocka_unit_test(config_object_keys),
 		M(model_roles_and_decisions),
 		M(model_robot_scopes),
 	};
