@@ -352,6 +352,11 @@ def osv_records(py, go_stdlib):
              cvss=critical), "CRITICAL"),
         (rec("WHARF-MVN-2", "Maven", "commons-cli:commons-cli", [{"introduced": "1.6.0"}, {"fixed": "1.7.0"}],
              "HIGH"), "HIGH"),
+        # the boundaries: introduced at the installed version affects it, fixed at it does not
+        (rec("WHARF-NPM-5", "npm", "ms", [{"introduced": "2.1.3"}, {"fixed": "2.1.4"}], "LOW"), "LOW"),
+        (rec("WHARF-PY-3", "PyPI", pyname.lower(), [{"introduced": "0"}, {"fixed": pyver}], "HIGH"), "HIGH"),
+        (rec("WHARF-MVN-3", "Maven", "commons-cli:commons-cli", [{"introduced": "0"}, {"fixed": "1.5.0"}],
+             "HIGH"), "HIGH"),
     ]
 
 
@@ -396,9 +401,12 @@ def tracker(images):
     # fixed_version "0": the release never had the flaw
     add("bash", "CVE-2099-0003", {i.suite: {"status": "resolved", "fixed_version": "0", "urgency": "high"}
                                   for i in images})
-    # a backport: fixed in a version below the installed one
-    add("tar", "CVE-2099-0004", {i.suite: {"status": "resolved", "fixed_version": "1.0-1", "urgency": "high"}
-                                 for i in images})
+    # a backport: fixed in a version just below the installed one (dpkg sorts X~1 before X)
+    add("tar", "CVE-2099-0004", {i.suite: {"status": "resolved", "fixed_version": src(i, "tar") + "~wharf1",
+                                           "urgency": "high"} for i in images})
+    # fixed in exactly the installed version
+    add("gzip", "CVE-2099-0007", {i.suite: {"status": "resolved", "fixed_version": src(i, "gzip"),
+                                            "urgency": "high"} for i in images})
     # only bookworm is affected
     add("coreutils", "CVE-2099-0005", {"bookworm": {"status": "open", "urgency": "low"}})
     # open, but the security team will not fix it
@@ -417,8 +425,8 @@ def expected_os(img, data, target):
             if not rel:
                 continue
             fixed = rel.get("fixed_version")
-            if rel["status"] == "resolved" and (fixed == "0" or fixed == "1.0-1"):
-                continue  # never affected; fixed below the installed version (a backport)
+            if rel["status"] == "resolved" and (fixed == "0" or fixed in (srcver, srcver + "~wharf1")):
+                continue  # never affected; fixed in or below the installed version (a backport)
             status = "fixed" if fixed else ("will_not_fix" if rel.get("nodsa_reason") == "ignored" else "affected")
             want.add(("os-pkgs", "debian", target, cve, name, version, fixed, status, sev[rel["urgency"]], layer))
     return want
@@ -495,15 +503,26 @@ def check_image(suite):
     for must in ("CVE-2099-0001", "CVE-2099-0002", "CVE-2099-0006", "WHARF-NPM-1", "WHARF-NPM-2", "WHARF-NPM-3",
                  "WHARF-PY-1", "WHARF-GO-1", "WHARF-GO-4", "WHARF-MVN-1"):
         check(must in ids, f"{suite}: {must} reported")
-    for never in ("CVE-2099-0003", "CVE-2099-0004", "WHARF-NPM-4", "WHARF-PY-2", "WHARF-GO-2", "WHARF-GO-3",
+    for never in ("CVE-2099-0003", "CVE-2099-0004", "CVE-2099-0007", "WHARF-NPM-4", "WHARF-PY-3", "WHARF-MVN-3", "WHARF-PY-2", "WHARF-GO-2", "WHARF-GO-3",
                   "WHARF-MVN-2"):
         check(never not in ids, f"{suite}: {never} not reported")
     eq("CVE-2099-0005" in ids, suite == "bookworm", f"{suite}: the bookworm-only coreutils entry")
     eq(sorted(g[4] for g in got if g[3] == "CVE-2099-0002"), ["libc-bin", "libc6"], f"{suite}: glibc's packages")
     eq(sorted((g[1], g[5]) for g in got if g[3] == "WHARF-NPM-2"), [("node-pkg", "2.1.2"), ("npm", "2.1.2")],
        f"{suite}: last_affected 2.1.2 takes the nested ms, not ms 2.1.3")
+    eq(sorted((g[1], g[5]) for g in got if g[3] == "WHARF-NPM-5"), [("node-pkg", "2.1.3"), ("npm", "2.1.3")],
+       f"{suite}: introduced at the installed version")
     eq(sorted(g[1] for g in got if g[3] == "WHARF-NPM-3"), ["npm"],
        f"{suite}: the deleted node_modules/@tootallnate/once is gone, its lock entry stays")
+    # a language finding names the file its package came from, a file the image still holds
+    for r in report["Results"]:
+        for v in r.get("Vulnerabilities") or []:
+            if r["Class"] == "lang-pkgs":
+                check(v.get("PkgPath") in img.content, f"{suite}: {v['VulnerabilityID']} {v['PkgName']} "
+                      f"PkgPath {v.get('PkgPath')!r} is a file of the image")
+    eq(sorted(v["PkgPath"] for r in report["Results"] for v in r.get("Vulnerabilities") or []
+              if v["VulnerabilityID"] == "WHARF-NPM-2" and r.get("Type") == "node-pkg"),
+       [f"{APP}/node/node_modules/debug/node_modules/ms/package.json"], f"{suite}: the nested ms")
     # every package target appears, with or without findings
     classes = {(r["Class"], r.get("Type")) for r in report["Results"]}
     for c in [("os-pkgs", "debian"), ("lang-pkgs", "npm"), ("lang-pkgs", "node-pkg"), ("lang-pkgs", "python-pkg"),
