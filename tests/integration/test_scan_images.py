@@ -563,13 +563,21 @@ def scan_image_sarif_cyclonedx_filters_and_exit_codes(srv):
     eq({r["id"] for r in run["tool"]["driver"]["rules"]}, ids | {"aws-access-key-id"}, "SARIF rules")
     eq({r["ruleId"] for r in run["results"]}, ids | {"aws-access-key-id"}, "SARIF results")
     eq(len(run["results"]), len(got) + 1, "one SARIF result per finding and secret")
+    paths = {(v["VulnerabilityID"], v["PkgName"], v.get("PkgPath", "var/lib/dpkg/status"))
+             for r in report["Results"] for v in r.get("Vulnerabilities") or []}
+    eq({(r["ruleId"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]) for r in run["results"]},
+       {(i, p) for i, _, p in paths} | {("aws-access-key-id", SECRET_FILE)}, "SARIF result locations")
     cdx = json.loads(adv.scan("bookworm", "--format", "cyclonedx").stdout)
     eq((cdx["bomFormat"], cdx["specVersion"]), ("CycloneDX", "1.5"), "CycloneDX header")
     eq({v["id"] for v in cdx["vulnerabilities"]}, ids, "CycloneDX vulnerabilities")
-    refs = {c["bom-ref"] for c in cdx["components"]}
+    comps = {c["bom-ref"]: c for c in cdx["components"]}
+    eq(len(comps), len(cdx["components"]), "CycloneDX bom-refs are unique")
+    affects = []
     for v in cdx["vulnerabilities"]:
         for a in v["affects"]:
-            check(a["ref"] in refs, f"CycloneDX {v['id']} affects a listed component: {a['ref']}")
+            check(a["ref"] in comps, f"CycloneDX {v['id']} affects a listed component: {a['ref']}")
+            affects.append((v["id"], comps[a["ref"]]["name"], comps[a["ref"]]["version"]))
+    eq(sorted(affects), sorted((g[3], g[4], g[5]) for g in got), "CycloneDX: the packages each vulnerability affects")
     purls = {c.get("purl") for c in cdx["components"]}
     for want in ("pkg:npm/debug@4.3.4", "pkg:maven/commons-cli/commons-cli@1.5.0", f"pkg:golang/{GO_DEP}@{GO_DEP_VERSION}"):
         check(want in purls, f"CycloneDX component {want}")
@@ -606,3 +614,43 @@ def scan_image_sarif_cyclonedx_filters_and_exit_codes(srv):
        "--fail-on CRITICAL with the CRITICAL findings ignored")
     eq(adv.scan("bookworm", "--fail-on", "HIGH", "--ignorefile", ignore, ok=False).returncode, 1,
        "--fail-on HIGH with HIGH findings left")
+
+
+@test(slow=True)
+def scan_image_from_registry_and_docker_archive(srv):
+    """The bullseye image pushed to wharfd by skopeo, and saved by skopeo as a docker-archive,
+    scans (cold) to the same findings and secret as its OCI layout: the registry keeps the
+    layer digests; the docker-archive stores the layers uncompressed, so there the layers are
+    named by their diff IDs."""
+    from test_clients import Containers
+    adv = advisories()
+    img = adv.images["bullseye"]
+    oci = json.loads(adv.scan("bullseye", "--format", "json").stdout)
+
+    def normal(report, layer_of=lambda d: d):
+        out = []
+        for g in findings(report):
+            target = "OS" if g[0] == "os-pkgs" else g[2]
+            out.append(g[:2] + (target,) + g[3:9] + (layer_of(g[9][0]), g[9][1]))
+        secrets = [(r["Target"], s["RuleID"], layer_of(s["Layer"]["Digest"]), s["Layer"]["DiffID"])
+                   for r in report["Results"] for s in r.get("Secrets") or []]
+        return sorted(out, key=str), secrets
+
+    want = normal(oci)
+    work = tempfile.mkdtemp(prefix="wharf-scan-e2e-tools-")
+    try:
+        with Containers(work) as tools:
+            archive = os.path.join(work, "image.tar")
+            tools.skopeo("copy", f"oci:{img.layout.path}:{TAG}", f"docker-archive:{archive}:scan/e2e:bullseye")
+            tools.skopeo("copy", "--dest-tls-verify=false", f"oci:{img.layout.path}:{TAG}",
+                         f"docker://{srv.addr}/scan/e2e:bullseye")
+            by_diffid = dict(zip(img.layout.layers, img.diff_ids))
+            got = json.loads(wharf("scan", "-q", "--no-cache", "--format", "json", f"docker-archive:{archive}",
+                                   home=adv.home).stdout)
+            eq(normal(got), normal(oci, by_diffid.get), "docker-archive: findings and secret by layer diff ID")
+        got = json.loads(wharf("scan", "-q", "--no-cache", "--format", "json",
+                               f"docker://{srv.addr}/scan/e2e:bullseye", home=adv.home).stdout)
+        eq(normal(got), want, "registry: findings and secret by layer")
+        check(want[1], "the secret is among them")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
