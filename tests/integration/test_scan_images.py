@@ -412,12 +412,16 @@ def tracker(images):
     # open, but the security team will not fix it
     add("sed", "CVE-2099-0006", {i.suite: {"status": "open", "urgency": "unimportant", "nodsa_reason": "ignored"}
                                  for i in images})
+    # not yet triaged, no urgency assigned
+    add("dpkg", "CVE-2099-0008", {i.suite: {"status": "undetermined", "urgency": "not yet assigned"} for i in images})
+    # keyed by a binary package's name, which is no source package: nothing
+    add("libc6", "CVE-2099-0009", {i.suite: {"status": "open", "urgency": "high"} for i in images})
     return data
 
 
 def expected_os(img, data, target):
     want = set()
-    sev = {"high": "HIGH", "medium": "MEDIUM", "low": "LOW", "unimportant": "LOW"}
+    sev = {"high": "HIGH", "medium": "MEDIUM", "low": "LOW", "unimportant": "LOW", "not yet assigned": "UNKNOWN"}
     layer = (img.layout.layers[0], img.diff_ids[0])
     for name, (version, source, srcver) in img.status.items():
         for cve, entry in data.get(source, {}).items():
@@ -427,7 +431,8 @@ def expected_os(img, data, target):
             fixed = rel.get("fixed_version")
             if rel["status"] == "resolved" and (fixed == "0" or fixed in (srcver, srcver + "~wharf1")):
                 continue  # never affected; fixed in or below the installed version (a backport)
-            status = "fixed" if fixed else ("will_not_fix" if rel.get("nodsa_reason") == "ignored" else "affected")
+            status = ("fixed" if fixed else "under_investigation" if rel["status"] == "undetermined"
+                      else "will_not_fix" if rel.get("nodsa_reason") == "ignored" else "affected")
             want.add(("os-pkgs", "debian", target, cve, name, version, fixed, status, sev[rel["urgency"]], layer))
     return want
 
@@ -500,10 +505,10 @@ def check_image(suite):
     eq(sorted(want - set(got), key=str), [], f"{suite}: missing findings")
     ids = {g[3] for g in got}
     # what each case must give, stated once more by name so a wrong expectation cannot hide one
-    for must in ("CVE-2099-0001", "CVE-2099-0002", "CVE-2099-0006", "WHARF-NPM-1", "WHARF-NPM-2", "WHARF-NPM-3",
+    for must in ("CVE-2099-0001", "CVE-2099-0002", "CVE-2099-0006", "CVE-2099-0008", "WHARF-NPM-1", "WHARF-NPM-2", "WHARF-NPM-3",
                  "WHARF-PY-1", "WHARF-GO-1", "WHARF-GO-4", "WHARF-MVN-1"):
         check(must in ids, f"{suite}: {must} reported")
-    for never in ("CVE-2099-0003", "CVE-2099-0004", "CVE-2099-0007", "WHARF-NPM-4", "WHARF-PY-3", "WHARF-MVN-3", "WHARF-PY-2", "WHARF-GO-2", "WHARF-GO-3",
+    for never in ("CVE-2099-0003", "CVE-2099-0004", "CVE-2099-0007", "CVE-2099-0009", "WHARF-NPM-4", "WHARF-PY-3", "WHARF-MVN-3", "WHARF-PY-2", "WHARF-GO-2", "WHARF-GO-3",
                   "WHARF-MVN-2"):
         check(never not in ids, f"{suite}: {never} not reported")
     eq("CVE-2099-0005" in ids, suite == "bookworm", f"{suite}: the bookworm-only coreutils entry")
@@ -589,15 +594,22 @@ def scan_image_sarif_cyclonedx_filters_and_exit_codes(srv):
     eq(sorted(kept("--severity", "HIGH,CRITICAL"), key=str),
        sorted([g for g in got if g[8] in ("HIGH", "CRITICAL")], key=str), "--severity HIGH,CRITICAL")
     check(any(g[8] == "LOW" for g in got) and any(g[8] == "MEDIUM" for g in got), "the filters had work to do")
+    secret_rules = lambda *args: [s["RuleID"] for r in json.loads(adv.scan("bookworm", "--format", "json", *args)
+                                                                  .stdout)["Results"] for s in r.get("Secrets") or []]
+    eq(secret_rules("--severity", "CRITICAL"), ["aws-access-key-id"], "--severity CRITICAL keeps the key")
+    eq(secret_rules("--severity", "LOW,MEDIUM"), [], "--severity LOW,MEDIUM drops the key")
 
     ignore = os.path.join(adv.home, "ignore.txt")
     with open(ignore, "w") as f:
         f.write("# accepted risks\nWHARF-NPM-1 debug is only used by the test runner expires=2999-12-31\n"
                 "CVE-2099-0001 zlib is rebuilt downstream expires=2000-01-01\n"
-                "WHARF-MVN-1 the CLI parser never sees user input expires=2999-12-31 pkg=commons-cli:commons-cli\n")
+                "WHARF-MVN-1 the CLI parser never sees user input expires=2999-12-31 pkg=commons-cli:commons-cli\n"
+                "CVE-2099-0002 the loader is not used in this image expires=2999-12-31 pkg=libc-bin\n")
     p = adv.scan("bookworm", "--format", "json", "--ignorefile", ignore)
     eq(sorted(findings(json.loads(p.stdout)), key=str),
-       sorted([g for g in got if g[3] not in ("WHARF-NPM-1", "WHARF-MVN-1")], key=str), "ignore file")
+       sorted([g for g in got if g[3] not in ("WHARF-NPM-1", "WHARF-MVN-1")
+               and (g[3], g[4]) != ("CVE-2099-0002", "libc-bin")], key=str), "ignore file")
+    check(("CVE-2099-0002", "libc6") in {(g[3], g[4]) for g in got}, "pkg= ignores only the package it names")
     check("CVE-2099-0001" in p.stderr and "expire" in p.stderr, f"the expired entry is named: {p.stderr}")
     with open(ignore, "w") as f:
         f.write("WHARF-NPM-1 no expiry given\n")
@@ -606,7 +618,9 @@ def scan_image_sarif_cyclonedx_filters_and_exit_codes(srv):
     # exit status: the key (CRITICAL) and WHARF-MVN-1 (CRITICAL) are the worst
     eq(adv.scan("bookworm", "--fail-on", "CRITICAL", ok=False).returncode, 1, "--fail-on CRITICAL")
     eq(adv.scan("bookworm", "--exit-code", "7", ok=False).returncode, 7, "--exit-code 7")
-    eq(adv.scan("bookworm", "--exit-code", "7", "--severity", "UNKNOWN", ok=False).returncode, 0,
+    eq(adv.scan("bookworm", "--exit-code", "7", "--severity", "UNKNOWN", ok=False).returncode, 7,
+       "--exit-code 7 with the UNKNOWN (undetermined) finding")
+    eq(adv.scan("bookworm", "--exit-code", "7", "--severity", "UNKNOWN", "--ignore-unfixed", ok=False).returncode, 0,
        "--exit-code 7 with nothing left to report")
     with open(ignore, "w") as f:
         f.write("WHARF-MVN-1 accepted expires=2999-12-31\naws-access-key-id rotated already expires=2999-12-31\n")
