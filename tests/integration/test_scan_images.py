@@ -32,12 +32,15 @@ from test_scan import parse_status, wharf
 HERE = os.path.dirname(os.path.abspath(__file__))
 FIXTURES = os.path.join(HERE, "..", "unit", "fixtures", "lang")
 # The recipe's version: a cached image built by another recipe is rebuilt.
-TAG = "scan-e2e-1"
+TAG = "scan-e2e-2"
 SUITES = ("bullseye", "bookworm")
 APP = "opt/app"
 SECRET_FILE = f"{APP}/deploy/aws.env"
 DELETED_NPM = f"{APP}/node/node_modules/@tootallnate/once"
 DELETED_BASE = "/usr/share/doc/debconf"
+LOCK = f"{APP}/node/package-lock.json"
+UPGRADED_NPM = f"{APP}/node/node_modules/debug/package.json"
+UPGRADED_VERSION = "4.3.5"
 PY_DIST = "PyYAML-6.0.dist-info"
 JAR = "commons-cli-1.5.0.jar"
 GO_DEP, GO_DEP_VERSION = "example.com/wharfdep", "v1.2.3"
@@ -120,7 +123,9 @@ def content_dir(work):
 
 
 def add_delete_layer(path):
-    """A fourth layer, written by umoci, deleting an npm package and the file with the key."""
+    """The last layer, written by umoci: it deletes an npm package and the file with the key,
+    and upgrades debug to UPGRADED_VERSION in node_modules and in the lock file (which it
+    rewrites: the lock's other packages are unchanged)."""
     bundle = tempfile.mkdtemp(prefix="wharf-scan-bundle-", dir="/var/tmp")
     try:
         os.rmdir(bundle)
@@ -131,7 +136,14 @@ def add_delete_layer(path):
                 shutil.rmtree(target)
             else:
                 os.unlink(target)
-        subprocess.run(["umoci", "repack", "--refresh-bundle", "--history.created_by", "delete the key and once",
+        for rel, edit in ((UPGRADED_NPM, lambda j: j.update(version=UPGRADED_VERSION)),
+                          (LOCK, lambda j: j["packages"]["node_modules/debug"].update(version=UPGRADED_VERSION))):
+            with open(os.path.join(bundle, "rootfs", rel)) as f:
+                j = json.load(f)
+            edit(j)
+            with open(os.path.join(bundle, "rootfs", rel), "w") as f:
+                json.dump(j, f, indent=2)
+        subprocess.run(["umoci", "repack", "--refresh-bundle", "--history.created_by", "delete the key and once, upgrade debug",
                         "--image", f"{path}:{TAG}", bundle], check=True, capture_output=True)
     finally:
         shutil.rmtree(bundle, ignore_errors=True)
@@ -220,50 +232,60 @@ class Image:
         self.version_id = osr["VERSION_ID"].strip('"')
         eq(osr["VERSION_CODENAME"], suite, f"{suite}: os-release codename")
         content, _ = read_layer(self.layout, 1)
-        _, gone = read_layer(self.layout, 2)
+        last, gone = read_layer(self.layout, 2)
         check(removed(SECRET_FILE, gone) and removed(DELETED_NPM, gone), f"{suite}: the last layer's whiteouts {gone}")
         check(SECRET_FILE in content, f"{suite}: the key file is in the content layer")
+        eq(sorted(last), sorted([LOCK, UPGRADED_NPM]), f"{suite}: files of the last layer")
         self.secret_text = content[SECRET_FILE].decode()
+        # the files the image holds: the content layer's that the last layer neither deleted nor
+        # replaced, and the last layer's; each file's packages with the layer of each package
         self.content = {p: d for p, d in content.items() if not removed(p, gone)}
-        self.lang = self._lang_packages(content)
+        self.content.update(last)
+        self.lang = set()
+        for path, data in self.content.items():
+            before = set(packages_of(path, content[path])) if path in content and not removed(path, gone) else set()
+            for pkg in packages_of(path, data):
+                self.lang.add(pkg + (1 if path not in last or pkg in before else 2,))
+        langs = {(t, n, v): layer for t, _, n, v, layer in self.lang}
+        # the last layer took the installed @tootallnate/once away; its lock entry stays
+        check(("npm", "@tootallnate/once", "2.0.0") in langs, "once in the lock file")
+        check(not any(t == "node-pkg" and n == "@tootallnate/once" for t, n, _ in langs), "once deleted")
+        check(f"{DELETED_NPM}/package.json" in content, "once was in the content layer")
+        # debug upgraded by the last layer, in both files; the lock's other entries stay layer 1's
+        eq((langs.get(("node-pkg", "debug", UPGRADED_VERSION)), langs.get(("npm", "debug", UPGRADED_VERSION)),
+            langs.get(("npm", "ms", "2.1.2"))), (2, 2, 1), f"{suite}: layers of debug and ms")
 
-    def _lang_packages(self, content):
-        """(type, target, name, version) of each language package, as Trivy's report groups them."""
-        out = set()
-        lock_path = f"{APP}/node/package-lock.json"
-        lock = json.loads(self.content[lock_path])
+
+def packages_of(path, data):
+    """(type, target, name, version) of the language packages of one file, as Trivy's report
+    groups them (installed packages by language, lock files and binaries by path)."""
+    out = []
+    parts = path.split("/")
+    if path.endswith("/package-lock.json"):
+        lock = json.loads(data)
         eq(lock["lockfileVersion"], 3, "lock file version")
         for key, entry in lock["packages"].items():
             if "node_modules/" in key and not entry.get("link"):
-                out.add(("npm", lock_path, entry.get("name") or key.rsplit("node_modules/", 1)[1], entry["version"]))
-        for path, data in self.content.items():
-            parts = path.split("/")
-            if parts[-1] == "package.json" and len(parts) >= 3 and (
-                    parts[-3] == "node_modules" or (len(parts) >= 4 and parts[-4] == "node_modules"
-                                                    and parts[-3].startswith("@"))):
-                pj = json.loads(data)
-                out.add(("node-pkg", "Node.js", pj["name"], pj["version"]))
-            elif path.endswith(".dist-info/METADATA"):
-                head = data.decode().split("\n\n", 1)[0]
-                h = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
-                out.add(("python-pkg", "Python", h["Name"], h["Version"]))
-            elif path.endswith(".jar"):
-                with zipfile.ZipFile(io.BytesIO(data)) as z:
-                    for n in z.namelist():
-                        if n.startswith("META-INF/maven/") and n.endswith("/pom.properties"):
-                            p = dict(line.split("=", 1) for line in z.read(n).decode().splitlines()
-                                     if "=" in line and not line.startswith("#"))
-                            out.add(("jar", "Java", f"{p['groupId']}:{p['artifactId']}", p["version"]))
-            elif path.startswith(f"{APP}/bin/"):
-                for name, version in go_modules(data):
-                    out.add(("gobinary", path, name, version))
-        # the deleting layer took the installed @tootallnate/once away; its lock entry stays
-        check(any(t == "npm" and n == "@tootallnate/once" for t, _, n, _ in out), "once in the lock file")
-        check(not any(t == "node-pkg" and n == "@tootallnate/once" for t, _, n, _ in out), "once deleted")
-        check(any(t == "node-pkg" and n == "@tootallnate/once" for t, _, n, _ in
-                  [("node-pkg", "", json.loads(d).get("name"), "") for p, d in content.items()
-                   if p.startswith(DELETED_NPM + "/package.json")]), "once was in the content layer")
-        return out
+                out.append(("npm", path, entry.get("name") or key.rsplit("node_modules/", 1)[1], entry["version"]))
+    elif parts[-1] == "package.json" and len(parts) >= 3 and (
+            parts[-3] == "node_modules" or (len(parts) >= 4 and parts[-4] == "node_modules"
+                                            and parts[-3].startswith("@"))):
+        pj = json.loads(data)
+        out.append(("node-pkg", "Node.js", pj["name"], pj["version"]))
+    elif path.endswith(".dist-info/METADATA"):
+        head = data.decode().split("\n\n", 1)[0]
+        h = dict(line.split(": ", 1) for line in head.splitlines() if ": " in line)
+        out.append(("python-pkg", "Python", h["Name"], h["Version"]))
+    elif path.endswith(".jar"):
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            for n in z.namelist():
+                if n.startswith("META-INF/maven/") and n.endswith("/pom.properties"):
+                    p = dict(line.split("=", 1) for line in z.read(n).decode().splitlines()
+                             if "=" in line and not line.startswith("#"))
+                    out.append(("jar", "Java", f"{p['groupId']}:{p['artifactId']}", p["version"]))
+    elif path.startswith(f"{APP}/bin/"):
+        out.extend(("gobinary", path, name, version) for name, version in go_modules(data))
+    return out
 
 
 def go_modules(binary):
@@ -341,6 +363,9 @@ def osv_records(py, go_stdlib):
         (rec("WHARF-NPM-2", "npm", "ms", [{"introduced": "0"}, {"last_affected": "2.1.2"}], "MODERATE"), "MEDIUM"),
         (rec("WHARF-NPM-3", "npm", "@tootallnate/once", [{"introduced": "0"}, {"fixed": "2.0.1"}], "LOW"), "LOW"),
         (rec("WHARF-NPM-4", "npm", "debug", [{"introduced": "0"}, {"fixed": "2.6.9"}], "CRITICAL"), "CRITICAL"),
+        # the version the last layer upgraded debug to
+        (rec("WHARF-NPM-6", "npm", "debug", [{"introduced": UPGRADED_VERSION}, {"fixed": "4.3.6"}], "MODERATE"),
+         "MEDIUM"),
         # PyPI names are matched normalised: the record says pyyaml, the dist-info PyYAML
         (rec("WHARF-PY-1", "PyPI", pyname.lower(), [{"introduced": "1.0"}, {"fixed": bump(pyver)}], "HIGH"), "HIGH"),
         (rec("WHARF-PY-2", "PyPI", pyname.lower(), [{"introduced": "0"}, {"fixed": "1.0"}], "HIGH"), "HIGH"),
@@ -366,19 +391,19 @@ ECOSYSTEM_TYPES = {"npm": ("npm", "node-pkg"), "PyPI": ("python-pkg",), "Go": ("
 def expected_lang(img, records):
     """The language findings the records must give on img (this file's own range evaluation)."""
     want = set()
-    layer = (img.layout.layers[1], img.diff_ids[1])
     for r, severity in records:
         a = r["affected"][0]
         name = a["package"]["name"]
         ev = {k: v for e in a["ranges"][0]["events"] for k, v in e.items()}
-        for typ, target, pname, version in img.lang:
+        for typ, target, pname, version, layer in img.lang:
             if typ not in ECOSYSTEM_TYPES[a["package"]["ecosystem"]]:
                 continue
             if (pname.lower() if typ == "python-pkg" else pname) != name:
                 continue
             if in_range(version, ev["introduced"], ev.get("fixed"), ev.get("last_affected")):
                 want.add(("lang-pkgs", typ, target, r["id"], pname, version, ev.get("fixed"),
-                          "fixed" if "fixed" in ev else "affected", severity, layer))
+                          "fixed" if "fixed" in ev else "affected", severity,
+                          (img.layout.layers[layer], img.diff_ids[layer])))
     return want
 
 
@@ -452,8 +477,8 @@ class Advisories:
 
     def __init__(self, root):
         self.images = {s: Image(s) for s in SUITES}
-        go_bin = next(v for i in self.images.values() for t, _, n, v in i.lang if t == "gobinary" and n == "stdlib")
-        py = next((n, v) for i in self.images.values() for t, _, n, v in i.lang if t == "python-pkg")
+        go_bin = next(v for i in self.images.values() for t, _, n, v, _ in i.lang if t == "gobinary" and n == "stdlib")
+        py = next((n, v) for i in self.images.values() for t, _, n, v, _ in i.lang if t == "python-pkg")
         self.records = osv_records(py, go_bin)
         self.tracker = tracker(list(self.images.values()))
         self.home = os.path.join(root, "home")
@@ -505,10 +530,13 @@ def check_image(suite):
     eq(sorted(want - set(got), key=str), [], f"{suite}: missing findings")
     ids = {g[3] for g in got}
     # what each case must give, stated once more by name so a wrong expectation cannot hide one
-    for must in ("CVE-2099-0001", "CVE-2099-0002", "CVE-2099-0006", "CVE-2099-0008", "WHARF-NPM-1", "WHARF-NPM-2", "WHARF-NPM-3",
+    for must in ("CVE-2099-0001", "CVE-2099-0002", "CVE-2099-0006", "CVE-2099-0008", "WHARF-NPM-2", "WHARF-NPM-3",
+                 "WHARF-NPM-5", "WHARF-NPM-6",
                  "WHARF-PY-1", "WHARF-GO-1", "WHARF-GO-4", "WHARF-MVN-1"):
         check(must in ids, f"{suite}: {must} reported")
-    for never in ("CVE-2099-0003", "CVE-2099-0004", "CVE-2099-0007", "CVE-2099-0009", "WHARF-NPM-4", "WHARF-PY-3", "WHARF-MVN-3", "WHARF-PY-2", "WHARF-GO-2", "WHARF-GO-3",
+    # WHARF-NPM-1 affected debug 4.3.4, which the last layer upgraded in both files
+    for never in ("CVE-2099-0003", "CVE-2099-0004", "CVE-2099-0007", "CVE-2099-0009", "WHARF-NPM-1", "WHARF-NPM-4",
+                  "WHARF-PY-2", "WHARF-PY-3", "WHARF-MVN-3", "WHARF-GO-2", "WHARF-GO-3",
                   "WHARF-MVN-2"):
         check(never not in ids, f"{suite}: {never} not reported")
     eq("CVE-2099-0005" in ids, suite == "bookworm", f"{suite}: the bookworm-only coreutils entry")
@@ -517,6 +545,11 @@ def check_image(suite):
        f"{suite}: last_affected 2.1.2 takes the nested ms, not ms 2.1.3")
     eq(sorted((g[1], g[5]) for g in got if g[3] == "WHARF-NPM-5"), [("node-pkg", "2.1.3"), ("npm", "2.1.3")],
        f"{suite}: introduced at the installed version")
+    eq(sorted((g[1], g[5], g[9][0]) for g in got if g[3] == "WHARF-NPM-6"),
+       [("node-pkg", UPGRADED_VERSION, img.layout.layers[2]), ("npm", UPGRADED_VERSION, img.layout.layers[2])],
+       f"{suite}: the upgraded debug is the last layer's")
+    eq(sorted(g[9][0] for g in got if g[3] == "WHARF-NPM-2"), [img.layout.layers[1]] * 2,
+       f"{suite}: ms 2.1.2 stays the content layer's, though the last layer rewrote the lock file")
     eq(sorted(g[1] for g in got if g[3] == "WHARF-NPM-3"), ["npm"],
        f"{suite}: the deleted node_modules/@tootallnate/once is gone, its lock entry stays")
     # a language finding names the file its package came from, a file the image still holds
@@ -584,7 +617,7 @@ def scan_image_sarif_cyclonedx_filters_and_exit_codes(srv):
             affects.append((v["id"], comps[a["ref"]]["name"], comps[a["ref"]]["version"]))
     eq(sorted(affects), sorted((g[3], g[4], g[5]) for g in got), "CycloneDX: the packages each vulnerability affects")
     purls = {c.get("purl") for c in cdx["components"]}
-    for want in ("pkg:npm/debug@4.3.4", "pkg:maven/commons-cli/commons-cli@1.5.0", f"pkg:golang/{GO_DEP}@{GO_DEP_VERSION}"):
+    for want in (f"pkg:npm/debug@{UPGRADED_VERSION}", "pkg:maven/commons-cli/commons-cli@1.5.0", f"pkg:golang/{GO_DEP}@{GO_DEP_VERSION}"):
         check(want in purls, f"CycloneDX component {want}")
 
     def kept(*args):
@@ -601,13 +634,13 @@ def scan_image_sarif_cyclonedx_filters_and_exit_codes(srv):
 
     ignore = os.path.join(adv.home, "ignore.txt")
     with open(ignore, "w") as f:
-        f.write("# accepted risks\nWHARF-NPM-1 debug is only used by the test runner expires=2999-12-31\n"
+        f.write("# accepted risks\nWHARF-NPM-6 debug is only used by the test runner expires=2999-12-31\n"
                 "CVE-2099-0001 zlib is rebuilt downstream expires=2000-01-01\n"
                 "WHARF-MVN-1 the CLI parser never sees user input expires=2999-12-31 pkg=commons-cli:commons-cli\n"
                 "CVE-2099-0002 the loader is not used in this image expires=2999-12-31 pkg=libc-bin\n")
     p = adv.scan("bookworm", "--format", "json", "--ignorefile", ignore)
     eq(sorted(findings(json.loads(p.stdout)), key=str),
-       sorted([g for g in got if g[3] not in ("WHARF-NPM-1", "WHARF-MVN-1")
+       sorted([g for g in got if g[3] not in ("WHARF-NPM-6", "WHARF-MVN-1")
                and (g[3], g[4]) != ("CVE-2099-0002", "libc-bin")], key=str), "ignore file")
     check(("CVE-2099-0002", "libc6") in {(g[3], g[4]) for g in got}, "pkg= ignores only the package it names")
     check("CVE-2099-0001" in p.stderr and "expire" in p.stderr, f"the expired entry is named: {p.stderr}")
