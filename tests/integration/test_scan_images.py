@@ -701,3 +701,34 @@ def scan_image_from_registry_and_docker_archive(srv):
         check(want[1], "the secret is among them")
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+@test(slow=True, shared=False)
+def scan_image_in_wharfd_matches_local_scan(srv):
+    """wharfd, given the same database, scans the pushed bookworm image to the same findings
+    (language packages and their layers included) and the same secret as `wharf scan`."""
+    from test_clients import Containers
+    from test_scan_server import wait_report
+    adv = advisories()
+    img = adv.images["bookworm"]
+    local = json.loads(adv.scan("bookworm", "--format", "json").stdout)
+
+    def normal(report):
+        got = [(g[0], g[1], "OS" if g[0] == "os-pkgs" else g[2]) + g[3:] for g in findings(report)]
+        secrets = [(r["Target"], s["RuleID"], s["Layer"].get("Digest")) for r in report["Results"]
+                   for s in r.get("Secrets") or []]
+        return sorted(got, key=str), secrets
+
+    srv.extra_args = ["--vulndb", os.path.join(adv.home, "vulndb.sqlite")]
+    srv.start()
+    work = tempfile.mkdtemp(prefix="wharf-scan-e2e-push-")
+    try:
+        with Containers(work) as tools:
+            tools.skopeo("copy", "--dest-tls-verify=false", f"oci:{img.layout.path}:{TAG}",
+                         f"docker://{srv.addr}/scan/e2e:bookworm")
+        remote = wait_report(srv, "scan/e2e", img.layout.digest).json()
+        want = normal(local)
+        check(any(g[0] == "lang-pkgs" for g in want[0]) and want[1], "the local scan has language findings and a secret")
+        eq(normal(remote), want, "wharfd's findings and secrets")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
