@@ -108,7 +108,8 @@ def content_dir(work):
     os.makedirs(src)
     os.chmod(src, 0o755)
     os.makedirs(os.path.join(src, "node"))
-    shutil.copy(os.path.join(FIXTURES, "npm", "v3", "package-lock.json"), os.path.join(src, "node", "package-lock.json"))
+    shutil.copy(os.path.join(FIXTURES, "npm", "v3", "package-lock.json"),
+                os.path.join(src, "node", "package-lock.json"))
     shutil.copytree(os.path.join(FIXTURES, "npm", "node_modules"), os.path.join(src, "node", "node_modules"))
     shutil.copytree(os.path.join("/usr/lib/python3/dist-packages", PY_DIST),
                     os.path.join(src, "python", "site-packages", PY_DIST))
@@ -143,7 +144,8 @@ def add_delete_layer(path):
             edit(j)
             with open(os.path.join(bundle, "rootfs", rel), "w") as f:
                 json.dump(j, f, indent=2)
-        subprocess.run(["umoci", "repack", "--refresh-bundle", "--history.created_by", "delete the key and once, upgrade debug",
+        subprocess.run(["umoci", "repack", "--refresh-bundle", "--history.created_by",
+                        "delete the key and once, upgrade debug",
                         "--image", f"{path}:{TAG}", bundle], check=True, capture_output=True)
     finally:
         shutil.rmtree(bundle, ignore_errors=True)
@@ -526,8 +528,8 @@ def check_image(suite):
     got = findings(report)
     eq(len(got), len(set(got)), f"{suite}: findings reported twice: {sorted(got)}")
     want = adv.expected(suite, report)
-    eq(sorted(set(got) - want, key=str), [], f"{suite}: unexpected findings (false alarms)")
-    eq(sorted(want - set(got), key=str), [], f"{suite}: missing findings")
+    eq(sorted(set(got) - want, key=str), [], f"{suite}: findings reported but not expected (false alarms)")
+    eq(sorted(want - set(got), key=str), [], f"{suite}: findings expected but not reported")
     ids = {g[3] for g in got}
     # what each case must give, stated once more by name so a wrong expectation cannot hide one
     for must in ("CVE-2099-0001", "CVE-2099-0002", "CVE-2099-0006", "CVE-2099-0008", "WHARF-NPM-2", "WHARF-NPM-3",
@@ -617,7 +619,8 @@ def scan_image_sarif_cyclonedx_filters_and_exit_codes(srv):
             affects.append((v["id"], comps[a["ref"]]["name"], comps[a["ref"]]["version"]))
     eq(sorted(affects), sorted((g[3], g[4], g[5]) for g in got), "CycloneDX: the packages each vulnerability affects")
     purls = {c.get("purl") for c in cdx["components"]}
-    for want in (f"pkg:npm/debug@{UPGRADED_VERSION}", "pkg:maven/commons-cli/commons-cli@1.5.0", f"pkg:golang/{GO_DEP}@{GO_DEP_VERSION}"):
+    for want in (f"pkg:npm/debug@{UPGRADED_VERSION}", "pkg:maven/commons-cli/commons-cli@1.5.0",
+                 f"pkg:golang/{GO_DEP}@{GO_DEP_VERSION}"):
         check(want in purls, f"CycloneDX component {want}")
 
     def kept(*args):
@@ -728,7 +731,8 @@ def scan_image_in_wharfd_matches_local_scan(srv):
                          f"docker://{srv.addr}/scan/e2e:bookworm")
         remote = wait_report(srv, "scan/e2e", img.layout.digest).json()
         want = normal(local)
-        check(any(g[0] == "lang-pkgs" for g in want[0]) and want[1], "the local scan has language findings and a secret")
+        check(any(g[0] == "lang-pkgs" for g in want[0]) and want[1],
+              "the local scan has language findings and a secret")
         eq(normal(remote), want, "wharfd's findings and secrets")
     finally:
         shutil.rmtree(work, ignore_errors=True)
