@@ -17,6 +17,8 @@ test_pkgs+=(isal)
 # above), objcopy (binutils) for a cargo-auditable section, openssl and ssh-keygen for private keys.
 build_pkgs+=(zlib1g-dev)
 test_pkgs+=(golang-go binutils openssl openssh-client)
+# scan end to end (issue 5, tests/integration/test_scan_images.py): the jar and the dist-info copied into its images
+test_pkgs+=(libcommons-cli-java python3-yaml)
 # vulndb (issue 5)
 build_pkgs+=(libyaml-dev libarchive-dev)
 # run and secrets (issue 6)
