@@ -107,6 +107,21 @@ struct wharf_authz_request {
 	int64_t now;                  /* seconds since the epoch; 0: wharf_now() */
 	const char *remote;           /* client address */
 	const char *authn_method;     /* "password", "token", "ldap", ""; the plugins' UserAuthNMethod */
+	/* Two-pass manifest reads (docs/auth-extensions.md): image_pending is set on the first pass,
+	 * before the manifest is resolved, when wharfd will ask again with the image attributes
+	 * (scan_max_severity, signed_status, digest). A policy rule whose other conditions match but
+	 * which depends on those attributes then defers (allows this pass) instead of deciding. */
+	bool image_pending;
+	const char *digest;           /* the resolved manifest digest (second pass); NULL otherwise */
+};
+
+/* What a policy or chain needs to know of the image itself, as bits: the second pass over a
+ * resolved manifest runs only when this is not 0. */
+enum {
+	WHARF_IMAGE_NEEDS_SCAN = 1u << 0,   /* scan.severity_at_least / scan.scanned conditions */
+	WHARF_IMAGE_NEEDS_SIGNED = 1u << 1, /* signed conditions */
+	WHARF_IMAGE_NEEDS_LABELS = 1u << 2, /* labels conditions */
+	WHARF_IMAGE_NEEDS_ALL = 7u,         /* authorization plugins: their needs cannot be known */
 };
 
 /* ----- the attribute-based policy file (format in docs/auth-extensions.md) */
@@ -121,6 +136,8 @@ int wharf_policy_load(struct wharf_policy **out, const char *path, struct wharf_
 void wharf_policy_evaluate(const struct wharf_policy *p, const struct wharf_authz_request *req, bool *allowed,
 			   char *reason, size_t reason_len);
 void wharf_policy_free(struct wharf_policy *p);
+/* Which image attributes (WHARF_IMAGE_NEEDS_* bits) any rule's conditions use; 0 for none. */
+unsigned wharf_policy_image_needs(const struct wharf_policy *p);
 /* Severity rank: NONE 0, UNKNOWN 0, LOW 1, MEDIUM 2, HIGH 3, CRITICAL 4; -1 for anything else. */
 int wharf_severity_rank(const char *s);
 
@@ -145,6 +162,8 @@ int wharf_authz_chain_check_response(struct wharf_authz_chain *c, const struct w
 				     int status, bool *allowed, char *reason, size_t reason_len,
 				     struct wharf_error *err);
 void wharf_authz_chain_free(struct wharf_authz_chain *c);
+/* WHARF_IMAGE_NEEDS_ALL when the chain has plugins, else the policy's needs (0: none). */
+unsigned wharf_authz_chain_image_needs(const struct wharf_authz_chain *c);
 
 /* ---------------------------------------------------------------- audit */
 
@@ -193,6 +212,9 @@ const struct wharf_ldap_config *wharf_authx_ldap(const struct wharf_authx *x);
  * write failure is returned as an error with *allowed false: no unrecorded access. */
 int wharf_authx_authorize(struct wharf_authx *x, const struct wharf_authz_request *req, bool *allowed, char *reason,
 			  size_t reason_len, struct wharf_error *err);
+/* The image attributes the plugins and policy need (WHARF_IMAGE_NEEDS_* bits); 0 without them,
+ * and then a manifest read is decided in one pass. NULL-safe. */
+unsigned wharf_authx_image_needs(const struct wharf_authx *x);
 /* Append an event (stolen) to the audit log; a no-op (0) without one. */
 int wharf_authx_audit(struct wharf_authx *x, json_t *event, struct wharf_error *err);
 
