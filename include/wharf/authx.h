@@ -107,11 +107,17 @@ struct wharf_authz_request {
 	int64_t now;                  /* seconds since the epoch; 0: wharf_now() */
 	const char *remote;           /* client address */
 	const char *authn_method;     /* "password", "token", "ldap", ""; the plugins' UserAuthNMethod */
-	/* Two-pass manifest reads (docs/auth-extensions.md): image_pending is set on the first pass,
-	 * before the manifest is resolved, when wharfd will ask again with the image attributes
-	 * (scan_max_severity, signed_status, digest). A policy rule whose other conditions match but
-	 * which depends on those attributes then defers (allows this pass) instead of deciding. */
-	bool image_pending;
+	/* What is known of the image (docs/auth-extensions.md, "What the server passes"): KNOWN (the
+	 * default) takes scan_max_severity, signed_status and labels as given (a NULL severity is "not
+	 * scanned"); UNKNOWN (wharfd's auth stage, no manifest resolved) makes every rule with a scan,
+	 * signed or labels condition not match; PENDING (the first pass of a manifest read, which
+	 * wharfd decides again once resolved) makes the first such rule whose other conditions match
+	 * defer the decision (allow this pass) to the second pass. */
+	enum wharf_image_state {
+		WHARF_IMAGE_KNOWN = 0,
+		WHARF_IMAGE_UNKNOWN,
+		WHARF_IMAGE_PENDING,
+	} image;
 	const char *digest;           /* the resolved manifest digest (second pass); NULL otherwise */
 };
 

@@ -490,8 +490,9 @@ static void extensions_decide(struct wharf_auth *a, const struct subject *who, b
 		.user = user, .teams = (const char **)teams.v, .nteams = teams.n, .repository = acc->repository,
 		.action = authz_action_name(acc), .method = acc->method, .uri = acc->uri, .signed_status = -1, .tag = acc->tag,
 		.remote = acc->remote, .authn_method = has_token ? "token" : who->kind == SUBJECT_ANONYMOUS ? "" : "password",
-		/* first pass of a manifest read: image rules wait for the second pass (below) */
-		.image_pending = !img && acc->manifest_read && wharf_authx_image_needs(a->x) != 0,
+		/* no image before a manifest resolves; a manifest read is asked again once it has */
+		.image = img ? WHARF_IMAGE_KNOWN
+		       : acc->manifest_read && wharf_authx_image_needs(a->x) ? WHARF_IMAGE_PENDING : WHARF_IMAGE_UNKNOWN,
 	};
 	if (img) {
 		req.digest = img->digest;

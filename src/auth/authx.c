@@ -125,7 +125,7 @@ unsigned wharf_authx_image_needs(const struct wharf_authx *x)
 /* The second pass's attributes go into its audit record, so the log shows what was decided on. */
 static void audit_image_fields(json_t *ev, const struct wharf_authz_request *req)
 {
-	if (req->image_pending)
+	if (req->image == WHARF_IMAGE_PENDING)
 		json_object_set_new(ev, "image", json_string("pending"));
 	if (!req->digest)
 		return;

@@ -179,7 +179,7 @@ static char *request_body(const struct wharf_authz_request *req, int status)
 	set_header(headers, "X-Wharf-Scan-Max-Severity", req->scan_max_severity);
 	/* Two-pass manifest reads: "pending" on the first pass (no scan or signature headers yet),
 	 * the resolved digest on the second (an absent scan header then means "not scanned"). */
-	if (req->image_pending)
+	if (req->image == WHARF_IMAGE_PENDING)
 		set_header(headers, "X-Wharf-Image", "pending");
 	if (req->digest) {
 		set_header(headers, "X-Wharf-Image", "resolved");

@@ -493,11 +493,14 @@ void wharf_policy_evaluate(const struct wharf_policy *p, const struct wharf_auth
 		/* The image is not resolved yet and the second pass will see it: this rule (and so the
 		 * whole decision) waits for it. Every rule before it failed on request conditions
 		 * alone, so the second pass reaches this rule again. */
-		if (req->image_pending && rule_image_needs(r)) {
+		if (req->image == WHARF_IMAGE_PENDING && rule_image_needs(r)) {
 			*allowed = true;
 			rule_reason(r, i, "deferred until the manifest resolves", reason, reason_len);
 			return;
 		}
+		/* No image here (a blob, an upload, the catalog): "unknown" is not "unscanned" */
+		if (req->image == WHARF_IMAGE_UNKNOWN && rule_image_needs(r))
+			continue;
 		if (!image_conditions_match(r, req))
 			continue;
 		*allowed = r->allow;

@@ -55,7 +55,7 @@ static void critical_findings_block_pull(void **state)
 	wharf_policy_free(p);
 }
 
-/* Two-pass manifest reads: on the first pass (image_pending) a rule that depends on the image
+/* Two-pass manifest reads: on the first pass (WHARF_IMAGE_PENDING) a rule that depends on the image
  * defers instead of deciding, rules before it still decide, and the second pass decides for real. */
 static void image_rules_defer_until_resolved(void **state)
 {
@@ -68,7 +68,7 @@ static void image_rules_defer_until_resolved(void **state)
 	assert_int_equal(wharf_policy_image_needs(p), WHARF_IMAGE_NEEDS_SCAN | WHARF_IMAGE_NEEDS_SIGNED);
 	char reason[128];
 	struct wharf_authz_request req = {.user = "bob", .repository = "acme/app", .action = "pull",
-					  .signed_status = -1, .now = MONDAY_1030, .image_pending = true};
+					  .signed_status = -1, .now = MONDAY_1030, .image = WHARF_IMAGE_PENDING};
 	/* without the deferral, the default would deny a pull that the signed-ok rule allows */
 	assert_true(decide(p, &req, reason));
 	assert_string_equal(reason, "policy rule 1 (signed-ok): deferred until the manifest resolves");
@@ -76,7 +76,10 @@ static void image_rules_defer_until_resolved(void **state)
 	assert_true(decide(p, &req, reason));
 	assert_string_equal(reason, "policy rule 0 (ops-all): allow");
 	req.user = "bob";
-	req.image_pending = false; /* second pass: signed */
+	req.image = WHARF_IMAGE_UNKNOWN; /* no image (a blob GET): image rules never match, unknown is not unscanned */
+	assert_false(decide(p, &req, reason));
+	assert_string_equal(reason, "policy default: deny");
+	req.image = WHARF_IMAGE_KNOWN; /* second pass: signed */
 	req.digest = "sha256:00";
 	req.signed_status = 1;
 	assert_true(decide(p, &req, reason));
