@@ -3,8 +3,6 @@
 #include <strings.h>
 
 #include "internal.h"
-#include "wharf/http.h"
-#include "wharf/vulndb.h"
 
 struct manifest_req {
 	struct wharf_registry *reg;
@@ -189,82 +187,6 @@ static bool tag_signed(struct wharf_registry *reg, struct wharf_http_request *re
 	return r == 0;
 }
 
-/* ---- the second authorization pass of a manifest read (docs/auth-extensions.md) ----
- * The auth stage runs before the manifest is known, so the policy's scan and signature
- * conditions (and the plugins' X-Wharf-Scan-Max-Severity / X-Wharf-Signed) cannot be answered
- * there. Once the digest is resolved, and only when a plugin or a rule needs image attributes,
- * the plugins and the policy are asked again with them. */
-
-/* The highest severity of the image's stored scan result, NULL when it has none (unscanned,
- * queued, or failed: "not scanned" is never "clean"). An image's result is per digest; an
- * index has none of its own (its images are checked when the client pulls them by digest). */
-static const char *image_scan_max_severity(struct wharf_registry *reg, const struct wharf_meta_manifest *mm)
-{
-	if (!reg->scand || wharf_oci_manifest_kind(mm->media_type) != WHARF_MANIFEST_IMAGE)
-		return NULL;
-	struct wharf_scand_job job = {0};
-	struct wharf_error err;
-	const char *max = NULL;
-	if (wharf_scand_get(reg->scand, mm->digest, false, &job, &err) < 0)
-		wharf_log(WHARF_LOG_ERROR, "policy: scan result of %s: %s", mm->digest, err.message);
-	else if (job.has_result) {
-		max = "NONE";
-		for (int sev = WHARF_SEV_UNKNOWN; sev <= WHARF_SEV_CRITICAL; sev++)
-			if (job.counts[sev])
-				max = wharf_severity_name(sev);
-	}
-	wharf_scand_job_free(&job);
-	return max;
-}
-
-/* Is tag signed as this manifest in the repository's trust data (the require-signed check)?
- * 1 yes, 0 no, -1 unknown (a pull by digest names no tag; a lookup error). */
-static int image_signed_status(struct wharf_registry *reg, const char *name, const char *tag,
-			       const struct wharf_meta_manifest *mm)
-{
-	if (!tag || !reg->trust || !wharf_str_has_prefix(mm->digest, "sha256:"))
-		return tag && reg->trust ? 0 : -1;
-	struct wharf_error err;
-	int r = wharf_trust_check_signed(reg->trust, name, tag, mm->digest + 7, mm->size, &err);
-	if (r == -WHARF_ENOTFOUND)
-		return 0;
-	if (r < 0)
-		wharf_log(WHARF_LOG_ERROR, "policy: signature of %s:%s: %s", name, tag, err.message);
-	return r == 0 ? 1 : -1;
-}
-
-/* False (answered 403 DENIED with the plugin's or rule's reason) when the second pass denies. */
-static bool image_policy_allowed(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
-				 const char *tag, const struct wharf_meta_manifest *mm)
-{
-	unsigned needs = wharf_auth_image_needs(reg->auth);
-	if (!needs) /* the fast path: nothing asks about the image */
-		return true;
-	struct wharf_image_attrs img = {
-		.digest = mm->digest,
-		.scan_max_severity = needs & WHARF_IMAGE_NEEDS_SCAN ? image_scan_max_severity(reg, mm) : NULL,
-		.signed_status = needs & WHARF_IMAGE_NEEDS_SIGNED ? image_signed_status(reg, name, tag, mm) : -1,
-	};
-	struct wharf_access access = {
-		.repository = name,
-		.action = WHARF_ACTION_PULL,
-		.authorization = wharf_http_header(req, "Authorization"),
-		.host = wharf_http_header(req, "Host"),
-		.tls = wharf_http_is_tls(req),
-		.method = wharf_http_method(req),
-		.uri = wharf_http_path(req),
-		.tag = tag,
-		.manifest_read = true,
-	};
-	struct wharf_auth_decision d;
-	wharf_auth_decide_image(reg->auth, &access, &img, &d);
-	if (d.allowed)
-		return true;
-	wharf_http_log_field(req, "auth", d.reason);
-	reg_error(req, 403, "DENIED", "%s", d.reason);
-	return false;
-}
-
 void reg_manifest_get(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
 		      const char *ref)
 {
@@ -282,7 +204,7 @@ void reg_manifest_get(struct wharf_registry *reg, struct wharf_http_request *req
 		return;
 	if (!reg_scan_pull_allowed(reg, req, name, &mm))
 		return;
-	if (!image_policy_allowed(reg, req, name, is_digest ? NULL : ref, &mm))
+	if (!reg_image_policy_allowed(reg, req, name, is_digest ? NULL : ref, &mm))
 		return;
 	if (!accepts(req, mm.media_type)) {
 		reg_error(req, 404, "MANIFEST_UNKNOWN", "manifest %s of %s is a %s, which the Accept header does not list",

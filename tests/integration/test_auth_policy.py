@@ -11,7 +11,7 @@ import sys
 import tempfile
 import time
 
-from harness import check, eq, test
+from harness import check, eq, sha256, test
 from test_auth import ADMIN_PW, OCI_MANIFEST, PW, admin_ok, basic, push_image, start_auth
 from test_auth_ext import audit_records, audit_verify
 from test_clients import TAG, Containers, Layout, image_layout
@@ -202,6 +202,50 @@ def policy_denies_unsigned_tags_until_signed(s):
     check(digest2 != digest, "a different manifest")
     eq(denial(get_manifest(s, "acme/signed", "v1")), "policy rule 0 (signed-only): deny",
        "a tag signed for other content than it points to now")
+
+
+def push_labelled(s, repo, tag, labels=None, annotations=None):
+    """Push a one-layer image whose config has config.Labels and whose manifest has annotations."""
+    auth = {"Authorization": basic("root", ADMIN_PW)}
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {"Labels": labels or {}},
+                         "rootfs": {"type": "layers", "diff_ids": []}}).encode()
+    layer = os.urandom(64)
+    for data in (config, layer):
+        eq(s.request("POST", f"/v2/{repo}/blobs/uploads/?digest={sha256(data)}", body=data, headers=auth).status,
+           201, "blob upload")
+    m = {"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+         "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": sha256(config),
+                    "size": len(config)},
+         "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": sha256(layer),
+                     "size": len(layer)}]}
+    if annotations:
+        m["annotations"] = annotations
+    r = s.request("PUT", f"/v2/{repo}/manifests/{tag}", body=json.dumps(m).encode(),
+                  headers=dict(auth, **{"Content-Type": OCI_MANIFEST}))
+    eq(r.status, 201, f"push {repo}:{tag}")
+    return r.header("Docker-Content-Digest")
+
+
+@test(shared=False)
+def policy_labels_from_config_and_annotations(s):
+    """The docs' prod-signed rule (labels tier=prod*, signed false): the labels are the image
+    config's config.Labels, then the manifest's annotations; dev images and signed-unknown pulls
+    by digest pass."""
+    policy = write_json(os.path.join(s.tmp, "policy.json"), {"version": 1, "default": "allow", "rules": [
+        {"name": "prod-signed", "effect": "deny", "actions": ["pull"], "labels": {"tier": "prod*"},
+         "signed": False}]})
+    start_auth(s, "--policy", policy)
+    setup_users(s, ["acme/app"])
+    prod = push_labelled(s, "acme/app", "prod", labels={"tier": "production", "team": "x"})
+    push_labelled(s, "acme/app", "dev", labels={"tier": "dev"})
+    push_labelled(s, "acme/app", "annotated", annotations={"tier": "prod-eu"})
+    push_labelled(s, "acme/app", "both", labels={"tier": "dev"}, annotations={"tier": "prod-eu"})
+    eq(denial(get_manifest(s, "acme/app", "prod")), "policy rule 0 (prod-signed): deny", "config label tier=production")
+    eq(denial(get_manifest(s, "acme/app", "annotated")), "policy rule 0 (prod-signed): deny",
+       "manifest annotation tier=prod-eu")
+    eq(get_manifest(s, "acme/app", "dev").status, 200, "tier=dev")
+    eq(get_manifest(s, "acme/app", "both").status, 200, "a config label wins over an annotation")
+    eq(get_manifest(s, "acme/app", prod).status, 200, "by digest the signature is unknown")
 
 
 PLUGIN = r'''
