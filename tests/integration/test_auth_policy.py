@@ -248,6 +248,28 @@ def policy_labels_from_config_and_annotations(s):
     eq(get_manifest(s, "acme/app", prod).status, 200, "by digest the signature is unknown")
 
 
+@test
+def admin_authz_check_image_states(s):
+    """`wharf admin authz check --image` runs wharfd's two passes offline: unknown (no image, as on a
+    blob request) is not unscanned, pending defers to the second pass, known decides."""
+    from test_authz_plugin import authz
+    policy = write_json(os.path.join(s.tmp, "policy-states.json"), {"default": "allow", "rules": [
+        {"name": "no-critical", "effect": "deny", "actions": ["pull"], "scan": {"severity_at_least": "CRITICAL"}},
+        {"name": "no-unscanned", "effect": "deny", "actions": ["pull"], "scan": {"scanned": False}}]})
+    want = {"known": (5, "policy rule 1 (no-unscanned): deny"),
+            "unknown": (0, "policy default: allow"),
+            "pending": (0, "policy rule 0 (no-critical): deferred until the manifest resolves")}
+    for state, (rc, reason) in want.items():
+        got, out, err = authz("--policy", policy, "-r", "acme/app", "--image", state)
+        eq((got, out["reason"]), (rc, reason), f"--image {state} ({err})")
+    got, out, _ = authz("--policy", policy, "-r", "acme/app", "--severity", "CRITICAL", "--digest", "sha256:ab")
+    eq((got, out["reason"]), (5, "policy rule 0 (no-critical): deny"), "second pass with a CRITICAL result")
+    got, out, _ = authz("--policy", policy, "-r", "acme/app", "--severity", "NONE")
+    eq((got, out["reason"]), (0, "policy default: allow"), "clean is not unscanned")
+    got, _, err = authz("--policy", policy, "-r", "acme/app", "--image", "maybe")
+    eq(got, 2, f"bad --image: {err}")
+
+
 PLUGIN = r'''
 import http.server, json, os, socketserver, sys
 sock, log, frozen = sys.argv[1], sys.argv[2], sys.argv[3]
