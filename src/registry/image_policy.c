@@ -17,26 +17,74 @@
 
 #define CONFIG_LABELS_MAX (4u << 20) /* image configs larger than this give no labels */
 
-/* The highest severity of the image's stored scan result, NULL when it has none (unscanned,
- * queued, or failed: "not scanned" is never "clean"). Results are per image manifest digest; an
- * index has none of its own (its images are checked when the client pulls them by digest). */
-static const char *image_scan_max_severity(struct wharf_registry *reg, const struct wharf_meta_manifest *mm)
+/* The highest severity of one image manifest's stored scan result: 0..4 (enum wharf_severity,
+ * UNKNOWN 0 also standing for clean) with *scanned set, or *scanned false when it has none
+ * (queued, failed, never queued: "not scanned" is never "clean"). */
+static int digest_max_severity(struct wharf_registry *reg, const char *digest, bool *scanned)
 {
-	if (!reg->scand || wharf_oci_manifest_kind(mm->media_type) != WHARF_MANIFEST_IMAGE)
-		return NULL;
 	struct wharf_scand_job job = {0};
 	struct wharf_error err;
-	const char *max = NULL;
-	if (wharf_scand_get(reg->scand, mm->digest, false, &job, &err) < 0)
-		wharf_log(WHARF_LOG_ERROR, "policy: scan result of %s: %s", mm->digest, err.message);
+	int max = -1;
+	*scanned = false;
+	if (wharf_scand_get(reg->scand, digest, false, &job, &err) < 0)
+		wharf_log(WHARF_LOG_ERROR, "policy: scan result of %s: %s", digest, err.message);
 	else if (job.has_result) {
-		max = "NONE";
+		*scanned = true;
 		for (int sev = WHARF_SEV_UNKNOWN; sev <= WHARF_SEV_CRITICAL; sev++)
 			if (job.counts[sev])
-				max = wharf_severity_name(sev);
+				max = sev;
 	}
 	wharf_scand_job_free(&job);
 	return max;
+}
+
+static int read_small_blob(struct wharf_registry *reg, const struct wharf_digest *d, size_t limit, char **out,
+			   size_t *len, struct wharf_error *err);
+
+/* An index is as bad as its worst image, and unscanned while any of its images is. */
+static int index_max_severity(struct wharf_registry *reg, const struct wharf_meta_manifest *mm, bool *scanned)
+{
+	struct wharf_error err = {0};
+	struct wharf_digest md;
+	_cleanup_free_ char *raw = NULL;
+	size_t len = 0;
+	struct wharf_manifest *man = NULL;
+	int max = -1;
+	*scanned = false;
+	if (wharf_digest_parse(&md, mm->digest, &err) < 0 ||
+	    read_small_blob(reg, &md, WHARF_MANIFEST_MAX, &raw, &len, &err) < 0 ||
+	    wharf_manifest_parse(&man, mm->media_type, raw, len, &err) < 0) {
+		wharf_log(WHARF_LOG_ERROR, "policy: scan result of index %s: %s", mm->digest, err.message);
+		return -1;
+	}
+	size_t images = 0;
+	bool all = true;
+	for (size_t i = 0; all && i < man->n_refs; i++) {
+		if (wharf_oci_manifest_kind(man->refs[i].media_type) != WHARF_MANIFEST_IMAGE)
+			continue;
+		bool one = false;
+		int sev = digest_max_severity(reg, man->refs[i].digest.str, &one);
+		all = one;
+		max = sev > max ? sev : max;
+		images++;
+	}
+	wharf_manifest_free(man);
+	*scanned = images > 0 && all;
+	return max;
+}
+
+/* The max severity name the policy and plugins see: NONE when clean, NULL when not scanned. */
+static const char *image_scan_max_severity(struct wharf_registry *reg, const struct wharf_meta_manifest *mm)
+{
+	enum wharf_manifest_kind kind = wharf_oci_manifest_kind(mm->media_type);
+	if (!reg->scand || (kind != WHARF_MANIFEST_IMAGE && kind != WHARF_MANIFEST_INDEX))
+		return NULL;
+	bool scanned = false;
+	int max = kind == WHARF_MANIFEST_IMAGE ? digest_max_severity(reg, mm->digest, &scanned)
+					       : index_max_severity(reg, mm, &scanned);
+	if (!scanned)
+		return NULL;
+	return max < 0 ? "NONE" : wharf_severity_name(max);
 }
 
 /* Is tag signed as this manifest in the repository's trust data? The same check as

@@ -47,9 +47,22 @@ class As:
         return self.s.request(method, path, body=body, headers=dict(headers or {}, Authorization=self.auth))
 
 
-def get_manifest(s, repo, ref, user="reader", method="GET"):
+OCI_INDEX = "application/vnd.oci.image.index.v1+json"
+
+
+def get_manifest(s, repo, ref, user="reader", method="GET", accept=OCI_MANIFEST):
     return s.request(method, f"/v2/{repo}/manifests/{ref}",
-                     headers={"Authorization": basic(user, PW), "Accept": OCI_MANIFEST})
+                     headers={"Authorization": basic(user, PW), "Accept": accept})
+
+
+def push_index(s, repo, tag, layout):
+    """An index over the layout's image (already in repo), as root."""
+    index = {"schemaVersion": 2, "mediaType": OCI_INDEX, "manifests": [
+        {"mediaType": layout.manifest.get("mediaType", OCI_MANIFEST), "digest": layout.digest,
+         "size": len(layout.raw), "platform": {"architecture": "amd64", "os": "linux"}}]}
+    r = s.request("PUT", f"/v2/{repo}/manifests/{tag}", body=json.dumps(index).encode(),
+                  headers={"Authorization": basic("root", ADMIN_PW), "Content-Type": OCI_INDEX})
+    eq(r.status, 201, f"push the index {repo}:{tag}: {r!r}")
 
 
 def head_ms(s, path, n=200):
@@ -104,6 +117,9 @@ def policy_scan_severity_blocks_critical_pull(s):
         # Unscanned: the no-unscanned rule (acme/deb only); no-critical does not match an unknown result.
         msg = denial(get_manifest(s, repo, TAG))
         eq(msg, "policy rule 1 (no-unscanned): deny", "unscanned image")
+        push_index(s, repo, "multi", layout)
+        eq(denial(get_manifest(s, repo, "multi", accept=OCI_INDEX)), "policy rule 1 (no-unscanned): deny",
+           "an index over an unscanned image")
         p = skopeo_pull(tools, s, repo, TAG, out, ok=False)
         check(p.returncode != 0 and "no-unscanned" in p.stderr.decode(errors="replace"),
               f"skopeo pull of the unscanned image: {p.stderr[-600:]!r}")
@@ -124,6 +140,8 @@ def policy_scan_severity_blocks_critical_pull(s):
                     eq(denial(r), "policy rule 0 (no-critical): deny", f"{method} {ref}")
                 else:
                     eq(r.status, 403, f"HEAD {ref}: {r!r}")
+        eq(denial(get_manifest(s, repo, "multi", accept=OCI_INDEX)), "policy rule 0 (no-critical): deny",
+           "an index is as bad as its worst image")
         p = skopeo_pull(tools, s, repo, TAG, out, ok=False)
         err = p.stderr.decode(errors="replace")
         check(p.returncode != 0 and "no-critical" in err and "denied" in err.lower(),
@@ -141,6 +159,7 @@ def policy_scan_severity_blocks_critical_pull(s):
                                                       "urgency": "critical"})]), tmp)
         wait_report(As(s, "reader", PW), repo, digest, generation_not=gen1)
         eq(get_manifest(s, repo, TAG).status, 200, "manifest GET after the rescan")
+        eq(get_manifest(s, repo, "multi", accept=OCI_INDEX).status, 200, "the index after the rescan")
         print(f"# HEAD of the manifest (two passes, two audit records): {head_ms(s, f'manifests/{TAG}'):.2f} ms; "
               f"of its config blob (one pass, one record): {head_ms(s, f'blobs/{layout.config}'):.2f} ms")
         skopeo_pull(tools, s, repo, TAG, out)
