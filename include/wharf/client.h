@@ -5,6 +5,7 @@
 #ifndef WHARF_CLIENT_H
 #define WHARF_CLIENT_H
 
+#include <curl/curl.h>
 #include "wharf/oci.h"
 
 /* The Accept header value for manifests: OCI and Docker manifests and indexes. */
@@ -92,5 +93,64 @@ void wharf_pull_result_free(struct wharf_pull_result *r);
  * recorded under ref_name; blobs fully verified before the failure stay (they are content). */
 int wharf_pull_image(struct wharf_content_store *cs, const struct wharf_pull_opts *o, struct wharf_pull_result *out,
 		     struct wharf_error *err);
+
+/* ---- credentials and registry authentication (src/client/credentials.c, bearer.c) ---- */
+
+
+/* A user name and password for one registry host; source says where they came from
+ * ("WHARF_USER/WHARF_PASSWORD", "auth.json", "docker config"; NULL: given directly). */
+struct wharf_credentials {
+	char *user;
+	char *password;
+	const char *source;
+};
+/* Free both strings, wiping the password first. */
+void wharf_credentials_clear(struct wharf_credentials *c);
+
+/* The credential key of a server: "host[:port]" of a URL (http://h:5000/x -> "h:5000") or of a
+ * bare "host[:port]", lower-cased. WHARF_EINVAL for user info, empty or odd hosts. */
+int wharf_credentials_host(const char *server, char **out, struct wharf_error *err);
+
+/* Credentials for host, looked up in this order: $WHARF_USER with $WHARF_PASSWORD (for every
+ * host), $WHARF_HOME/auth.json, then docker's $DOCKER_CONFIG/config.json (or
+ * ~/.docker/config.json; read only, "auth" entries only). 1 when found, 0 when none, negative
+ * when a file exists but is unreadable or malformed. */
+int wharf_credentials_lookup(const char *host, struct wharf_credentials *out, struct wharf_error *err);
+
+/* Store (replace) the credentials of host in $WHARF_HOME/auth.json: mode 0600, atomic. */
+int wharf_credentials_store(const char *host, const char *user, const char *password, struct wharf_error *err);
+
+/* Remove host from $WHARF_HOME/auth.json; *removed tells whether it was there. */
+int wharf_credentials_erase(const char *host, bool *removed, struct wharf_error *err);
+
+/* A parsed WWW-Authenticate challenge (the first one of the header). */
+#define WHARF_CHALLENGE_MAX 4096 /* longest header value parsed */
+struct wharf_auth_challenge {
+	char scheme[16]; /* "bearer" or "basic", lower case */
+	char *realm, *service, *scope, *error;
+};
+void wharf_auth_challenge_clear(struct wharf_auth_challenge *c);
+/* Parse a header value like: Bearer realm="https://h/token",service="s",scope="repository:a/b:pull".
+ * Quoted strings may hold commas and \-escapes; unknown parameters are skipped. WHARF_EINVAL
+ * or WHARF_ETOOBIG with the rule broken. */
+int wharf_auth_challenge_parse(const char *header, struct wharf_auth_challenge *out, struct wharf_error *err);
+
+/* Called before a retried request so a sink can drop what the refused answer wrote. */
+typedef void (*wharf_auth_reset_fn)(void *ctx);
+
+/* One request through the registry authentication hook: curl is fully set up for url, headers
+ * are the caller's (may be NULL, kept by the caller). A cached token for (host, scope_hint) is
+ * sent up front; on 401 with a Bearer challenge a token for the challenge's scope (or, when it
+ * names none, for scope_hint) is fetched from the realm (with the host's credentials when the
+ * realm is on the same host, anonymously otherwise), cached until it expires, and the request
+ * is made once more after reset; on 401 with a Basic challenge it is retried with the
+ * credentials. A signed-in user still refused for insufficient_scope gets *status 403. *cc and *status are those of the last attempt. Negative only
+ * when the token service itself refused or failed (err says why and names the host). */
+int wharf_auth_perform(CURL *curl, const char *url, struct curl_slist *headers, const char *scope_hint,
+		       wharf_auth_reset_fn reset, void *reset_ctx, CURLcode *cc, long *status, struct wharf_error *err);
+
+/* `wharf login`: GET server/v2/ with these credentials (following a Bearer challenge to the
+ * token service). 0 when the server accepts them, WHARF_EINVAL when it refuses them. */
+int wharf_auth_check_login(const char *server, const struct wharf_credentials *cred, struct wharf_error *err);
 
 #endif

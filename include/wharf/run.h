@@ -80,7 +80,7 @@ int wharf_user_resolve(const char *rootfs, const char *spec, uint32_t *uid, uint
 int wharf_userns_alloc(const char *home, const char *owner, uint32_t *base, struct wharf_error *err);
 /* Release the range held by owner (nothing when it holds none). */
 int wharf_userns_release(const char *home, const char *owner, struct wharf_error *err);
-/* Parse "HOSTBASE" or "HOSTBASE:SIZE" (SIZE at most 65536... any) of --userns RANGE. */
+/* Parse --userns "HOSTBASE" or "HOSTBASE:SIZE" (1 <= SIZE <= 65536, default 65536; HOSTBASE > 0). */
 int wharf_userns_parse_range(const char *s, uint32_t *base, uint32_t *size, struct wharf_error *err);
 
 /* ---- bundle ---- */
@@ -121,6 +121,11 @@ bool wharf_cap_valid(const char *name, char **canon);
  * base + i (for i < size). WHARF_EUNSUPPORTED when the kernel or file system refuses. */
 int wharf_idmap_bind(const char *src, const char *dst, uint32_t base, uint32_t size, struct wharf_error *err);
 
+/* A copy of the rootfs src with every owner moved by base (ids at or past size become
+ * base + 65534), cached at "<src>-shift-<base>-<size>"; *out gets its path. The fallback of
+ * wharf_container_mount_rootfs when idmapped mounts are refused (or WHARF_RUN_IDMAP=0). */
+int wharf_rootfs_shifted(const char *src, uint32_t base, uint32_t size, char **out, struct wharf_error *err);
+
 /* The runtime binary: name ("runc" or "crun", NULL: runc, then crun) found on PATH. An error
  * names the Debian package when it is missing. */
 int wharf_runtime_find(const char *name, char **path, struct wharf_error *err);
@@ -150,7 +155,9 @@ int wharf_container_load(const char *home, const char *key, struct wharf_contain
 /* Every container's ID, sorted by creation time. */
 int wharf_container_list(const char *home, struct wharf_strv *ids, struct wharf_error *err);
 
-/* The directory for c's mount points: $WHARF_RUN_DIR/<id>, default /run/wharf/<id>. */
+/* Make sure $WHARF_RUN_DIR (default /run/wharf) is on a tmpfs, mounting one when it is not. */
+int wharf_run_dir_prepare(struct wharf_error *err);
+/* The directory for c's mount points and bundle (config.json): $WHARF_RUN_DIR/<id>, default /run/wharf/<id>. */
 char *wharf_container_run_dir(const char *id);
 /* Mount the container's root file system at run_dir/rootfs: an overlay whose lower layer is the
  * cached rootfs lower (through an idmapped mount at run_dir/lower when c->userns) and whose
@@ -164,7 +171,7 @@ int wharf_container_secrets_seal(struct wharf_container *c, struct wharf_error *
 /* Unmount everything of c (rootfs, lower, secrets); missing mounts are fine. */
 void wharf_container_unmount(const struct wharf_container *c);
 
-/* Run the runtime (path) on the bundle c->dir: foreground, the exit status of the container
+/* Run the runtime (path) on the bundle c->run_dir: foreground, the exit status of the container
  * (128+signal when killed), or detached with stdout and stderr appended to dir/log (0 when it
  * started). Negative on failure to start. */
 int wharf_runtime_run(const char *path, const char *home, struct wharf_container *c, struct wharf_error *err);
@@ -179,8 +186,22 @@ int wharf_runtime_delete(const char *path, const char *home, const struct wharf_
 /* Unmount, delete from the runtime, remove the state directory and release the id range. */
 int wharf_container_remove(const char *home, struct wharf_container *c, struct wharf_error *err);
 
-/* The scan-policy gate: reads home/scan/<manifest hex>.json when a scan report is there and
- * refuses an image whose report has "policy":"fail" ... see docs/run.md. 0 when allowed. */
+/* The report hook: refuses the image (WHARF_EINVAL) when home/scan/<manifest hex>.json exists and
+ * says "policy": "fail", or is not JSON; 0 when there is no report or it does not say fail. */
 int wharf_run_policy_check(const char *home, const struct wharf_digest *manifest, struct wharf_error *err);
+
+/* One layer of an image in the content store, for the scan gate. */
+struct wharf_run_layer {
+	const char *path;   /* the blob file */
+	const char *digest; /* compressed digest */
+	const char *diffid; /* uncompressed digest (the config's) */
+	uint64_t size;
+};
+/* The scan gate (src/run/policy.c): walk the layers with the scanner (cached per layer under
+ * home/cache/scan, as wharf scan does), match the packages against the vulnerability database
+ * of home, and refuse (WHARF_EINVAL, naming the count, worst severity and an example) when a
+ * finding is at or above fail_on (an enum wharf_severity). No database: WHARF_ENOTFOUND. */
+int wharf_run_scan_gate(const char *home, const char *image, const struct wharf_run_layer *layers, size_t n,
+			int fail_on, struct wharf_error *err);
 
 #endif

@@ -119,6 +119,10 @@ int wharf_ignore_load(const char *path, struct wharf_ignore_list *out, struct wh
 int wharf_ignore_parse(const char *name, const char *data, size_t len, struct wharf_ignore_list *out,
 		       struct wharf_error *err);
 void wharf_ignore_list_free(struct wharf_ignore_list *l);
+/* Add to l, for every entry, entries for the aliases the database knows of its ID (same
+ * package, reason, expiry and line), so "CVE-2020-36567" also ignores the GO-2020-0001 finding
+ * that aliases it. Call with the database the findings came from. */
+int wharf_vulndb_expand_ignore(struct wharf_vulndb *db, struct wharf_ignore_list *l, struct wharf_error *err);
 
 struct wharf_report_options {
 	unsigned severities;                 /* mask of WHARF_SEV_BIT(); 0 means all */

@@ -42,8 +42,12 @@ static int transfer_error(CURLcode cc, long status, const char *url, const char 
 		return wharf_error_set(err, WHARF_EIO, "%s: %s", url, curl_easy_strerror(cc));
 	if (status == 404)
 		return wharf_error_set(err, WHARF_ENOTFOUND, "%s: %s not found on the registry", url, what);
-	if (status == 401 || status == 403)
-		return wharf_error_set(err, WHARF_EINVAL, "%s: the registry refused access (%ld)", url, status);
+	if (status == 401)
+		return wharf_error_set(err, WHARF_EINVAL, "%s: the registry refused access (401): log in with 'wharf login' "
+				       "or set WHARF_USER and WHARF_PASSWORD", url);
+	if (status == 403)
+		return wharf_error_set(err, WHARF_EINVAL, "%s: the registry denied access (403): the user may not read "
+				       "this repository", url);
 	if (status != 200)
 		return wharf_error_set(err, WHARF_EIO, "%s: the registry answered %ld", url, status);
 	return wharf_error_set(err, WHARF_EIO, "%s: %s", url, curl_easy_strerror(cc));
@@ -56,7 +60,20 @@ struct mem_sink {
 	size_t limit;
 	bool too_big;
 	char *content_type;
+	size_t start; /* out->len before the transfer */
 };
+
+/* Before a retry with credentials: forget what the 401 answer wrote. */
+static void mem_reset(void *ctx)
+{
+	struct mem_sink *s = ctx;
+	s->out->len = s->start;
+	if (s->out->data)
+		s->out->data[s->start] = '\0';
+	s->too_big = false;
+	free(s->content_type);
+	s->content_type = NULL;
+}
 
 static size_t mem_write(char *data, size_t size, size_t n, void *ctx)
 {
@@ -99,24 +116,23 @@ int wharf_registry_get_manifest(const char *base, const char *repo, const char *
 	if (!curl)
 		return wharf_error_set(err, WHARF_EINTERNAL, "cannot initialise libcurl");
 	struct curl_slist *h = curl_slist_append(NULL, "Accept: " WHARF_MANIFEST_ACCEPT);
-	struct mem_sink s = {.out = body, .limit = limit};
+	struct mem_sink s = {.out = body, .limit = limit, .start = body->len};
 	size_t start = body->len;
 	common_options(curl, url);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, mem_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, mem_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &s);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
-	CURLcode cc = curl_easy_perform(curl);
+	CURLcode cc;
 	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	_cleanup_free_ char *scope = wharf_xasprintf("repository:%s:pull", repo);
+	int r = wharf_auth_perform(curl, url, h, scope, mem_reset, &s, &cc, &status, err);
 	curl_easy_cleanup(curl);
 	curl_slist_free_all(h);
-	int r = 0;
-	if (s.too_big && status == 200)
+	if (r == 0 && s.too_big && status == 200)
 		r = wharf_error_set(err, WHARF_ETOOBIG, "%s: manifest is longer than %zu bytes, the limit", url, limit);
-	else if (cc != CURLE_OK || status != 200)
+	else if (r == 0 && (cc != CURLE_OK || status != 200))
 		r = transfer_error(cc, status, url, "manifest", err);
 	if (r < 0) {
 		body->len = start;
@@ -184,6 +200,11 @@ struct blob_sink {
 	uint64_t last_report_us;
 };
 
+static void blob_reset(void *ctx) /* the refused answer's body was thrown away; only its status stays */
+{
+	((struct blob_sink *)ctx)->status = 0;
+}
+
 static size_t blob_write(char *data, size_t size, size_t n, void *ctx)
 {
 	struct blob_sink *s = ctx;
@@ -225,15 +246,17 @@ int wharf_registry_get_blob(const char *base, const char *repo, const struct wha
 	common_options(curl, url);
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, blob_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
-	CURLcode cc = curl_easy_perform(curl);
+	CURLcode cc;
 	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	_cleanup_free_ char *scope = wharf_xasprintf("repository:%s:pull", repo);
+	int r = wharf_auth_perform(curl, url, NULL, scope, blob_reset, &s, &cc, &status, err);
 	curl_easy_cleanup(curl);
-	int r = 0;
 	struct wharf_digest got;
 	wharf_hasher_final(s.h, &got);
 	wharf_hasher_free(s.h);
-	if (s.io_failed) {
+	if (r < 0) {
+		/* the token service refused: err says why */
+	} else if (s.io_failed) {
 		errno = s.saved_errno;
 		r = wharf_error_sys(err, "blob %s: cannot write it", d->str);
 	} else if (s.too_big) {

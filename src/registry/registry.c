@@ -1,6 +1,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "wharf/oci.h"
 #include "internal.h"
@@ -309,6 +310,21 @@ static enum wharf_action trust_action(struct wharf_http_request *req, const char
 	return WHARF_ACTION_PUSH;
 }
 
+/* The repository a trust request is authorized on. Docker content trust (and wharf pull) name a
+ * repository's trust data by the registry's host[:port] and the repository, as in
+ * "127.0.0.1:5000/acme/app": when the GUN starts with the host this request was sent to, the
+ * permissions are those of the repository after it. Any other GUN is taken as it is. */
+static const char *trust_repository(struct wharf_http_request *req, const char *gun)
+{
+	const char *host = wharf_http_header(req, "Host");
+	if (!gun || !host)
+		return gun;
+	size_t hlen = strlen(host);
+	if (hlen > 0 && !strncasecmp(gun, host, hlen) && gun[hlen] == '/' && gun[hlen + 1])
+		return gun + hlen + 1;
+	return gun;
+}
+
 /* /v2/<gun>/_trust/<rest> and /v2/_trust/<rest> go to the trust service. */
 static bool dispatch_trust(struct wharf_registry *reg, struct wharf_http_request *req)
 {
@@ -323,7 +339,7 @@ static bool dispatch_trust(struct wharf_registry *reg, struct wharf_http_request
 	bool global = mark == rest;
 	_cleanup_free_ char *gun = global ? NULL : wharf_xstrndup(rest, (size_t)(mark - rest));
 	const char *tail = global ? mark + 7 : mark + 8;
-	if (authorize(reg, req, gun, trust_action(req, tail)))
+	if (authorize(reg, req, trust_repository(req, gun), trust_action(req, tail)))
 		wharf_trust_handle(reg->trust, req, gun, tail);
 	return true;
 }

@@ -73,7 +73,7 @@ static json_t *mounts_json(const struct wharf_run_spec *s)
 static json_t *process_json(const struct wharf_run_spec *s)
 {
 	json_t *caps = strv_json(&s->caps);
-	json_t *capset = json_pack("{s:O, s:O, s:O, s:O}", "bounding", caps, "effective", caps, "permitted", caps,
+	json_t *capset = json_pack("{s:O, s:O, s:O, s:o}", "bounding", caps, "effective", caps, "permitted", caps,
 				   "inheritable", json_array());
 	json_t *ambient = json_array();
 	if (s->uid != 0) /* a non-root user keeps granted capabilities only as ambient ones */

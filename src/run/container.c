@@ -9,7 +9,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
 
 #include "wharf/run.h"
@@ -46,7 +49,18 @@ int wharf_container_save(const struct wharf_container *c, struct wharf_error *er
 	char *s = json_dumps(o, JSON_COMPACT);
 	json_decref(o);
 	_cleanup_free_ char *path = wharf_xasprintf("%s/state.json", c->dir);
-	int r = wharf_atomic_write(path, s, strlen(s), 0600, err);
+	int r;
+	if (c->auto_remove && !c->detached) {
+		/* an ephemeral container: renamed into place (atomic for readers), not fsynced; after a
+		 * crash it has nothing worth keeping */
+		_cleanup_free_ char *tmp = wharf_xasprintf("%s.tmp", path);
+		_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		r = fd < 0 || wharf_write_all(fd, s, strlen(s)) < 0 || rename(tmp, path) < 0
+			    ? wharf_error_sys(err, "write %s", path)
+			    : 0;
+	} else {
+		r = wharf_atomic_write(path, s, strlen(s), 0600, err);
+	}
 	free(s);
 	return r;
 }
@@ -168,10 +182,38 @@ int wharf_container_load(const char *home, const char *key, struct wharf_contain
 	return r;
 }
 
-char *wharf_container_run_dir(const char *id)
+static const char *run_base(void)
 {
 	const char *base = getenv("WHARF_RUN_DIR");
-	return wharf_xasprintf("%s/%s", base && *base ? base : "/run/wharf", id);
+	return base && *base ? base : "/run/wharf";
+}
+
+char *wharf_container_run_dir(const char *id)
+{
+	return wharf_xasprintf("%s/%s", run_base(), id);
+}
+
+/* The run directory holds only mount points, bundles and the runtime's state: it belongs on a
+ * tmpfs, as /run is on most systems. Where it is not (this VM's /run is on the root disk), one
+ * is mounted there once, under an flock so that two runs never stack two. */
+int wharf_run_dir_prepare(struct wharf_error *err)
+{
+	const char *base = run_base();
+	struct statfs sf;
+	if (statfs(base, &sf) == 0 && sf.f_type == TMPFS_MAGIC)
+		return 0;
+	int r = wharf_mkdir_p(base, 0711, err);
+	if (r < 0)
+		return r;
+	_cleanup_free_ char *lock = wharf_xasprintf("%s.lock", base);
+	_cleanup_close_ int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0)
+		return wharf_error_sys(err, "lock %s", lock);
+	if (statfs(base, &sf) == 0 && sf.f_type == TMPFS_MAGIC)
+		return 0;
+	if (mount("tmpfs", base, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0711,size=64m") < 0)
+		return wharf_error_sys(err, "mount a tmpfs at %s", base);
+	return 0;
 }
 
 static int mkdir_in(const char *dir, const char *name, unsigned mode, char **out, struct wharf_error *err)
@@ -189,24 +231,39 @@ int wharf_container_mount_rootfs(struct wharf_container *c, const char *lower, s
 	if (r == 0)
 		r = mkdir_in(c->dir, "work", 0700, &work, err);
 	if (r == 0)
+		r = wharf_run_dir_prepare(err);
+	if (r == 0)
 		r = wharf_mkdir_p(c->run_dir, 0711, err);
 	if (r == 0 && chmod(c->run_dir, 0711) < 0)
 		r = wharf_error_sys(err, "chmod %s", c->run_dir);
 	if (r == 0)
 		r = mkdir_in(c->run_dir, "rootfs", 0755, &rootfs, err);
+	_cleanup_free_ char *shifted = NULL;
 	if (r == 0 && c->userns) {
+		const char *idmap = getenv("WHARF_RUN_IDMAP");
+		bool try_idmap = !idmap || strcmp(idmap, "0");
 		r = mkdir_in(c->run_dir, "lower", 0700, &mapped, err);
-		if (r == 0)
+		if (r == 0 && try_idmap)
 			r = wharf_idmap_bind(lower, mapped, c->uid_base, c->uid_size, err);
+		if ((r == -WHARF_EUNSUPPORTED || (r == 0 && !try_idmap))) {
+			/* no idmapped mounts here: a shifted copy, cached per range */
+			free(mapped);
+			mapped = NULL;
+			r = wharf_rootfs_shifted(lower, c->uid_base, c->uid_size, &shifted, err);
+		}
 		/* the overlay's root directory is the upper one: owned by the container's root */
 		if (r == 0 && chown(upper, c->uid_base, c->uid_base) < 0)
 			r = wharf_error_sys(err, "chown %s", upper);
 	}
 	if (r < 0)
 		return r;
-	_cleanup_free_ char *opts = wharf_xasprintf("lowerdir=%s,upperdir=%s,workdir=%s", mapped ? mapped : lower, upper,
-						    work);
-	if (mount("overlay", rootfs, "overlay", MS_NODEV, opts) < 0)
+	const char *lowerdir = shifted ? shifted : mapped ? mapped : lower;
+	/* --rm: the upper layer is thrown away, so it is never synced ("volatile", Linux 5.10) */
+	_cleanup_free_ char *opts = wharf_xasprintf("lowerdir=%s,upperdir=%s,workdir=%s%s", lowerdir, upper, work,
+						    c->auto_remove && !c->detached ? ",volatile" : "");
+	if (mount("overlay", rootfs, "overlay", MS_NODEV, opts) < 0 &&
+	    (!wharf_str_has_suffix(opts, ",volatile") || (opts[strlen(opts) - strlen(",volatile")] = '\0',
+							  mount("overlay", rootfs, "overlay", MS_NODEV, opts) < 0)))
 		return wharf_error_sys(err, "mount the overlay root file system at %s", rootfs);
 	return 0;
 }
@@ -214,7 +271,9 @@ int wharf_container_mount_rootfs(struct wharf_container *c, const char *lower, s
 int wharf_container_secrets_tmpfs(struct wharf_container *c, int *dirfd, struct wharf_error *err)
 {
 	_cleanup_free_ char *dir = NULL;
-	int r = wharf_mkdir_p(c->run_dir, 0711, err);
+	int r = wharf_run_dir_prepare(err);
+	if (r == 0)
+		r = wharf_mkdir_p(c->run_dir, 0711, err);
 	if (r == 0)
 		r = mkdir_in(c->run_dir, "secrets", 0700, &dir, err);
 	if (r < 0)
@@ -335,8 +394,8 @@ int wharf_runtime_run(const char *path, const char *home, struct wharf_container
 		if (log < 0)
 			return wharf_error_sys(err, "open %s", lp);
 	}
-	const char *fg[] = {"run", "--bundle", c->dir, c->id, NULL};
-	const char *bg[] = {"run", "--detach", "--bundle", c->dir, c->id, NULL};
+	const char *fg[] = {"run", "--bundle", c->run_dir, c->id, NULL};
+	const char *bg[] = {"run", "--detach", "--bundle", c->run_dir, c->id, NULL};
 	/* Our own signals go to the container: the runtime forwards them. */
 	signal(SIGINT, SIG_IGN);
 	signal(SIGTERM, SIG_IGN);
@@ -407,6 +466,45 @@ int wharf_runtime_delete(const char *path, const char *home, const struct wharf_
 	return runtime_simple(path, home, args, true, err);
 }
 
+static void clear_trash(int fd, struct wharf_error *err)
+{
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)))
+		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+			wharf_remove_tree_at(dirfd(d), de->d_name, err);
+	closedir(d);
+}
+
+/* Delete everything in trash from a detached grandchild (no stdio, no inherited fds), so the
+ * caller returns at once. */
+static void empty_trash_in_background(const char *trash)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return; /* the next removal sweeps it */
+	if (pid == 0) {
+		if (setsid() < 0 || fork() != 0)
+			_exit(0);
+		int nul = open("/dev/null", O_RDWR);
+		dup2(nul, 0);
+		dup2(nul, 1);
+		dup2(nul, 2);
+		close_range(3, ~0u, 0);
+		int fd = open(trash, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		struct wharf_error e;
+		if (fd >= 0)
+			clear_trash(fd, &e);
+		_exit(0);
+	}
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
 int wharf_container_remove(const char *home, struct wharf_container *c, struct wharf_error *err)
 {
 	int r = 0;
@@ -433,19 +531,19 @@ int wharf_container_remove(const char *home, struct wharf_container *c, struct w
 	_cleanup_close_ int rfd = open(run_parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rfd >= 0 && (r = wharf_remove_tree_at(rfd, c->id, err)) < 0)
 		return r;
-	_cleanup_free_ char *parent = wharf_xasprintf("%s/containers", home);
-	_cleanup_close_ int pfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (pfd < 0)
-		return wharf_error_sys(err, "open %s", parent);
-	/* state.json goes last, so a failed removal can be retried */
-	_cleanup_close_ int dfd = openat(pfd, c->id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	const char *parts[] = {"upper", "work", "config.json", "log"};
-	for (size_t i = 0; dfd >= 0 && r == 0 && i < sizeof(parts) / sizeof(parts[0]); i++)
-		r = wharf_remove_tree_at(dfd, parts[i], err);
-	if (r == 0)
-		r = wharf_remove_tree_at(pfd, c->id, err);
+	/* The state directory leaves containers/ with one rename; its files (the upper layer can be
+	 * large, and every unlink on a disk mounted with discard costs milliseconds) are deleted by a
+	 * background process, which also sweeps what an interrupted one left in trash/. */
+	_cleanup_free_ char *from = wharf_xasprintf("%s/containers/%s", home, c->id);
+	_cleanup_free_ char *trash = wharf_xasprintf("%s/trash", home);
+	_cleanup_free_ char *to = wharf_xasprintf("%s/%s", trash, c->id);
+	r = wharf_mkdir_p(trash, 0700, err);
+	if (r == 0 && rename(from, to) < 0 && errno != ENOENT)
+		r = wharf_error_sys(err, "move %s to %s", from, trash);
 	if (r == 0 && c->pooled)
 		r = wharf_userns_release(home, c->id, err);
+	if (r == 0)
+		empty_trash_in_background(trash);
 	return r;
 }
 

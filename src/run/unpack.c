@@ -232,8 +232,68 @@ int wharf_remove_tree_at(int parentfd, const char *name, struct wharf_error *err
 	return 0;
 }
 
-/* Remove every child of the directory fd (an opaque whiteout). */
-static int clear_dir(int fd, struct wharf_error *err)
+/* ---- the paths this layer wrote: whiteouts apply only to lower layers ---- */
+
+struct pathset {
+	char **slot;
+	size_t cap, n;
+};
+
+static uint64_t path_hash(const char *p)
+{
+	uint64_t h = 1469598103934665603ull;
+	for (; *p; p++)
+		h = (h ^ (unsigned char)*p) * 1099511628211ull;
+	return h;
+}
+
+static bool pathset_has(const struct pathset *ps, const char *p)
+{
+	if (!ps->cap)
+		return false;
+	for (size_t i = path_hash(p) & (ps->cap - 1);; i = (i + 1) & (ps->cap - 1)) {
+		if (!ps->slot[i])
+			return false;
+		if (!strcmp(ps->slot[i], p))
+			return true;
+	}
+}
+
+static void pathset_add(struct pathset *ps, const char *p)
+{
+	if (pathset_has(ps, p))
+		return;
+	if (2 * (ps->n + 1) > ps->cap) {
+		struct pathset bigger = {wharf_xcalloc(ps->cap ? 2 * ps->cap : 1024, sizeof(char *)),
+					 ps->cap ? 2 * ps->cap : 1024, 0};
+		for (size_t i = 0; i < ps->cap; i++)
+			if (ps->slot[i]) {
+				size_t j = path_hash(ps->slot[i]) & (bigger.cap - 1);
+				while (bigger.slot[j])
+					j = (j + 1) & (bigger.cap - 1);
+				bigger.slot[j] = ps->slot[i];
+				bigger.n++;
+			}
+		free(ps->slot);
+		*ps = bigger;
+	}
+	size_t i = path_hash(p) & (ps->cap - 1);
+	while (ps->slot[i])
+		i = (i + 1) & (ps->cap - 1);
+	ps->slot[i] = wharf_xstrdup(p);
+	ps->n++;
+}
+
+static void pathset_free(struct pathset *ps)
+{
+	for (size_t i = 0; i < ps->cap; i++)
+		free(ps->slot[i]);
+	free(ps->slot);
+}
+
+/* Remove every child of the directory fd (an opaque whiteout) that this layer did not write
+ * itself: dir is the directory's clean path, keep the set of this layer's paths. */
+static int clear_dir(int fd, const char *dir, const struct pathset *keep, struct wharf_error *err)
 {
 	int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
@@ -245,9 +305,13 @@ static int clear_dir(int fd, struct wharf_error *err)
 	}
 	struct dirent *de;
 	int r = 0;
-	while (r == 0 && (de = readdir(d)))
-		if (strcmp(de->d_name, ".") && strcmp(de->d_name, ".."))
+	while (r == 0 && (de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		_cleanup_free_ char *child = *dir ? wharf_xasprintf("%s/%s", dir, de->d_name) : wharf_xstrdup(de->d_name);
+		if (!pathset_has(keep, child))
 			r = wharf_remove_tree_at(dirfd(d), de->d_name, err);
+	}
 	closedir(d);
 	return r;
 }
@@ -299,6 +363,8 @@ struct unpacker {
 	const struct wharf_unpack_opts *opts;
 	const char *what;
 	struct archive *a;
+	uint64_t max_file; /* the largest (possibly sparse) file: the layer's byte limit */
+	struct pathset written; /* entries of this layer, which its own whiteouts leave alone */
 	struct wharf_error *err;
 };
 
@@ -362,19 +428,22 @@ static int make_hardlink(struct unpacker *u, int pfd, const char *name, const ch
 	return 0;
 }
 
-static int apply_whiteout(struct unpacker *u, int pfd, const char *name, const char *path)
+static int apply_whiteout(struct unpacker *u, int pfd, const char *dir, const char *name, const char *path)
 {
 	if (!strcmp(name, OPAQUE)) {
 		_cleanup_close_ int dfd = openat(pfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0)
 			return wharf_error_sys(u->err, "%s: opaque directory of %s", u->what, path);
-		return clear_dir(dfd, u->err);
+		return clear_dir(dfd, dir, &u->written, u->err);
 	}
 	if (wharf_str_has_prefix(name, WHITEOUT WHITEOUT))
 		return 0; /* other AUFS metadata: nothing to apply */
 	const char *victim = name + strlen(WHITEOUT);
-	if (!*victim || !strcmp(victim, ".") || !strcmp(victim, ".."))
+	if (!*victim || !strcmp(victim, ".") || !strcmp(victim, "..") || strchr(victim, '/'))
 		return wharf_error_set(u->err, WHARF_EINVAL, "%s: whiteout %s names no entry", u->what, path);
+	_cleanup_free_ char *vpath = *dir ? wharf_xasprintf("%s/%s", dir, victim) : wharf_xstrdup(victim);
+	if (pathset_has(&u->written, vpath))
+		return 0; /* a whiteout hides lower layers only */
 	int r = wharf_remove_tree_at(pfd, victim, u->err);
 	return r < 0 ? wharf_error_prefix(u->err, "%s: whiteout %s", u->what, path) : 0;
 }
@@ -411,7 +480,7 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 	if (pfd < 0)
 		return pfd;
 	if (wharf_str_has_prefix(name, WHITEOUT))
-		return apply_whiteout(u, pfd, name, path);
+		return apply_whiteout(u, pfd, dir, name, path);
 
 	mode_t type = archive_entry_filetype(e);
 	const char *hl = archive_entry_hardlink(e);
@@ -422,10 +491,17 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 	r = make_room(u, pfd, name, type == AE_IFDIR && !hl, &keep_dir);
 	if (r < 0)
 		return r;
-	if (hl)
-		return make_hardlink(u, pfd, name, path, hl);
+	if (hl) {
+		r = make_hardlink(u, pfd, name, path, hl);
+		if (r == 0)
+			pathset_add(&u->written, path);
+		return r;
+	}
 	switch (type) {
 	case AE_IFREG:
+		if (archive_entry_size(e) < 0 || (uint64_t)archive_entry_size(e) > u->max_file)
+			return wharf_error_set(u->err, WHARF_ETOOBIG, "%s: file %s claims %lld bytes, more than the limit of %llu",
+					       u->what, path, (long long)archive_entry_size(e), (unsigned long long)u->max_file);
 		r = write_file(u, pfd, name, path, e);
 		break;
 	case AE_IFDIR:
@@ -450,6 +526,7 @@ static int apply_entry(struct unpacker *u, struct archive_entry *e)
 	}
 	if (r < 0)
 		return r;
+	pathset_add(&u->written, path);
 	return set_owner_mode_time(pfd, name, e, type == AE_IFLNK, mode, path, u);
 }
 
@@ -475,7 +552,7 @@ static int unpack_source(int rootfd, struct source *s, const struct wharf_unpack
 	struct archive *a = archive_read_new();
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
-	struct unpacker u = {.rootfd = rootfd, .opts = opts, .what = what, .a = a, .err = err};
+	struct unpacker u = {.rootfd = rootfd, .opts = opts, .what = what, .a = a, .max_file = s->max, .err = err};
 	int r = 0;
 	if (archive_read_open(a, s, NULL, archive_read_cb, NULL) != ARCHIVE_OK) {
 		r = s->failed ? s->failed
@@ -510,6 +587,7 @@ static int unpack_source(int rootfd, struct source *s, const struct wharf_unpack
 			break;
 	}
 	archive_read_free(a);
+	pathset_free(&u.written);
 	if (s->z_init)
 		inflateEnd(&s->z);
 	if (r == 0 && diff_id)

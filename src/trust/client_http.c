@@ -1,9 +1,11 @@
 /* The trust client's HTTP: metadata GETs with libcurl, never reading past a size limit. */
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include <curl/curl.h>
 
+#include "wharf/client.h"
 #include "wharf/json.h"
 #include "wharf/trust.h"
 
@@ -32,6 +34,31 @@ static size_t sink_write(char *data, size_t size, size_t n, void *ctx)
 	}
 	wharf_buf_append(s->out, data, len);
 	return len;
+}
+
+/* Before a retry with credentials: forget the refused answer. */
+static void sink_reset(void *ctx)
+{
+	struct sink *s = ctx;
+	s->out->len = s->start;
+	if (s->out->data)
+		s->out->data[s->start] = '\0';
+	s->too_big = false;
+	s->status = 0;
+}
+
+/* The scope a request on gun needs, so a cached token goes with the first try. A GUN that starts
+ * with the server's own host[:port] ("127.0.0.1:5000/acme/app", as docker content trust names
+ * repositories) is the repository after it: wharfd authorizes trust requests that way. */
+static char *scope_of(const char *server, const char *gun, bool write)
+{
+	const char *authority = strstr(server, "://");
+	authority = authority ? authority + 3 : server;
+	size_t alen = strcspn(authority, "/");
+	const char *repo = gun;
+	if (alen > 0 && !strncasecmp(gun, authority, alen) && gun[alen] == '/' && gun[alen + 1])
+		repo = gun + alen + 1;
+	return wharf_xasprintf("repository:%s:%s", repo, write ? "pull,push" : "pull");
 }
 
 static void set_options(CURL *curl, const char *url, struct sink *s)
@@ -66,6 +93,22 @@ static int status_error(long status, const char *url, const struct wharf_buf *ou
 	return wharf_error_set(err, WHARF_EIO, "%s: the server answered %ld %.*s", url, status, body_len, body);
 }
 
+static void error_detail(const struct wharf_buf *body, char *out, size_t n);
+
+/* 401/403: name the repository and what was refused, and say what helps. */
+static int denied(long status, const char *gun, const char *what, const char *url, const struct wharf_buf *out,
+		  size_t start, struct wharf_error *err)
+{
+	char detail[600];
+	struct wharf_buf body = {.data = out->data ? out->data + start : NULL, .len = out->len - start};
+	error_detail(&body, detail, sizeof(detail));
+	if (status == 401)
+		return wharf_error_set(err, WHARF_EINVAL, "repository %s: %s needs credentials (401, %s): log in with "
+				       "'wharf login' or set WHARF_USER and WHARF_PASSWORD; %s", gun, what, url, detail);
+	return wharf_error_set(err, WHARF_EINVAL, "repository %s: %s is denied (403, %s): the user lacks the right; %s",
+			       gun, what, url, detail);
+}
+
 int wharf_trust_http_get(const char *server, const char *gun, const char *name, size_t limit,
 			 struct wharf_buf *out, struct wharf_error *err)
 {
@@ -88,17 +131,23 @@ int wharf_trust_http_get(const char *server, const char *gun, const char *name, 
 		return wharf_error_set(err, WHARF_EINTERNAL, "cannot initialise libcurl");
 	struct sink s = {.out = out, .start = out->len, .limit = limit, .curl = curl};
 	set_options(curl, url, &s);
-	CURLcode cc = curl_easy_perform(curl);
+	CURLcode cc;
 	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	/* the server-held keys (<role>.key) are a push, as in notary-server */
+	_cleanup_free_ char *scope = scope_of(server, gun, wharf_str_has_suffix(name, ".key"));
+	int r = wharf_auth_perform(curl, url, NULL, scope, sink_reset, &s, &cc, &status, err);
 	curl_easy_cleanup(curl);
-	int r = 0;
-	if (s.too_big || (cc == CURLE_FILESIZE_EXCEEDED && status == 200))
+	if (r < 0) {
+		/* the token service refused: err says why */
+	} else if (s.too_big || (cc == CURLE_FILESIZE_EXCEEDED && status == 200)) {
 		r = wharf_error_set(err, WHARF_ETOOBIG, "%s: more than %zu bytes, the limit for this file", url, limit);
-	else if (status != 0 && status != 200)
+	} else if (status == 401 || status == 403) {
+		r = denied(status, gun, "reading the trust data", url, out, s.start, err);
+	} else if (status != 0 && status != 200) {
 		r = status_error(status, url, out, s.start, err);
-	else if (cc != CURLE_OK)
+	} else if (cc != CURLE_OK) {
 		r = wharf_error_set(err, WHARF_EIO, "%s: %s", url, curl_easy_strerror(cc));
+	}
 	if (r < 0) { /* leave out as it was */
 		out->len = s.start;
 		if (out->data)
@@ -141,13 +190,17 @@ int wharf_trust_http_publish(const char *server, const char *gun, const struct w
 	struct sink s = {.out = &body, .limit = 64 * 1024, .curl = curl};
 	set_options(curl, url, &s);
 	curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
-	CURLcode cc = curl_easy_perform(curl);
+	CURLcode cc;
 	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	_cleanup_free_ char *scope = scope_of(server, gun, true);
+	int r = wharf_auth_perform(curl, url, NULL, scope, sink_reset, &s, &cc, &status, err);
 	curl_easy_cleanup(curl);
 	curl_mime_free(mime);
-	int r = 0;
-	if (status != 0 && status != 200) {
+	if (r < 0) {
+		/* the token service refused: err says why */
+	} else if (status == 401 || status == 403) {
+		r = denied(status, gun, "publishing trust data (signing)", url, &body, 0, err);
+	} else if (status != 0 && status != 200) {
 		char detail[600];
 		error_detail(&body, detail, sizeof(detail));
 		r = wharf_error_set(err, status == 404 ? WHARF_ENOTFOUND : WHARF_EINVAL, "publish to %s refused (%ld): %s",
@@ -177,17 +230,20 @@ int wharf_trust_http_json(const char *server, const char *gun, const char *path,
 	struct curl_slist *headers = NULL;
 	if (body) {
 		headers = curl_slist_append(headers, "Content-Type: application/json");
-		curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
 		curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
 	}
-	CURLcode cc = curl_easy_perform(curl);
+	CURLcode cc;
 	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	_cleanup_free_ char *scope = scope_of(server, gun, body != NULL);
+	int r = wharf_auth_perform(curl, url, headers, scope, sink_reset, &s, &cc, &status, err);
 	curl_easy_cleanup(curl);
 	curl_slist_free_all(headers);
-	int r = 0;
-	if (status != 0 && status != 200) {
+	if (r < 0) {
+		/* the token service refused: err says why */
+	} else if (status == 401 || status == 403) {
+		r = denied(status, gun, body ? "changing the trust data" : "reading the trust data", url, &answer, 0, err);
+	} else if (status != 0 && status != 200) {
 		char detail[600];
 		error_detail(&answer, detail, sizeof(detail));
 		r = wharf_error_set(err, status == 404 ? WHARF_ENOTFOUND : status == 409 ? WHARF_EBUSY : WHARF_EINVAL,

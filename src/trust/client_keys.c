@@ -4,6 +4,7 @@
 
 #include <curl/curl.h>
 
+#include "wharf/client.h"
 #include "wharf/json.h"
 #include "wharf/trust.h"
 
@@ -18,7 +19,12 @@ static size_t collect(char *data, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
-static int post(const char *url, struct wharf_buf *body, long *status, struct wharf_error *err)
+static void reset(void *ctx)
+{
+	((struct wharf_buf *)ctx)->len = 0;
+}
+
+static int post(const char *url, const char *gun, struct wharf_buf *body, long *status, struct wharf_error *err)
 {
 	CURL *curl = curl_easy_init();
 	if (!curl)
@@ -34,9 +40,12 @@ static int post(const char *url, struct wharf_buf *body, long *status, struct wh
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 15L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 120L);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "wharf-trust");
-	CURLcode cc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, status);
+	CURLcode cc;
+	_cleanup_free_ char *scope = wharf_xasprintf("repository:%s:pull,push", gun);
+	int r = wharf_auth_perform(curl, url, NULL, scope, reset, body, &cc, status, err);
 	curl_easy_cleanup(curl);
+	if (r < 0)
+		return r;
 	if (cc != CURLE_OK)
 		return wharf_error_set(err, WHARF_EIO, "%s: %s", url, curl_easy_strerror(cc));
 	return 0;
@@ -55,7 +64,7 @@ int wharf_trust_http_new_key(const char *server, const char *gun, const char *ro
 	wharf_buf_init(&b);
 	long status = 0;
 	json_t *doc = NULL;
-	int r = post(url, &b, &status, err);
+	int r = post(url, gun, &b, &status, err);
 	if (r == 0 && status != 200)
 		r = wharf_error_set(err, status == 404 ? WHARF_ENOTFOUND : WHARF_EIO, "%s: the server answered %ld %.200s",
 				    url, status, b.data ? b.data : "");

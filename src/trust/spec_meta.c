@@ -7,6 +7,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "wharf/client.h"
 #include "wharf/json.h"
 #include "wharf/keys.h"
 #include "wharf/trust.h"
@@ -388,6 +389,13 @@ static size_t sink_write(char *data, size_t size, size_t n, void *ctx)
 	return len;
 }
 
+static void sink_reset(void *ctx) /* a refused answer, before the retry with credentials */
+{
+	struct sink *s = ctx;
+	s->out->len = s->start;
+	s->too_big = false;
+}
+
 int wharf_tufspec_http_get(void *ctx, const char *url, size_t limit, struct wharf_buf *out, struct wharf_error *err)
 {
 	(void)ctx;
@@ -409,16 +417,15 @@ int wharf_tufspec_http_get(void *ctx, const char *url, size_t limit, struct whar
 	curl_easy_setopt(curl, CURLOPT_LOW_SPEED_TIME, 30L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "wharf-tuf");
-	CURLcode cc = curl_easy_perform(curl);
+	CURLcode cc;
 	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+	int r = wharf_auth_perform(curl, url, NULL, NULL, sink_reset, &s, &cc, &status, err);
 	curl_easy_cleanup(curl);
-	int r = 0;
-	if (s.too_big || cc == CURLE_FILESIZE_EXCEEDED)
+	if (r == 0 && (s.too_big || cc == CURLE_FILESIZE_EXCEEDED))
 		r = wharf_error_set(err, WHARF_ETOOBIG, "%s: more than %zu bytes, the limit for this file", url, limit);
-	else if (status == 404 || status == 403)
+	else if (r == 0 && (status == 404 || status == 403))
 		r = wharf_error_set(err, WHARF_ENOTFOUND, "%s: not found on the server", url);
-	else if (cc != CURLE_OK)
+	else if (r == 0 && cc != CURLE_OK)
 		r = wharf_error_set(err, WHARF_EIO, "%s: %s (status %ld)", url, curl_easy_strerror(cc), status);
 	if (r < 0) {
 		out->len = s.start;

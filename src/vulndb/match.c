@@ -511,6 +511,16 @@ static size_t osv_distro_ecosystems(const struct wharf_os *os, const char *relea
 		snprintf(out[0], 64, "Alpine:%.40s", release);
 		return 1;
 	}
+	/* RPM family: OSV names the major release ("AlmaLinux:9", "Rocky Linux:8"). */
+	int major = (int)strcspn(os->version_id, ".");
+	if (!strcmp(os->id, "almalinux")) {
+		snprintf(out[0], 64, "AlmaLinux:%.*s", major, os->version_id);
+		return 1;
+	}
+	if (!strcmp(os->id, "rocky")) {
+		snprintf(out[0], 64, "Rocky Linux:%.*s", major, os->version_id);
+		return 1;
+	}
 	return 0;
 }
 
@@ -524,9 +534,14 @@ static int match_distro_osv(struct wharf_vulndb *db, struct wharf_scan_result *r
 	const struct wharf_pkg *p = &r->pkgs.v[pi];
 	const char *src = p->source_name ? p->source_name : p->name;
 	const char *ver = p->source_version ? p->source_version : p->version;
+	bool rpm = !strcmp(p->ecosystem, WHARF_ECO_RPM);
 	int rc = 0;
-	for (size_t i = 0; rc == 0 && i < n; i++)
+	for (size_t i = 0; rc == 0 && i < n; i++) {
 		rc = match_osv_as(db, r, pi, ecos[i], src, ver, seen, err);
+		/* RPM advisories may name binary packages too; aliases keep findings single. */
+		if (rc == 0 && rpm && p->source_name && strcmp(p->source_name, p->name))
+			rc = match_osv_as(db, r, pi, ecos[i], p->name, p->version, seen, err);
+	}
 	return rc;
 }
 
@@ -537,7 +552,8 @@ static bool own_distro(const struct wharf_os *os, const char *eco)
 		return false;
 	return (!strcmp(os->id, "debian") && !strcmp(eco, WHARF_ECO_DEBIAN)) ||
 	       (!strcmp(os->id, "ubuntu") && !strcmp(eco, WHARF_ECO_UBUNTU)) ||
-	       (!strcmp(os->id, "alpine") && !strcmp(eco, WHARF_ECO_ALPINE));
+	       (!strcmp(os->id, "alpine") && !strcmp(eco, WHARF_ECO_ALPINE)) ||
+	       ((!strcmp(os->id, "almalinux") || !strcmp(os->id, "rocky")) && !strcmp(eco, WHARF_ECO_RPM));
 }
 
 int wharf_vulndb_match(struct wharf_vulndb *db, struct wharf_scan_result *r, struct wharf_error *err)
@@ -564,4 +580,30 @@ int wharf_vulndb_match(struct wharf_vulndb *db, struct wharf_scan_result *r, str
 		wharf_strv_free(&seen.ids);
 	}
 	return rc;
+}
+
+int wharf_vulndb_expand_ignore(struct wharf_vulndb *db, struct wharf_ignore_list *l, struct wharf_error *err)
+{
+	size_t n = l->n;
+	for (size_t i = 0; i < n; i++) {
+		struct wharf_strv names = {0};
+		int rc = aliases_of(db, l->v[i].id, &names, err);
+		for (size_t k = 0; rc == 0 && k < names.n; k++) {
+			bool have = false;
+			for (size_t j = 0; j < l->n && !have; j++)
+				have = !strcmp(l->v[j].id, names.v[k]) && !l->v[j].pkg == !l->v[i].pkg &&
+				       (!l->v[i].pkg || !strcmp(l->v[j].pkg, l->v[i].pkg));
+			if (have)
+				continue;
+			l->v = wharf_xrealloc(l->v, (l->n + 1) * sizeof(*l->v));
+			struct wharf_ignore_entry *src = &l->v[i];
+			l->v[l->n++] = (struct wharf_ignore_entry){wharf_xstrdup(names.v[k]),
+								   src->pkg ? wharf_xstrdup(src->pkg) : NULL,
+								   wharf_xstrdup(src->reason), src->expires, src->line};
+		}
+		wharf_strv_free(&names);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }

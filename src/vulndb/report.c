@@ -61,15 +61,13 @@ static int add_entry(struct wharf_ignore_list *l, const char *name, int line, co
 	return 0;
 }
 
-/* Plain lines: "ID reason words... expires=YYYY-MM-DD [pkg=NAME]" ('#' starts a comment). */
+/* Plain lines: "ID reason words... expires=YYYY-MM-DD [pkg=NAME]"; a line starting with '#'
+ * is a comment ('#' inside a reason, "see #123", is text). */
 static int parse_plain_line(struct wharf_ignore_list *l, const char *name, int lineno, char *line,
 			    struct wharf_error *err)
 {
-	char *hash = strchr(line, '#');
-	if (hash)
-		*hash = 0;
 	char *save = NULL, *id = strtok_r(line, " \t\r", &save);
-	if (!id)
+	if (!id || id[0] == '#')
 		return 0;
 	const char *expires = NULL, *pkg = NULL;
 	struct wharf_buf reason;

@@ -19,6 +19,9 @@ enum {
 int wharf_cli_home(char **out, struct wharf_error *err);
 int wharf_cli_cmd_home(int argc, char **argv);
 int wharf_cli_cmd_admin(int argc, char **argv);
+/* wharf login / logout: registry credentials in $WHARF_HOME/auth.json (src/wharf/login.c). */
+int wharf_cli_cmd_login(int argc, char **argv);
+int wharf_cli_cmd_logout(int argc, char **argv);
 /* wharf db: the vulnerability database (src/wharf/db.c). */
 int wharf_cli_cmd_db(int argc, char **argv);
 /* wharf admin user|org|team|repo|robot (src/wharf/admin_users.c); argv[0] is "admin". */

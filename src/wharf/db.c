@@ -237,7 +237,8 @@ static int db_status(int argc, char **argv)
 	return EXIT_OK;
 }
 
-static int match_report(struct db_opts *o, struct wharf_scan_result *r, struct wharf_error *err)
+static int match_report(struct db_opts *o, struct wharf_vulndb *db, struct wharf_scan_result *r,
+			struct wharf_error *err)
 {
 	struct wharf_report_options ro = {.ignore_unfixed = o->ignore_unfixed};
 	struct wharf_ignore_list ign = {0};
@@ -251,7 +252,7 @@ static int match_report(struct db_opts *o, struct wharf_scan_result *r, struct w
 		return EXIT_USAGE;
 	}
 	if (o->ignorefile) {
-		if (wharf_ignore_load(o->ignorefile, &ign, err) < 0) {
+		if (wharf_ignore_load(o->ignorefile, &ign, err) < 0 || wharf_vulndb_expand_ignore(db, &ign, err) < 0) {
 			fprintf(stderr, "wharf db match: %s\n", err->message);
 			return EXIT_FAILURE_RUNTIME;
 		}
@@ -295,7 +296,7 @@ static int db_match(int argc, char **argv)
 		fprintf(stderr, "wharf db match: %s\n", err.message);
 		rc = exit_code(&err);
 	} else {
-		rc = match_report(&o, &r, &err);
+		rc = match_report(&o, db, &r, &err);
 	}
 	wharf_vulndb_close(db);
 	wharf_scan_result_free(&r);

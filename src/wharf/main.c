@@ -16,6 +16,7 @@ static void usage(FILE *out)
 	      "  admin gc     collect unreferenced blobs and abandoned uploads of a registry\n"
 	      "  db           the vulnerability database: import advisories (OSV, Debian, Alpine, NVD), status\n"
 	      "  home         print the client state directory\n"
+	      "  login        check and store credentials for a registry; logout: remove them\n"
 	      "  ps           list containers (wharf run)\n"
 	      "  pull         pull an image, its tag verified through content trust, into $WHARF_HOME/content\n"
 	      "  rm           remove containers; logs, stop: their output, stop them\n"
@@ -51,6 +52,10 @@ int main(int argc, char **argv)
 		return wharf_cli_cmd_admin(argc - 1, argv + 1);
 	if (!strcmp(cmd, "db"))
 		return wharf_cli_cmd_db(argc - 1, argv + 1);
+	if (!strcmp(cmd, "login"))
+		return wharf_cli_cmd_login(argc - 1, argv + 1);
+	if (!strcmp(cmd, "logout"))
+		return wharf_cli_cmd_logout(argc - 1, argv + 1);
 	if (!strcmp(cmd, "home"))
 		return wharf_cli_cmd_home(argc - 1, argv + 1);
 	if (!strcmp(cmd, "pull"))

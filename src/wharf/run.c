@@ -10,10 +10,13 @@
 
 #include "cli.h"
 #include "wharf/client.h"
+#include "wharf/oci.h"
 #include "wharf/run.h"
 #include "wharf/secrets.h"
+#include "wharf/vulndb.h"
 
 struct run_opts {
+	int fail_on; /* an enum wharf_severity, or -1: no scan gate */
 	bool rm, detach, read_only, no_trust, keep_suid, net_host;
 	const char *name, *userns, *runtime, *registry, *user, *workdir, *entrypoint;
 	struct wharf_strv env, volumes, secrets, caps;
@@ -54,6 +57,10 @@ static void run_usage(FILE *out)
 	      "      --registry URL             the registry (as for wharf pull)\n"
 	      "      --disable-content-trust    resolve the tag with the registry, unverified\n"
 	      "      --keep-suid                keep setuid/setgid bits when unpacking (default: stripped)\n"
+	      "      --fail-on SEVERITY         the scan policy: refuse the image when the scanner and the local\n"
+	      "                                 vulnerability database (wharf db) find anything at or above\n"
+	      "                                 SEVERITY (LOW, MEDIUM, HIGH, CRITICAL); default $WHARF_RUN_FAIL_ON,\n"
+	      "                                 else no scan\n"
 	      "  -h, --help                     show this help\n"
 	      "\n"
 	      "Exit status: the container's exit status (128+N when killed by signal N) in the foreground;\n"
@@ -67,7 +74,7 @@ static void run_usage(FILE *out)
 static int parse_opts(int argc, char **argv, struct run_opts *o)
 {
 	enum { OPT_RM = 256, OPT_NAME, OPT_READ_ONLY, OPT_USERNS, OPT_SECRET, OPT_CAP_ADD, OPT_NETWORK, OPT_RUNTIME,
-	       OPT_NO_TRUST, OPT_REGISTRY, OPT_KEEP_SUID, OPT_ENTRYPOINT };
+	       OPT_NO_TRUST, OPT_REGISTRY, OPT_KEEP_SUID, OPT_ENTRYPOINT, OPT_FAIL_ON };
 	static const struct option opts[] = {
 		{"rm", no_argument, NULL, OPT_RM},
 		{"name", required_argument, NULL, OPT_NAME},
@@ -86,10 +93,12 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		{"registry", required_argument, NULL, OPT_REGISTRY},
 		{"disable-content-trust", no_argument, NULL, OPT_NO_TRUST},
 		{"keep-suid", no_argument, NULL, OPT_KEEP_SUID},
+		{"fail-on", required_argument, NULL, OPT_FAIL_ON},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	int c;
+	const char *fail_on = getenv("WHARF_RUN_FAIL_ON");
 	optind = 0;
 	/* "+": options stop at IMAGE, so the command's own options stay its own */
 	while ((c = getopt_long(argc, argv, "+de:v:u:w:h", opts, NULL)) != -1) {
@@ -125,12 +134,23 @@ static int parse_opts(int argc, char **argv, struct run_opts *o)
 		case OPT_REGISTRY: o->registry = optarg; break;
 		case OPT_NO_TRUST: o->no_trust = true; break;
 		case OPT_KEEP_SUID: o->keep_suid = true; break;
+		case OPT_FAIL_ON: fail_on = optarg; break;
 		case 'h': run_usage(stdout); return EXIT_OK;
 		default: run_usage(stderr); return EXIT_USAGE;
 		}
 	}
 	if (optind >= argc) {
 		fputs("wharf run: expected an image reference (see --help)\n", stderr);
+		return EXIT_USAGE;
+	}
+	o->fail_on = -1;
+	if (fail_on && *fail_on && (o->fail_on = wharf_severity_from_name(fail_on)) < 0) {
+		fprintf(stderr, "wharf run: --fail-on %s: not a severity (LOW, MEDIUM, HIGH, CRITICAL)\n", fail_on);
+		return EXIT_USAGE;
+	}
+	if (o->rm && o->detach) {
+		fputs("wharf run: --rm with -d: no process stays to remove the container; use 'wharf rm' after it exits\n",
+		      stderr);
 		return EXIT_USAGE;
 	}
 	if (o->name && (!*o->name || strlen(o->name) > 64 || strspn(o->name, "abcdefghijklmnopqrstuvwxyz"
@@ -214,13 +234,70 @@ static int unpack_image(struct wharf_content_store *cs, struct image *im, const 
 	return r;
 }
 
+/* An image named by digest whose manifest is already in the store is taken from there: the
+ * manifest bytes are hashed again, and the store keeps a manifest only after all its blobs
+ * (src/client/pull.c). 1 when found, 0 when the network is needed. */
+static int local_image(struct wharf_content_store *cs, const char *arg, struct image *im, struct wharf_error *err)
+{
+	struct wharf_oci_ref ref;
+	if (wharf_oci_ref_parse(&ref, arg, err) < 0)
+		return 0; /* the pull path reports it */
+	int found = 0;
+	_cleanup_free_ char *p = ref.has_digest ? wharf_content_store_blob_path(cs, &ref.digest) : NULL;
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	struct wharf_error e2;
+	struct wharf_manifest *m = NULL;
+	struct wharf_digest d;
+	if (p && wharf_read_file(p, WHARF_MANIFEST_MAX, &data, &len, &e2) == 0) {
+		wharf_digest_buffer(ref.digest.alg, data, len, &d);
+		if (wharf_digest_equal(&d, &ref.digest) && wharf_manifest_parse(&m, NULL, data, len, &e2) == 0 &&
+		    m->kind == WHARF_MANIFEST_IMAGE && m->n_refs > 0) {
+			struct wharf_pull_result *r = &im->pull;
+			r->manifest = d;
+			r->manifest_size = len;
+			r->media_type = wharf_xstrdup(m->media_type);
+			r->config = m->refs[0];
+			r->config.media_type = wharf_xstrdup(m->refs[0].media_type);
+			r->layers = wharf_xcalloc(m->n_refs, sizeof(*r->layers));
+			for (size_t i = 1; i < m->n_refs; i++) {
+				r->layers[r->n_layers] = m->refs[i];
+				r->layers[r->n_layers++].media_type = wharf_xstrdup(m->refs[i].media_type);
+			}
+			im->name = wharf_xstrdup(arg);
+			found = 1;
+		}
+	}
+	wharf_manifest_free(m);
+	wharf_oci_ref_free(&ref);
+	return found;
+}
+
+static int scan_gate(struct wharf_content_store *cs, const struct image *im, const char *home, int fail_on,
+		     struct wharf_error *err)
+{
+	size_t n = im->pull.n_layers;
+	struct wharf_run_layer *l = wharf_xcalloc(n, sizeof(*l));
+	for (size_t i = 0; i < n; i++) {
+		l[i].path = wharf_content_store_blob_path(cs, &im->pull.layers[i].digest);
+		l[i].digest = im->pull.layers[i].digest.str;
+		l[i].diffid = im->config.diff_ids[i].str;
+		l[i].size = im->pull.layers[i].size;
+	}
+	int r = wharf_run_scan_gate(home, im->name, l, n, fail_on, err);
+	for (size_t i = 0; i < n; i++)
+		free((char *)l[i].path);
+	free(l);
+	return r;
+}
+
 static int prepare_image(const char *arg, const struct run_opts *o, const char *home, struct image *im,
 			 struct wharf_error *err)
 {
 	struct wharf_content_store *cs = NULL;
 	_cleanup_free_ char *root = wharf_xasprintf("%s/content", home);
 	int r = wharf_content_store_open(&cs, root, err);
-	if (r == 0)
+	if (r == 0 && !local_image(cs, arg, im, err))
 		r = wharf_cli_pull_image(arg, o->no_trust, o->registry, cs, &im->pull, &im->name, err);
 	if (r == 0)
 		r = wharf_run_policy_check(home, &im->pull.manifest, err);
@@ -233,6 +310,8 @@ static int prepare_image(const char *arg, const struct run_opts *o, const char *
 	if (r == 0 && (im->config.n_diff_ids != im->pull.n_layers || im->pull.n_layers == 0))
 		r = wharf_error_set(err, WHARF_EINVAL, "the image has %zu layers but its config lists %zu diff IDs%s",
 				    im->pull.n_layers, im->config.n_diff_ids, im->pull.n_layers ? "" : " (no layers: nothing to run)");
+	if (r == 0 && o->fail_on >= 0)
+		r = scan_gate(cs, im, home, o->fail_on, err);
 	if (r == 0) {
 		wharf_chain_id(im->config.diff_ids, im->config.n_diff_ids, &im->chain_id);
 		im->rootfs = wharf_xasprintf("%s/rootfs/%s", home, wharf_digest_hex(&im->chain_id));
@@ -475,7 +554,7 @@ static int write_bundle(const struct image *im, const struct run_opts *o, struct
 	if (r == 0) {
 		build_env(im, o, &s.env);
 		_cleanup_free_ char *json = wharf_bundle_config(&s);
-		_cleanup_free_ char *path = wharf_xasprintf("%s/config.json", c->dir);
+		_cleanup_free_ char *path = wharf_xasprintf("%s/config.json", c->run_dir);
 		r = write_config(path, json, err);
 	}
 	wharf_strv_free(&s.args);

@@ -141,6 +141,13 @@ static size_t reply_write(char *data, size_t size, size_t n, void *ctx)
 	return size * n;
 }
 
+static void reply_reset(void *ctx) /* a refused answer, before the retry with credentials */
+{
+	struct http_reply *r = ctx;
+	r->body.len = 0;
+	r->too_big = false;
+}
+
 static int http_get(const char *url, struct http_reply *out, struct wharf_error *err)
 {
 	CURL *curl = curl_easy_init();
@@ -155,9 +162,11 @@ static int http_get(const char *url, struct http_reply *out, struct wharf_error 
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "wharf-scan");
 	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, reply_write);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
-	CURLcode cc = curl_easy_perform(curl);
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &out->status);
+	CURLcode cc;
+	int r = wharf_auth_perform(curl, url, NULL, NULL, reply_reset, out, &cc, &out->status, err);
 	curl_easy_cleanup(curl);
+	if (r < 0)
+		return r;
 	if (out->too_big)
 		return wharf_error_set(err, WHARF_ETOOBIG, "%s: the report is over %u bytes", url, WHARF_SCAND_REPORT_MAX);
 	if (cc != CURLE_OK)

@@ -9,9 +9,8 @@
 #include <sys/stat.h>
 #include <termios.h>
 
-#include <curl/curl.h>
-
 #include "cli.h"
+#include "wharf/client.h"
 #include "wharf/digest.h"
 #include "wharf/json.h"
 #include "wharf/oci.h"
@@ -482,15 +481,6 @@ static int cmd_init(const char *gun, const struct write_opts *o)
 
 /* --- sign and revoke --- */
 
-static size_t collect(char *data, size_t size, size_t n, void *ctx)
-{
-	struct wharf_buf *b = ctx;
-	if (b->len + size * n > WHARF_MANIFEST_MAX)
-		return 0;
-	wharf_buf_append(b, data, size * n);
-	return size * n;
-}
-
 /* The repository path of a GUN: without its registry host, if it has one. */
 static const char *repo_of(const char *gun)
 {
@@ -502,38 +492,14 @@ static const char *repo_of(const char *gun)
 	return host ? slash + 1 : gun;
 }
 
-/* The manifest of repo:tag from the registry, hashed here: its digest is what gets signed. */
+/* The manifest of repo:tag from the registry (authenticated like wharf pull), hashed here: its
+ * digest is what gets signed. */
 static int manifest_of(const char *registry, const char *gun, const char *tag, char sha256[65], uint64_t *size,
 		       struct wharf_error *err)
 {
-	size_t slen = strlen(registry);
-	while (slen > 0 && registry[slen - 1] == '/')
-		slen--;
-	_cleanup_free_ char *url = wharf_xasprintf("%.*s/v2/%s/manifests/%s", (int)slen, registry, repo_of(gun), tag);
-	CURL *curl = curl_easy_init();
-	if (!curl)
-		return wharf_error_set(err, WHARF_EINTERNAL, "cannot initialise libcurl");
-	struct curl_slist *h = curl_slist_append(NULL, "Accept: " WHARF_MT_OCI_MANIFEST ", " WHARF_MT_OCI_INDEX
-						 ", " WHARF_MT_DOCKER_MANIFEST ", " WHARF_MT_DOCKER_LIST);
 	struct wharf_buf b;
 	wharf_buf_init(&b);
-	curl_easy_setopt(curl, CURLOPT_URL, url);
-	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 15L);
-	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
-	CURLcode cc = curl_easy_perform(curl);
-	long status = 0;
-	curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(curl);
-	curl_slist_free_all(h);
-	int r = 0;
-	if (cc != CURLE_OK)
-		r = wharf_error_set(err, WHARF_EIO, "%s: %s", url, curl_easy_strerror(cc));
-	else if (status != 200)
-		r = wharf_error_set(err, status == 404 ? WHARF_ENOTFOUND : WHARF_EIO, "%s: the registry answered %ld", url, status);
+	int r = wharf_registry_get_manifest(registry, repo_of(gun), tag, WHARF_MANIFEST_MAX, &b, NULL, err);
 	if (r == 0) {
 		struct wharf_digest d;
 		wharf_digest_buffer(WHARF_SHA256, b.data ? b.data : "", b.len, &d);

@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 
 #include "cli.h"
+#include "wharf/client.h"
 #include "wharf/trust.h"
 
 static void usage(FILE *out)
@@ -59,6 +60,11 @@ static int add_files(curl_mime *mime, const char *dir, size_t *count, struct wha
 	return 0;
 }
 
+static void reset_body(void *ctx) /* a refused answer, before the retry with credentials */
+{
+	((struct wharf_buf *)ctx)->len = 0;
+}
+
 static int push(const char *server, const char *dir, const char *gun, struct wharf_error *err)
 {
 	_cleanup_free_ char *mdir = wharf_xasprintf("%s/metadata", dir);
@@ -74,12 +80,13 @@ static int push(const char *server, const char *dir, const char *gun, struct wha
 		curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
 		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
 		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
-		CURLcode cc = curl_easy_perform(curl);
+		CURLcode cc;
 		long status = 0;
-		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
-		if (cc != CURLE_OK)
+		_cleanup_free_ char *scope = wharf_xasprintf("repository:%s:pull,push", gun);
+		r = wharf_auth_perform(curl, url, NULL, scope, reset_body, &body, &cc, &status, err);
+		if (r == 0 && cc != CURLE_OK)
 			r = wharf_error_set(err, WHARF_EIO, "%s: %s", url, curl_easy_strerror(cc));
-		else if (status != 200)
+		else if (r == 0 && status != 200)
 			r = wharf_error_set(err, WHARF_EINVAL, "%s refused the upload (%ld): %.400s", server, status,
 					    body.data ? body.data : "");
 	}

@@ -232,6 +232,7 @@ static int serve(struct wharf_config *cfg)
 	struct wharf_registry *reg = NULL;
 	if (wharf_registry_open(&reg, cfg, metrics, &err) < 0) {
 		wharf_log(WHARF_LOG_ERROR, "cannot open data directory %s: %s", cfg->data_dir, err.message);
+		wharf_metrics_free(metrics);
 		return 1;
 	}
 	struct wharf_http_options hopts = {
@@ -244,6 +245,7 @@ static int serve(struct wharf_config *cfg)
 	if (wharf_http_server_start(&srv, &hopts, wharf_registry_dispatch, reg, &err) < 0) {
 		wharf_log(WHARF_LOG_ERROR, "%s", err.message);
 		wharf_registry_close(reg);
+		wharf_metrics_free(metrics);
 		return 1;
 	}
 	wharf_registry_start_gc_thread(reg);
@@ -251,8 +253,6 @@ static int serve(struct wharf_config *cfg)
 		  wharf_http_server_port(srv), tls_cert_file ? " (HTTPS)" : "", cfg->data_dir);
 	if (wharf_registry_start_scanner(reg, &err) < 0)
 		wharf_log(WHARF_LOG_ERROR, "%s", err.message);
-	wharf_log(WHARF_LOG_INFO, "wharfd %s listening on %s:%u, data in %s", WHARF_VERSION, cfg->listen_host,
-		  wharf_http_server_port(srv), cfg->data_dir);
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);

@@ -135,6 +135,12 @@ def run_basic_userns_caps_exit_code(srv):
             eq(status_field(p.stdout, "Seccomp"), "2", f"{rt}: seccomp filter mode")
             # --rm: nothing left behind, the range back in the pool
             eq(os.listdir(os.path.join(w.home, "containers")), [], f"{rt}: --rm removes the state")
+            import time
+            trash = os.path.join(w.home, "trash")
+            deadline = time.time() + 10
+            while time.time() < deadline and os.listdir(trash):
+                time.sleep(0.02)
+            eq(os.listdir(trash), [], f"{rt}: the background deletion empties $WHARF_HOME/trash")
             with open(os.path.join(w.home, "userns", "pool")) as f:
                 eq(f.read(), "", f"{rt}: --rm releases the id range")
     finally:
@@ -391,3 +397,186 @@ def run_secret_on_tmpfs_only(srv):
     finally:
         w.cleanup()
         shutil.rmtree(vol, ignore_errors=True)
+
+
+@test
+def run_userns_modes_network_and_volumes(srv):
+    w = Wharf()
+    vol = volume_dir()
+    try:
+        ref = signed_busybox(srv, w, repo="run/modes")
+        # --userns BASE:SIZE: a fixed map, not from the pool
+        p = w.run("run", "--rm", "--userns", "3000000000:65536", ref, "cat", "/proc/self/uid_map")
+        eq(p.stdout.split(), ["0", "3000000000", "65536"], "--userns BASE:SIZE maps 0 to BASE")
+        pool = os.path.join(w.home, "userns", "pool")
+        check(not os.path.exists(pool) or open(pool).read() == "", "a fixed range is not taken from the pool")
+        # --userns host: only on request; container root is host root
+        p = w.run("run", "--rm", "--userns", "host", "-v", f"{vol}:/data", ref, "sh", "-c",
+                  "cat /proc/self/uid_map; touch /data/host-root")
+        eq(p.stdout.split(), ["0", "0", "4294967295"], "--userns host: the initial namespace's map")
+        eq(os.stat(f"{vol}/host-root").st_uid, 0, "--userns host writes as host root")
+        p = w.run("run", "--rm", "--userns", "bogus", ref, "true", ok=False)
+        eq(p.returncode, 125, f"bad --userns: {p.stderr!r}")
+        # network: loopback only by default, the host's with --network host
+        p = w.run("run", "--rm", ref, "cat", "/proc/net/dev")
+        ifaces = sorted(l.split(":")[0].strip() for l in p.stdout.splitlines()[2:])
+        eq(ifaces, ["lo"], "only loopback in the container's network namespace")
+        with open("/proc/net/dev") as f:
+            host_ifaces = sorted(l.split(":")[0].strip() for l in f.read().splitlines()[2:])
+        p = w.run("run", "--rm", "--network", "host", ref, "cat", "/proc/net/dev")
+        eq(sorted(l.split(":")[0].strip() for l in p.stdout.splitlines()[2:]), host_ifaces, "--network host")
+        # -v SRC:DST:ro
+        p = w.run("run", "--rm", "-v", f"{vol}:/ro:ro", ref, "sh", "-c", "touch /ro/x; echo rc=$?")
+        check("rc=0" not in p.stdout, f"a :ro volume is read-only: {p.stdout!r}")
+        check(not os.path.exists(f"{vol}/x"), "nothing written through a :ro volume")
+        p = w.run("run", "--rm", "-v", "relative:/x", ref, "true", ok=False)
+        eq(p.returncode, 125, "a missing volume source")
+        # a foreground container without --rm stays, with its exit code; a name is unique
+        p = w.run("run", "--name", "kept", ref, "sh", "-c", "exit 3", ok=False)
+        eq(p.returncode, 3, "exit status")
+        allps = json.loads(w.run("ps", "--all", "--json").stdout)
+        eq([(c["name"], c["status"], c["exitCode"]) for c in allps], [("kept", "exited", 3)], "ps --all")
+        p = w.run("run", "--name", "kept", ref, "true", ok=False)
+        eq(p.returncode, 125, "a name in use")
+        check("in use" in p.stderr, f"message: {p.stderr!r}")
+        # stop: SIGTERM to pid 1 (sh ignores it), then SIGKILL after --time
+        cid = w.run("run", "-d", ref, "sleep", "60").stdout.strip()
+        import time
+        t0 = time.time()
+        w.run("stop", "--time", "1", cid[:8])
+        check(time.time() - t0 < 15, "stop returns after the grace time")
+        st = {c["id"]: c["status"] for c in json.loads(w.run("ps", "--all", "--json").stdout)}
+        eq(st[cid], "stopped", "the stopped container")
+        w.run("rm", cid[:8], "kept")
+        eq(json.loads(w.run("ps", "--all", "--json").stdout), [], "removed")
+        eq(os.listdir(os.path.join(w.home, "containers")), [], "no state left")
+    finally:
+        w.cleanup()
+        shutil.rmtree(vol, ignore_errors=True)
+
+
+@test
+def run_shifted_copy_without_idmapped_mounts(srv):
+    """WHARF_RUN_IDMAP=0 takes the path of kernels without idmapped mounts: a shifted copy."""
+    w = Wharf()
+    try:
+        ref = signed_busybox(srv, w, repo="run/shifted")
+        for idmap in ("1", "0"):
+            p = w.run("run", "--rm", ref, "sh", "-c", "cat /proc/self/uid_map; stat -c '%u %g %a' / /bin/busybox /tmp",
+                      env={"WHARF_RUN_IDMAP": idmap})
+            out = p.stdout.split()
+            eq(out[3:], ["0", "0", "755", "0", "0", "755", "0", "0", "1777"],
+               f"idmap={idmap}: files owned by container root inside, modes kept")
+        roots = os.listdir(os.path.join(w.home, "rootfs"))
+        shifted = [r for r in roots if "-shift-" in r]
+        eq(len(shifted), 1, f"one shifted copy, cached per range: {roots}")
+        base = int(shifted[0].split("-shift-")[1].split("-")[0])
+        st = os.stat(os.path.join(w.home, "rootfs", shifted[0], "bin", "busybox"))
+        eq((st.st_uid, st.st_gid), (base, base), "the copy's owners are shifted by the range base on the host")
+        orig = [r for r in roots if "-shift-" not in r][0]
+        eq(os.stat(os.path.join(w.home, "rootfs", orig, "bin", "busybox")).st_uid, 0, "the original stays unshifted")
+        # a second run with the same range reuses the copy
+        w.run("run", "--rm", ref, "true", env={"WHARF_RUN_IDMAP": "0"})
+        eq(sorted(os.listdir(os.path.join(w.home, "rootfs"))), sorted(roots), "no second copy")
+    finally:
+        w.cleanup()
+
+
+@test(slow=True)
+def run_debian_image_from_mkimage(srv):
+    """A real 3-layer Debian image (mkimage-debian: minbase, ca-certificates, a copy and two
+    deletions that become whiteouts), pushed by skopeo, signed, run: its programs work inside,
+    whiteouts applied, setuid bits stripped, files owned by container root."""
+    from test_clients import TAG, Containers, Layout, image_layout, push_debian
+    image = Layout(image_layout(), TAG)
+    w = Wharf()
+    work = tempfile.mkdtemp(prefix="wharf-run-tools-")
+    try:
+        with Containers(work) as tools:
+            repo = "run/debian"
+            gun = f"{srv.addr}/{repo}"
+            push_debian(srv, tools, image, repo=repo, tag=TAG)
+        w.run("trust", "init", "--server", srv.url, gun)
+        w.run("trust", "sign", "--server", srv.url, f"{gun}:{TAG}")
+        script = ("cat /etc/debian_version; test -e /usr/share/doc/apt; echo apt-doc=$?; "
+                  "test -e /usr/share/doc/debconf; echo debconf-doc=$?; test -d /usr/share/doc/bash; echo bash-doc=$?; "
+                  "cat /opt/x/link.conf | grep value; stat -c '%u %a' /usr/bin/passwd /usr/bin/su /etc/shadow; "
+                  "dpkg-query -W -f='${Package}\\n' | grep -c .; id -u; ls -ld /etc/ssl/certs | cut -c1-10")
+        for rt in runtimes():
+            p = w.run("run", "--rm", "--runtime", rt, f"{gun}:{TAG}", "/bin/sh", "-c", script)
+            out = p.stdout.splitlines()
+            check(out[0].startswith("12"), f"{rt}: bookworm's /etc/debian_version: {out[0]!r}")
+            eq(out[1:4], ["apt-doc=1", "debconf-doc=1", "bash-doc=0"], f"{rt}: whiteouts of layer 3 applied")
+            eq(out[4], "value = 42", f"{rt}: a symlink in the copied layer")
+            eq(out[5:7], ["0 755", "0 755"], f"{rt}: setuid stripped from passwd and su, owned by container root")
+            check(out[7].startswith("0 6"), f"{rt}: /etc/shadow owned by root, mode 6x0: {out[7]!r}")
+            check(int(out[8]) > 80, f"{rt}: dpkg works and lists the packages: {out[8]}")
+            eq(out[9], "0", f"{rt}: uid 0 inside")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+        w.cleanup()
+
+
+@test
+def run_scan_policy_gate(srv):
+    """--fail-on: the image's packages (scanned from the content store) against the local
+    vulnerability database; a finding at or above the severity keeps the image from running."""
+    w = Wharf()
+    try:
+        status = (b"Package: openssl\nStatus: install ok installed\nArchitecture: amd64\n"
+                  b"Version: 3.0.0-1\n\n")
+        pkgs = tar_layer([ti("etc", tarfile.DIRTYPE), ti("etc/os-release", mode=0o644,
+                          data=b'ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n'),
+                          ti("var", tarfile.DIRTYPE), ti("var/lib", tarfile.DIRTYPE), ti("var/lib/dpkg", tarfile.DIRTYPE),
+                          ti("var/lib/dpkg/status", mode=0o644, data=status)])
+        ref = signed_busybox(srv, w, repo="run/vulnerable", extra_layers=[pkgs])
+        p = w.run("run", "--rm", "--fail-on", "HIGH", ref, "true", ok=False)
+        eq(p.returncode, 125, f"no database: the gate fails closed ({p.stderr})")
+        check("wharf db import" in p.stderr, f"names the fix: {p.stderr!r}")
+        tracker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "unit", "fixtures", "vulndb",
+                               "debian-tracker-sample.json")
+        w.run("db", "import", "debian", tracker)
+        p = w.run("run", "--rm", "--fail-on", "HIGH", ref, "true", ok=False)
+        eq(p.returncode, 125, f"a HIGH finding refuses the image ({p.stderr})")
+        check("scan policy refuses" in p.stderr and "openssl" in p.stderr and "CVE-TEST-0001" in p.stderr,
+              f"message names the finding: {p.stderr!r}")
+        check(not os.path.exists(os.path.join(w.home, "containers")) or
+              os.listdir(os.path.join(w.home, "containers")) == [], "no container was made")
+        p = w.run("run", "--rm", "--fail-on", "CRITICAL", ref, "true")
+        eq(p.returncode, 0, "nothing CRITICAL: it runs")
+        p = w.run("run", "--rm", ref, "true")
+        eq(p.returncode, 0, "no policy: it runs")
+        p = w.run("run", "--rm", ref, "true", ok=False, env={"WHARF_RUN_FAIL_ON": "medium"})
+        eq(p.returncode, 125, "the policy from $WHARF_RUN_FAIL_ON")
+        clean = signed_busybox(srv, w, repo="run/clean")
+        p = w.run("run", "--rm", "--fail-on", "LOW", clean, "true")
+        eq(p.returncode, 0, "an image without vulnerable packages passes the strictest policy")
+        p = w.run("run", "--rm", "--fail-on", "bogus", clean, "true", ok=False)
+        eq(p.returncode, 2, "a bad severity is a usage error")
+    finally:
+        w.cleanup()
+
+
+@test
+def run_concurrent_first_runs(srv):
+    """Four first runs of one image at once: one rootfs in the cache, no temporary left, four
+    distinct ranges from the pool, all released."""
+    w = Wharf()
+    try:
+        ref = signed_busybox(srv, w, repo="run/concurrent")
+        w.run("pull", ref)  # the trust data and blobs once; the unpacking races below
+        env = dict(os.environ, WHARF_HOME=w.home, **WPASS)
+        procs = [subprocess.Popen([w.bin, "run", "--rm", ref, "cat", "/proc/self/uid_map"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        outs = [p.communicate(timeout=120) for p in procs]
+        for p, (out, errs) in zip(procs, outs):
+            eq(p.returncode, 0, f"concurrent run: {errs[-500:]}")
+        bases = sorted(int(out.split()[1]) for out, _ in outs)
+        eq(len(set(bases)), 4, f"four distinct ranges: {bases}")
+        roots = os.listdir(os.path.join(w.home, "rootfs"))
+        eq(len([r for r in roots if not r.startswith(".tmp")]), 1, f"one cached rootfs: {roots}")
+        eq([r for r in roots if r.startswith(".tmp")], [], "no temporary directory left")
+        with open(os.path.join(w.home, "userns", "pool")) as f:
+            eq(f.read(), "", "all ranges released")
+    finally:
+        w.cleanup()

@@ -24,15 +24,44 @@ from harness import check, eq, sha256, test
 REF_NAME = "org.opencontainers.image.ref.name"
 
 
+def run_measured(argv, env, timeout, mem):
+    """Run argv and check its peak resident memory stayed under mem bytes. For sanitizer builds,
+    whose shadow memory needs terabytes of address space, so RLIMIT_AS cannot bound them."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        child = subprocess.Popen(argv, env=env, stdout=out, stderr=err)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                child.kill()
+                pid, status, usage = os.wait4(child.pid, 0)
+                break
+            time.sleep(0.02)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        p = subprocess.CompletedProcess(argv, child.returncode, out.read().decode(errors="replace"),
+                                        err.read().decode(errors="replace"))
+    check(usage.ru_maxrss * 1024 < mem, f"peak memory {usage.ru_maxrss // 1024} MiB, limit {mem >> 20} MiB")
+    return p
+
+
 def wharf(*args, home, ok=True, timeout=300, mem=None):
-    """Run the wharf CLI; mem limits its address space (bytes) to show bounded memory."""
+    """Run the wharf CLI; mem bounds its memory (bytes): its address space, or under a sanitizer
+    (ASAN_OPTIONS set) its measured peak resident size."""
     env = dict(os.environ, WHARF_HOME=home)
-    limit = None
-    if mem:
-        def limit():
-            resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
-    p = subprocess.run([os.path.join(os.environ["WHARF_TEST_BIN"], "wharf")] + list(args), env=env,
-                       capture_output=True, text=True, timeout=timeout, preexec_fn=limit)
+    argv = [os.path.join(os.environ["WHARF_TEST_BIN"], "wharf")] + list(args)
+    if mem and "ASAN_OPTIONS" in os.environ:
+        # ASan's redzones, quarantine and shadow pages roughly double a program's resident size
+        p = run_measured(argv, env, timeout, 2 * mem)
+    else:
+        limit = None
+        if mem:
+            def limit():
+                resource.setrlimit(resource.RLIMIT_AS, (mem, mem))
+        p = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=timeout, preexec_fn=limit)
     if ok and p.returncode != 0:
         raise AssertionError(f"wharf {' '.join(args)} exited {p.returncode}: {p.stderr[-2000:]}")
     return p

@@ -286,6 +286,12 @@ def db_match_trivy_json(srv):  # noqa: ARG001 (the CLI needs no server)
         ids = [v["VulnerabilityID"] for r in json.loads(p.stdout)["Results"] for v in r.get("Vulnerabilities", [])]
         check("CVE-2023-9999" not in ids and "GO-2020-0001" in ids, f"ignore file: {ids}")
         check("GO-2020-0001" in p.stderr and "expired" in p.stderr, f"warning for the expired entry: {p.stderr}")
+        # An entry for a CVE also covers the advisory that aliases it (GO-2021-0052 is CVE-2020-28483).
+        with open(ign, "w") as f:
+            f.write("CVE-2020-28483 not exposed: no untrusted proxies expires=2099-12-31\n")
+        ids = [v["VulnerabilityID"] for r in json.loads(db.run("db", "match", "--format", "json", "--ignorefile", ign,
+                                                                 pkgs).stdout)["Results"] for v in r.get("Vulnerabilities", [])]
+        check("GO-2021-0052" not in ids and "GO-2020-0001" in ids, f"ignored through an alias: {ids}")
         with open(ign, "w") as f:
             f.write("CVE-2023-9999 expires=2099-12-31\n")
         p = db.run("db", "match", "--ignorefile", ign, pkgs, ok=False, rc=1)

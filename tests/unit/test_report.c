@@ -326,7 +326,8 @@ static void ignore_files(void **state)
 {
 	(void)state;
 	static const char plain[] = "# accepted risks\n"
-				    "CVE-2024-0001 not reachable from the service expires=2026-06-30\n"
+				    "  # indented comment\n"
+				    "CVE-2024-0001 not reachable from the service, see #123 expires=2026-06-30\n"
 				    "\n"
 				    "CVE-2021-23337 template injection, no templates used expires=2025-12-31 pkg=lodash\n"
 				    "aws-access-key-id a revoked test key exp:2026-12-31\n";
@@ -334,9 +335,9 @@ static void ignore_files(void **state)
 	struct wharf_error err = {0};
 	assert_wharf_ok(wharf_ignore_parse(".wharfignore", plain, strlen(plain), &l, &err), err);
 	assert_int_equal(l.n, 3);
-	assert_string_equal(l.v[0].reason, "not reachable from the service");
+	assert_string_equal(l.v[0].reason, "not reachable from the service, see #123");
 	assert_string_equal(l.v[1].pkg, "lodash");
-	assert_int_equal(l.v[1].line, 4);
+	assert_int_equal(l.v[1].line, 5);
 
 	struct wharf_scan_result r;
 	make_result(&r);

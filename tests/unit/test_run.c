@@ -237,8 +237,11 @@ static void test_unpack_whiteouts(void **s)
 	layer_end(l1);
 	layer_begin(l2);
 	add(l2, "a/.wh.x", AE_IFREG, 0644, "", NULL);
+	add(l2, "b/early", AE_IFREG, 0644, "2", NULL); /* before the marker: this layer's, kept */
 	add(l2, "b/.wh..wh..opq", AE_IFREG, 0644, "", NULL);
 	add(l2, "b/new", AE_IFREG, 0644, "2", NULL);
+	add(l2, "d", AE_IFREG, 0644, "2", NULL);
+	add(l2, ".wh.d", AE_IFREG, 0644, "", NULL); /* hides lower layers only */
 	add(l2, ".wh.c", AE_IFREG, 0644, "", NULL);
 	layer_end(l2);
 	char *parent;
@@ -250,6 +253,8 @@ static void test_unpack_whiteouts(void **s)
 	assert_true(exists_in(parent, "root/a/y"));
 	assert_false(exists_in(parent, "root/b/z"));
 	assert_true(exists_in(parent, "root/b/new"));
+	assert_true(exists_in(parent, "root/b/early"));
+	assert_true(exists_in(parent, "root/d"));
 	assert_false(exists_in(parent, "root/c"));
 	assert_false(exists_in(parent, "root/a/.wh.x"));
 	close(fd);
@@ -429,6 +434,29 @@ static void test_bundle_config(void **s)
 	assert_false(wharf_cap_valid("CAP_MAKE_ME_ROOT", &canon));
 }
 
+static void test_policy_hook(void **s)
+{
+	(void)s;
+	char *home = wharf_xasprintf("%s/policy", tmp);
+	char *scan = wharf_xasprintf("%s/scan", home);
+	struct wharf_error err;
+	assert_wharf_ok(wharf_mkdir_p(scan, 0700, &err), err);
+	struct wharf_digest d;
+	wharf_digest_buffer(WHARF_SHA256, "m", 1, &d);
+	assert_wharf_ok(wharf_run_policy_check(home, &d, &err), err); /* no report: allowed */
+	char *report = wharf_xasprintf("%s/%s.json", scan, wharf_digest_hex(&d));
+	assert_wharf_ok(wharf_atomic_write(report, "{\"policy\":\"pass\"}", 17, 0600, &err), err);
+	assert_wharf_ok(wharf_run_policy_check(home, &d, &err), err);
+	assert_wharf_ok(wharf_atomic_write(report, "{\"policy\":\"fail\"}", 17, 0600, &err), err);
+	assert_wharf_err(wharf_run_policy_check(home, &d, &err), err, WHARF_EINVAL);
+	assert_contains(err.message, "scan policy refuses");
+	assert_wharf_ok(wharf_atomic_write(report, "not json", 8, 0600, &err), err);
+	assert_wharf_err(wharf_run_policy_check(home, &d, &err), err, WHARF_EINVAL);
+	free(report);
+	free(scan);
+	free(home);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -438,6 +466,7 @@ int main(void)
 		cmocka_unit_test(test_unpack_limits),      cmocka_unit_test(test_unpack_gzip_diff_id),
 		cmocka_unit_test(test_chain_id),           cmocka_unit_test(test_image_config),
 		cmocka_unit_test(test_userns_pool),        cmocka_unit_test(test_bundle_config),
+		cmocka_unit_test(test_policy_hook),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

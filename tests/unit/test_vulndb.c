@@ -433,6 +433,24 @@ static void language_packages_against_osv(void **state)
 			assert_string_equal(r.findings.v[i].status, "affected");
 		}
 	assert_int_equal(zstd, 2);
+
+	/* An ignore entry for a CVE covers the advisories that alias it. */
+	struct wharf_error err = {0};
+	struct wharf_ignore_list ign;
+	static const char ignore_text[] = "CVE-2020-36567 log lines are not parsed expires=2099-01-01 pkg=github.com/gin-gonic/gin\n";
+	assert_wharf_ok(wharf_ignore_parse("ign", ignore_text, strlen(ignore_text), &ign, &err), err);
+	struct wharf_vulndb *h = NULL;
+	assert_wharf_ok(wharf_vulndb_open(&h, db, &err), err);
+	assert_wharf_ok(wharf_vulndb_expand_ignore(h, &ign, &err), err);
+	assert_wharf_ok(wharf_vulndb_expand_ignore(h, &ign, &err), err); /* no duplicates the second time */
+	wharf_vulndb_close(h);
+	assert_int_equal(ign.n, 3); /* the CVE, GO-2020-0001, GHSA-6vm3-jj99-7229 */
+	struct wharf_report_options opt = {.ignore = &ign};
+	size_t before = r.findings.n;
+	assert_int_equal(wharf_report_filter(&r, &opt), 1);
+	assert_int_equal(r.findings.n, before - 1);
+	assert_null(find(&r, "github.com/gin-gonic/gin", "GO-2020-0001"));
+	wharf_ignore_list_free(&ign);
 	wharf_scan_result_free(&r);
 
 	/* Fixed versions are not reported. */
@@ -594,6 +612,26 @@ static void distro_packages_against_osv_releases(void **state)
 	assert_string_equal(d->fixed, "3.0.13-1~deb12u1");
 	assert_int_equal(count_for(&r, "libssl3"), 3); /* 0001, 0003 (open), DSA-9999-2 */
 	wharf_scan_result_free(&r);
+
+	/* AlmaLinux 9: rpm ordering with epochs, by source package. */
+	char *alma = write_tmp(dir, "alma.json",
+			       "{\"id\":\"ALSA-2023:5000\",\"affected\":[{\"package\":{\"ecosystem\":\"AlmaLinux:9\","
+			       "\"name\":\"openssl\"},\"ranges\":[{\"type\":\"ECOSYSTEM\",\"events\":[{\"introduced\":\"0\"},"
+			       "{\"fixed\":\"1:3.0.7-17.el9_2\"}]}]}]}");
+	import_ok(db, "osv", alma);
+	memset(&r, 0, sizeof(r));
+	r.os.id = wharf_xstrdup("almalinux");
+	r.os.version_id = wharf_xstrdup("9.2");
+	add_pkg(&r, WHARF_ECO_RPM, "openssl-libs", "1:3.0.7-16.el9_2", "openssl", NULL);
+	add_pkg(&r, WHARF_ECO_RPM, "openssl", "1:3.0.7-17.el9_2", NULL, NULL);
+	add_pkg(&r, WHARF_ECO_RPM, "openssl-devel", "3.0.7-18.el9_2", "openssl", NULL); /* epoch 0 < 1 */
+	match(db, &r);
+	assert_int_equal(r.findings.n, 2);
+	assert_string_equal(r.findings.v[0].pkg_name, "openssl-libs");
+	assert_string_equal(r.findings.v[0].fixed, "1:3.0.7-17.el9_2");
+	assert_string_equal(r.findings.v[1].pkg_name, "openssl-devel");
+	wharf_scan_result_free(&r);
+	free(alma);
 	free(f);
 	free(db);
 	test_rmtree(dir);
