@@ -15,7 +15,7 @@ from harness import check, eq, sha256, test
 from test_auth import ADMIN_PW, OCI_MANIFEST, PW, admin_ok, basic, push_image, start_auth
 from test_auth_ext import audit_records, audit_verify
 from test_clients import TAG, Containers, Layout, image_layout
-from test_pull import Wharf
+from test_client_auth import Client
 from test_scan_server import db_import, image_packages, pick_sources, tracker, wait_report
 
 
@@ -180,8 +180,8 @@ def policy_scan_severity_blocks_critical_pull(s):
 
 @test(slow=True, shared=False)
 def policy_denies_unsigned_tags_until_signed(s):
-    """deny pull of unsigned tags of acme/signed: refused until `wharf trust` signs the tag, allowed
-    after, refused again when the tag moves to content the trust data does not sign; by digest
+    """deny pull of unsigned tags of acme/signed: refused until `wharf trust sign` (logged in with
+    `wharf login`) signs the tag, allowed after, refused again when the tag moves to content the trust data does not sign; by digest
     the signature is unknown and the rule does not apply; acme/other is not covered."""
     policy = write_json(os.path.join(s.tmp, "policy.json"), {"version": 1, "default": "allow", "rules": [
         {"name": "signed-only", "effect": "deny", "actions": ["pull"], "repositories": ["acme/signed"],
@@ -195,18 +195,23 @@ def policy_denies_unsigned_tags_until_signed(s):
     eq(denial(get_manifest(s, "acme/signed", "v1")), "policy rule 0 (signed-only): deny", "unsigned tag")
     eq(get_manifest(s, "acme/signed", digest).status, 200, "by digest (no tag to be signed)")
     eq(get_manifest(s, "acme/other", "v1").status, 200, "a repository the rule does not name")
-    # wharf trust has no registry credentials: sign while wharfd runs without access control, on
-    # the same data directory, then turn access control back on.
-    s.stop()
-    s.extra_args = []
-    s.start()
-    w = Wharf()
-    gun = f"{s.addr}/acme/signed"
-    w.run("trust", "init", "--server", s.url, gun)
-    w.run("trust", "sign", "--server", s.url, f"{gun}:v1")
-    s.stop()
-    s.extra_args = []
-    start_auth(s, "--policy", policy)
+    # root signs with `wharf trust` through the token protocol (wharf login). Reading the tag to
+    # learn its digest is itself refused by the rule (the tag is not signed yet): the signer names
+    # the digest and size, which it can read by digest.
+    size = int(get_manifest(s, "acme/signed", digest, method="HEAD").header("Content-Length"))
+    signer = Client(s)
+    try:
+        signer.login("root", ADMIN_PW)
+        gun = f"{s.addr}/acme/signed"
+        signer.run("trust", "init", "--server", s.url, gun)
+        p = signer.run("trust", "sign", "--server", s.url, f"{gun}:v1", ok=False)
+        # (the client reports the 403 in its own words, without the server's reason)
+        check(p.returncode == 1 and "403" in p.stderr,
+              f"resolving the unsigned tag to sign it is refused by the rule: {p.returncode} {p.stderr[-600:]!r}")
+        check("policy rule 0 (signed-only): deny" in s.log_text(), "wharfd logged the rule that refused it")
+        signer.run("trust", "sign", "--server", s.url, "--digest", digest, "--size", str(size), f"{gun}:v1")
+    finally:
+        signer.cleanup()
     r = get_manifest(s, "acme/signed", "v1")
     eq(r.status, 200, f"signed tag: {r!r}")
     eq(r.header("Docker-Content-Digest"), digest, "the signed manifest")
