@@ -17,6 +17,39 @@
 
 #define CONFIG_LABELS_MAX (4u << 20) /* image configs larger than this give no labels */
 
+/* A stored blob whole (NUL-terminated), at most limit bytes. */
+static int read_small_blob(struct wharf_registry *reg, const struct wharf_digest *d, size_t limit, char **out,
+			   size_t *len, struct wharf_error *err)
+{
+	int fd = -1;
+	uint64_t size = 0;
+	int r = wharf_store_blob_open(reg->store, d, &fd, &size, err);
+	if (r < 0)
+		return r;
+	if (size > limit) {
+		close(fd);
+		return wharf_error_set(err, WHARF_ETOOBIG, "blob %s of %llu bytes is over %zu bytes", d->str,
+				       (unsigned long long)size, limit);
+	}
+	char *buf = wharf_xmalloc(size + 1);
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n <= 0) {
+			close(fd);
+			free(buf);
+			return n < 0 ? wharf_error_sys(err, "read blob %s", d->str)
+				     : wharf_error_set(err, WHARF_EIO, "blob %s is shorter than its size", d->str);
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[size] = 0;
+	*out = buf;
+	*len = size;
+	return 0;
+}
+
 /* The highest severity of one image manifest's stored scan result: 0..4 (enum wharf_severity,
  * UNKNOWN 0 also standing for clean) with *scanned set, or *scanned false when it has none
  * (queued, failed, never queued: "not scanned" is never "clean"). */
@@ -37,9 +70,6 @@ static int digest_max_severity(struct wharf_registry *reg, const char *digest, b
 	wharf_scand_job_free(&job);
 	return max;
 }
-
-static int read_small_blob(struct wharf_registry *reg, const struct wharf_digest *d, size_t limit, char **out,
-			   size_t *len, struct wharf_error *err);
 
 /* An index is as bad as its worst image, and unscanned while any of its images is. */
 static int index_max_severity(struct wharf_registry *reg, const struct wharf_meta_manifest *mm, bool *scanned)
@@ -103,39 +133,6 @@ static int image_signed_status(struct wharf_registry *reg, const char *name, con
 	if (r < 0)
 		wharf_log(WHARF_LOG_ERROR, "policy: signature of %s:%s: %s", name, tag, err.message);
 	return r == 0 ? 1 : -1;
-}
-
-/* A stored blob whole (NUL-terminated), at most limit bytes. */
-static int read_small_blob(struct wharf_registry *reg, const struct wharf_digest *d, size_t limit, char **out,
-			   size_t *len, struct wharf_error *err)
-{
-	int fd = -1;
-	uint64_t size = 0;
-	int r = wharf_store_blob_open(reg->store, d, &fd, &size, err);
-	if (r < 0)
-		return r;
-	if (size > limit) {
-		close(fd);
-		return wharf_error_set(err, WHARF_ETOOBIG, "blob %s of %llu bytes is over %zu bytes", d->str,
-				       (unsigned long long)size, limit);
-	}
-	char *buf = wharf_xmalloc(size + 1);
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = read(fd, buf + got, size - got);
-		if (n <= 0) {
-			close(fd);
-			free(buf);
-			return n < 0 ? wharf_error_sys(err, "read blob %s", d->str)
-				     : wharf_error_set(err, WHARF_EIO, "blob %s is shorter than its size", d->str);
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	buf[size] = 0;
-	*out = buf;
-	*len = size;
-	return 0;
 }
 
 /* Copy the string members of src (an object, or NULL) into dst, keeping what dst has. */
