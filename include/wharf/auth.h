@@ -39,6 +39,15 @@ struct wharf_access {
 	const char *uri;
 	bool sign;                 /* a trust data publish (the plugins' and policy's "sign" action) */
 	const char *tag;           /* the tag a manifest request names (not a digest); may be NULL */
+	bool manifest_read;        /* a manifest GET/HEAD: decided again once resolved (wharf_auth_decide_image) */
+};
+
+/* What a manifest read resolved, for the second authorization pass. Strings borrowed. */
+struct wharf_image_attrs {
+	const char *digest;            /* the manifest's digest */
+	const char *scan_max_severity; /* NONE, UNKNOWN, LOW, MEDIUM, HIGH, CRITICAL; NULL: not scanned */
+	int signed_status;             /* 1 the trust data signs the tag as this digest, 0 not, -1 unknown */
+	json_t *labels;                /* image labels, or NULL when not resolved */
 };
 
 struct wharf_auth_decision {
@@ -78,6 +87,14 @@ bool wharf_auth_enabled(const struct wharf_auth *a);
 const char *wharf_action_name(enum wharf_action action);
 void wharf_auth_decide(struct wharf_auth *a, const struct wharf_access *access,
 		       struct wharf_auth_decision *out);
+/* Which image attributes (WHARF_IMAGE_NEEDS_* of authx.h) the plugins and policy need; 0 when
+ * none (then manifest reads are decided in the one pass of wharf_auth_decide). */
+unsigned wharf_auth_image_needs(const struct wharf_auth *a);
+/* The second pass of a manifest read (access->manifest_read), once the manifest is found: ask
+ * the plugins and the policy again with the image's attributes and record the decision in the
+ * audit log. A deny is out->status 403 with the plugin's or rule's reason. */
+void wharf_auth_decide_image(struct wharf_auth *a, const struct wharf_access *access,
+			     const struct wharf_image_attrs *img, struct wharf_auth_decision *out);
 /* May the caller with this Authorization header (NULL: anonymous) see repo in the catalog? */
 bool wharf_auth_can_see(struct wharf_auth *a, const char *authorization, const char *repo);
 

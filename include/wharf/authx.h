@@ -107,6 +107,27 @@ struct wharf_authz_request {
 	int64_t now;                  /* seconds since the epoch; 0: wharf_now() */
 	const char *remote;           /* client address */
 	const char *authn_method;     /* "password", "token", "ldap", ""; the plugins' UserAuthNMethod */
+	/* What is known of the image (docs/auth-extensions.md, "What the server passes"): KNOWN (the
+	 * default) takes scan_max_severity, signed_status and labels as given (a NULL severity is "not
+	 * scanned"); UNKNOWN (wharfd's auth stage, no manifest resolved) makes every rule with a scan,
+	 * signed or labels condition not match; PENDING (the first pass of a manifest read, which
+	 * wharfd decides again once resolved) makes the first such rule whose other conditions match
+	 * defer the decision (allow this pass) to the second pass. */
+	enum wharf_image_state {
+		WHARF_IMAGE_KNOWN = 0,
+		WHARF_IMAGE_UNKNOWN,
+		WHARF_IMAGE_PENDING,
+	} image;
+	const char *digest;           /* the resolved manifest digest (second pass); NULL otherwise */
+};
+
+/* What a policy or chain needs to know of the image itself, as bits: the second pass over a
+ * resolved manifest runs only when this is not 0. */
+enum {
+	WHARF_IMAGE_NEEDS_SCAN = 1u << 0,   /* scan.severity_at_least / scan.scanned conditions */
+	WHARF_IMAGE_NEEDS_SIGNED = 1u << 1, /* signed conditions */
+	WHARF_IMAGE_NEEDS_LABELS = 1u << 2, /* labels conditions */
+	WHARF_IMAGE_NEEDS_ALL = 7u,         /* authorization plugins: their needs cannot be known */
 };
 
 /* ----- the attribute-based policy file (format in docs/auth-extensions.md) */
@@ -121,6 +142,8 @@ int wharf_policy_load(struct wharf_policy **out, const char *path, struct wharf_
 void wharf_policy_evaluate(const struct wharf_policy *p, const struct wharf_authz_request *req, bool *allowed,
 			   char *reason, size_t reason_len);
 void wharf_policy_free(struct wharf_policy *p);
+/* Which image attributes (WHARF_IMAGE_NEEDS_* bits) any rule's conditions use; 0 for none. */
+unsigned wharf_policy_image_needs(const struct wharf_policy *p);
 /* Severity rank: NONE 0, UNKNOWN 0, LOW 1, MEDIUM 2, HIGH 3, CRITICAL 4; -1 for anything else. */
 int wharf_severity_rank(const char *s);
 
@@ -145,6 +168,8 @@ int wharf_authz_chain_check_response(struct wharf_authz_chain *c, const struct w
 				     int status, bool *allowed, char *reason, size_t reason_len,
 				     struct wharf_error *err);
 void wharf_authz_chain_free(struct wharf_authz_chain *c);
+/* WHARF_IMAGE_NEEDS_ALL when the chain has plugins, else the policy's needs (0: none). */
+unsigned wharf_authz_chain_image_needs(const struct wharf_authz_chain *c);
 
 /* ---------------------------------------------------------------- audit */
 
@@ -193,6 +218,9 @@ const struct wharf_ldap_config *wharf_authx_ldap(const struct wharf_authx *x);
  * write failure is returned as an error with *allowed false: no unrecorded access. */
 int wharf_authx_authorize(struct wharf_authx *x, const struct wharf_authz_request *req, bool *allowed, char *reason,
 			  size_t reason_len, struct wharf_error *err);
+/* The image attributes the plugins and policy need (WHARF_IMAGE_NEEDS_* bits); 0 without them,
+ * and then a manifest read is decided in one pass. NULL-safe. */
+unsigned wharf_authx_image_needs(const struct wharf_authx *x);
 /* Append an event (stolen) to the audit log; a no-op (0) without one. */
 int wharf_authx_audit(struct wharf_authx *x, json_t *event, struct wharf_error *err);
 

@@ -473,7 +473,8 @@ static const char *authz_action_name(const struct wharf_access *acc)
 /* Access control allowed (or refused) the request: ask the plugins and the policy too, when
  * allowed, and record the decision in the audit log either way. */
 static void extensions_decide(struct wharf_auth *a, const struct subject *who, bool has_token,
-			      const struct wharf_access *acc, struct wharf_auth_decision *out)
+			      const struct wharf_access *acc, const struct wharf_image_attrs *img,
+			      struct wharf_auth_decision *out)
 {
 	const char *user = who->kind == SUBJECT_ANONYMOUS ? "" : who->name;
 	if (!out->allowed) {
@@ -489,7 +490,16 @@ static void extensions_decide(struct wharf_auth *a, const struct subject *who, b
 		.user = user, .teams = (const char **)teams.v, .nteams = teams.n, .repository = acc->repository,
 		.action = authz_action_name(acc), .method = acc->method, .uri = acc->uri, .signed_status = -1, .tag = acc->tag,
 		.remote = acc->remote, .authn_method = has_token ? "token" : who->kind == SUBJECT_ANONYMOUS ? "" : "password",
+		/* no image before a manifest resolves; a manifest read is asked again once it has */
+		.image = img ? WHARF_IMAGE_KNOWN
+		       : acc->manifest_read && wharf_authx_image_needs(a->x) ? WHARF_IMAGE_PENDING : WHARF_IMAGE_UNKNOWN,
 	};
+	if (img) {
+		req.digest = img->digest;
+		req.scan_max_severity = img->scan_max_severity;
+		req.signed_status = img->signed_status;
+		req.labels = img->labels;
+	}
 	bool allowed = false;
 	char reason[200] = "";
 	struct wharf_error err;
@@ -520,7 +530,7 @@ static void decide_enabled(struct wharf_auth *a, const struct wharf_access *acc,
 	bool has_token = q.has_token;
 	out->allowed = (granted & (1u << acc->action)) != 0;
 	if (a->x)
-		extensions_decide(a, &who, has_token, acc, out);
+		extensions_decide(a, &who, has_token, acc, NULL, out);
 	if (out->allowed) /* the reason is for refusals; the hot path skips formatting it */
 		return;
 	if (out->reason[0]) { /* a plugin or policy refused */
@@ -548,6 +558,36 @@ void wharf_auth_decide(struct wharf_auth *a, const struct wharf_access *access,
 	snprintf(out->subject, sizeof(out->subject), "anonymous");
 	snprintf(out->reason, sizeof(out->reason), "allow-all: %s on %s", wharf_action_name(access->action),
 		 access->repository ? access->repository : "registry");
+}
+
+unsigned wharf_auth_image_needs(const struct wharf_auth *a)
+{
+	return a && a->enabled ? wharf_authx_image_needs(a->x) : 0;
+}
+
+void wharf_auth_decide_image(struct wharf_auth *a, const struct wharf_access *access,
+			     const struct wharf_image_attrs *img, struct wharf_auth_decision *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->allowed = true;
+	snprintf(out->subject, sizeof(out->subject), "anonymous");
+	if (!wharf_auth_image_needs(a))
+		return;
+	/* The first pass identified the caller and checked its permissions; identification is
+	 * cached, so this costs a cache lookup. */
+	struct subject who;
+	struct auth_query q = {.type = "repository", .name = access->repository};
+	struct wharf_error err;
+	if (auth_identify(a, access->authorization, &who, &q, &err) < 0) {
+		out->allowed = false;
+		out->status = 403;
+		snprintf(out->reason, sizeof(out->reason), "authentication failed: %s", err.message);
+		return;
+	}
+	snprintf(out->subject, sizeof(out->subject), "%s", who.kind == SUBJECT_ANONYMOUS ? "anonymous" : who.name);
+	extensions_decide(a, &who, q.has_token, access, img, out);
+	if (!out->allowed)
+		out->status = 403;
 }
 
 bool wharf_auth_can_see(struct wharf_auth *a, const char *authorization, const char *repo)

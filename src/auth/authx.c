@@ -117,6 +117,25 @@ int wharf_authx_audit(struct wharf_authx *x, json_t *event, struct wharf_error *
 	return wharf_audit_append(x->audit, event, err);
 }
 
+unsigned wharf_authx_image_needs(const struct wharf_authx *x)
+{
+	return x ? wharf_authz_chain_image_needs(x->chain) : 0;
+}
+
+/* The second pass's attributes go into its audit record, so the log shows what was decided on. */
+static void audit_image_fields(json_t *ev, const struct wharf_authz_request *req)
+{
+	if (req->image == WHARF_IMAGE_PENDING)
+		json_object_set_new(ev, "image", json_string("pending"));
+	if (!req->digest)
+		return;
+	json_object_set_new(ev, "digest", json_string(req->digest));
+	json_object_set_new(ev, "scan_max_severity", req->scan_max_severity ? json_string(req->scan_max_severity)
+									     : json_string("unscanned"));
+	if (req->signed_status >= 0)
+		json_object_set_new(ev, "signed", json_boolean(req->signed_status));
+}
+
 int wharf_authx_authorize(struct wharf_authx *x, const struct wharf_authz_request *req, bool *allowed, char *reason,
 			  size_t reason_len, struct wharf_error *err)
 {
@@ -130,6 +149,7 @@ int wharf_authx_authorize(struct wharf_authx *x, const struct wharf_authz_reques
 	json_t *ev = json_pack("{s:s,s:s?,s:s?,s:s?,s:s?,s:s?,s:b,s:s}", "type", "authz", "user", req->user, "action",
 			       req->action, "repository", req->repository, "tag", req->tag, "remote", req->remote,
 			       "allowed", *allowed, "reason", reason_len ? reason : "");
+	audit_image_fields(ev, req);
 	if (wharf_authx_audit(x, ev, err) < 0) {
 		*allowed = false;
 		return wharf_error_prefix(err, "the decision could not be recorded");

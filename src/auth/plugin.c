@@ -154,6 +154,13 @@ void wharf_authz_chain_free(struct wharf_authz_chain *c)
 	free(c);
 }
 
+unsigned wharf_authz_chain_image_needs(const struct wharf_authz_chain *c)
+{
+	if (!c)
+		return 0;
+	return c->sockets.n ? WHARF_IMAGE_NEEDS_ALL : wharf_policy_image_needs(c->policy);
+}
+
 static void set_header(json_t *h, const char *name, const char *value)
 {
 	if (value)
@@ -170,6 +177,14 @@ static char *request_body(const struct wharf_authz_request *req, int status)
 	set_header(headers, "X-Wharf-Tag", req->tag);
 	set_header(headers, "X-Wharf-Remote", req->remote);
 	set_header(headers, "X-Wharf-Scan-Max-Severity", req->scan_max_severity);
+	/* Two-pass manifest reads: "pending" on the first pass (no scan or signature headers yet),
+	 * the resolved digest on the second (an absent scan header then means "not scanned"). */
+	if (req->image == WHARF_IMAGE_PENDING)
+		set_header(headers, "X-Wharf-Image", "pending");
+	if (req->digest) {
+		set_header(headers, "X-Wharf-Image", "resolved");
+		set_header(headers, "X-Wharf-Digest", req->digest);
+	}
 	if (req->signed_status >= 0)
 		set_header(headers, "X-Wharf-Signed", req->signed_status ? "true" : "false");
 	if (req->nteams) {

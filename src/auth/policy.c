@@ -423,7 +423,8 @@ static bool scan_matches(const struct rule *r, const struct wharf_authz_request 
 	return true;
 }
 
-static bool rule_matches(const struct rule *r, const struct wharf_authz_request *req, int64_t now)
+/* The conditions on the request itself: who, what, where, when. */
+static bool request_conditions_match(const struct rule *r, const struct wharf_authz_request *req, int64_t now)
 {
 	const char *user = req->user && *req->user ? req->user : "anonymous";
 	if (r->actions.n && !action_matches(r, req->action))
@@ -436,9 +437,28 @@ static bool rule_matches(const struct rule *r, const struct wharf_authz_request 
 		return false;
 	if (r->tags.n && !glob_any(&r->tags, req->tag))
 		return false;
-	if (r->nlabels && !labels_match(r, req))
-		return false;
 	if ((r->weekdays || r->hour_from >= 0) && !time_matches(r, now))
+		return false;
+	return true;
+}
+
+/* Which image attributes the rule's conditions use (WHARF_IMAGE_NEEDS_* bits). */
+static unsigned rule_image_needs(const struct rule *r)
+{
+	unsigned needs = 0;
+	if (r->severity_at_least >= 0 || r->scanned >= 0)
+		needs |= WHARF_IMAGE_NEEDS_SCAN;
+	if (r->is_signed >= 0)
+		needs |= WHARF_IMAGE_NEEDS_SIGNED;
+	if (r->nlabels)
+		needs |= WHARF_IMAGE_NEEDS_LABELS;
+	return needs;
+}
+
+/* The conditions on the image: labels, scan result, signature. */
+static bool image_conditions_match(const struct rule *r, const struct wharf_authz_request *req)
+{
+	if (r->nlabels && !labels_match(r, req))
 		return false;
 	if (!scan_matches(r, req))
 		return false;
@@ -447,18 +467,44 @@ static bool rule_matches(const struct rule *r, const struct wharf_authz_request 
 	return true;
 }
 
+unsigned wharf_policy_image_needs(const struct wharf_policy *p)
+{
+	unsigned needs = 0;
+	for (size_t i = 0; p && i < p->nrules; i++)
+		needs |= rule_image_needs(&p->rules[i]);
+	return needs;
+}
+
+static void rule_reason(const struct rule *r, size_t i, const char *outcome, char *reason, size_t reason_len)
+{
+	if (reason_len)
+		snprintf(reason, reason_len, "policy rule %zu%s%s%s: %s", i, r->name ? " (" : "", r->name ? r->name : "",
+			 r->name ? ")" : "", outcome);
+}
+
 void wharf_policy_evaluate(const struct wharf_policy *p, const struct wharf_authz_request *req, bool *allowed,
 			   char *reason, size_t reason_len)
 {
 	int64_t now = req->now ? req->now : wharf_now();
 	for (size_t i = 0; i < p->nrules; i++) {
 		const struct rule *r = &p->rules[i];
-		if (!rule_matches(r, req, now))
+		if (!request_conditions_match(r, req, now))
+			continue;
+		/* The image is not resolved yet and the second pass will see it: this rule (and so the
+		 * whole decision) waits for it. Every rule before it failed on request conditions
+		 * alone, so the second pass reaches this rule again. */
+		if (req->image == WHARF_IMAGE_PENDING && rule_image_needs(r)) {
+			*allowed = true;
+			rule_reason(r, i, "deferred until the manifest resolves", reason, reason_len);
+			return;
+		}
+		/* No image here (a blob, an upload, the catalog): "unknown" is not "unscanned" */
+		if (req->image == WHARF_IMAGE_UNKNOWN && rule_image_needs(r))
+			continue;
+		if (!image_conditions_match(r, req))
 			continue;
 		*allowed = r->allow;
-		if (reason_len)
-			snprintf(reason, reason_len, "policy rule %zu%s%s%s: %s", i, r->name ? " (" : "",
-				 r->name ? r->name : "", r->name ? ")" : "", r->allow ? "allow" : "deny");
+		rule_reason(r, i, r->allow ? "allow" : "deny", reason, reason_len);
 		return;
 	}
 	*allowed = p->default_allow;

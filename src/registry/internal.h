@@ -121,6 +121,12 @@ void reg_scan_enqueue(struct wharf_registry *reg, const char *repo, const char *
 bool reg_scan_pull_allowed(struct wharf_registry *reg, struct wharf_http_request *req, const char *repo,
 			   const struct wharf_meta_manifest *mm);
 
+/* The second authorization pass of a manifest read (image_policy.c): false (and answered 403
+ * DENIED) when the plugins or the policy refuse mm with its scan result, signature (tag NULL:
+ * unknown) and labels. A no-op unless a plugin or a policy rule needs image attributes. */
+bool reg_image_policy_allowed(struct wharf_registry *reg, struct wharf_http_request *req, const char *name,
+			      const char *tag, const struct wharf_meta_manifest *mm);
+
 /* Parse "?n=" and "?last=" for the paginated lists: false (and answered) when n is bad. */
 bool reg_pagination(struct wharf_http_request *req, uint64_t *n, bool *has_n, const char **last);
 

@@ -204,6 +204,8 @@ void reg_manifest_get(struct wharf_registry *reg, struct wharf_http_request *req
 		return;
 	if (!reg_scan_pull_allowed(reg, req, name, &mm))
 		return;
+	if (!reg_image_policy_allowed(reg, req, name, is_digest ? NULL : ref, &mm))
+		return;
 	if (!accepts(req, mm.media_type)) {
 		reg_error(req, 404, "MANIFEST_UNKNOWN", "manifest %s of %s is a %s, which the Accept header does not list",
 			  ref, name, mm.media_type);

@@ -141,6 +141,16 @@ static const char *manifest_tag(struct wharf_http_request *req)
 	return m + 11;
 }
 
+/* A manifest GET/HEAD: the plugins and policy see it again once it resolves (reg_manifest_get). */
+static bool is_manifest_read(struct wharf_http_request *req)
+{
+	if (!method_is(req, "GET") && !method_is(req, "HEAD"))
+		return false;
+	struct route rt;
+	reg_route_parse(wharf_http_path(req), &rt);
+	return rt.kind == ROUTE_MANIFEST;
+}
+
 /* The single authentication/authorization stage. */
 static bool authorize(struct wharf_registry *reg, struct wharf_http_request *req, const char *repo,
 		      enum wharf_action action)
@@ -155,6 +165,7 @@ static bool authorize(struct wharf_registry *reg, struct wharf_http_request *req
 		.uri = wharf_http_path(req),
 		.sign = strstr(wharf_http_path(req), "/_trust/") && !method_is(req, "GET") && !method_is(req, "HEAD"),
 		.tag = manifest_tag(req),
+		.manifest_read = action == WHARF_ACTION_PULL && is_manifest_read(req),
 	};
 	struct wharf_auth_decision d;
 	wharf_auth_decide(reg->auth, &access, &d);

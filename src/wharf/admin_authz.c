@@ -29,6 +29,11 @@ static void authz_usage(FILE *out)
 	      "      --label KEY=VALUE   an image label (repeatable)\n"
 	      "      --severity SEV      the image's highest finding: NONE, LOW, MEDIUM, HIGH, CRITICAL\n"
 	      "      --signed yes|no     whether trust data signs the image\n"
+	      "      --digest DIGEST     the resolved manifest digest (wharfd's second pass)\n"
+	      "      --image STATE       known (default: --severity, --signed, --label as given; no\n"
+	      "                          --severity means unscanned), unknown (no image: scan, signed\n"
+	      "                          and labels rules never match, as on a blob request), pending\n"
+	      "                          (the first pass of a manifest read: such rules defer)\n"
 	      "      --method M --uri U  the HTTP request (default GET /v2/REPO/manifests/TAG)\n"
 	      "      --time EPOCH        evaluate at this time (seconds, UTC; default now)\n"
 	      "      --response STATUS   ask the response phase (AuthZPlugin.AuthZRes) instead\n"
@@ -64,7 +69,8 @@ static int parse_label(json_t *labels, const char *kv)
 
 static int parse_args(int argc, char **argv, struct authz_args *a)
 {
-	enum { O_PLUGIN = 256, O_POLICY, O_TEAM, O_TAG, O_LABEL, O_SEV, O_SIGNED, O_METHOD, O_URI, O_TIME, O_RESP, O_JSON };
+	enum { O_PLUGIN = 256, O_POLICY, O_TEAM, O_TAG, O_LABEL, O_SEV, O_SIGNED, O_METHOD, O_URI, O_TIME, O_RESP, O_JSON,
+	       O_DIGEST, O_IMAGE };
 	static const struct option opts[] = {
 		{"plugin", required_argument, NULL, O_PLUGIN}, {"policy", required_argument, NULL, O_POLICY},
 		{"user", required_argument, NULL, 'u'},        {"team", required_argument, NULL, O_TEAM},
@@ -74,6 +80,7 @@ static int parse_args(int argc, char **argv, struct authz_args *a)
 		{"method", required_argument, NULL, O_METHOD}, {"uri", required_argument, NULL, O_URI},
 		{"time", required_argument, NULL, O_TIME},     {"response", required_argument, NULL, O_RESP},
 		{"json", no_argument, NULL, O_JSON},           {"help", no_argument, NULL, 'h'},
+		{"digest", required_argument, NULL, O_DIGEST}, {"image", required_argument, NULL, O_IMAGE},
 		{NULL, 0, NULL, 0}};
 	int c;
 	uint64_t n;
@@ -93,6 +100,17 @@ static int parse_args(int argc, char **argv, struct authz_args *a)
 			break;
 		case O_SEV: a->req.scan_max_severity = optarg; break;
 		case O_SIGNED: a->req.signed_status = !strcmp(optarg, "yes") ? 1 : !strcmp(optarg, "no") ? 0 : -2; break;
+		case O_DIGEST: a->req.digest = optarg; break;
+		case O_IMAGE:
+			if (strcmp(optarg, "known") && strcmp(optarg, "unknown") && strcmp(optarg, "pending")) {
+				fprintf(stderr, "wharf admin authz check: --image '%s' must be known, unknown or pending\n",
+					optarg);
+				return EXIT_USAGE;
+			}
+			a->req.image = !strcmp(optarg, "known")     ? WHARF_IMAGE_KNOWN
+				       : !strcmp(optarg, "unknown") ? WHARF_IMAGE_UNKNOWN
+								    : WHARF_IMAGE_PENDING;
+			break;
 		case O_METHOD: a->req.method = optarg; break;
 		case O_URI: a->req.uri = optarg; break;
 		case O_TIME:

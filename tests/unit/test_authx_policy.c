@@ -55,6 +55,50 @@ static void critical_findings_block_pull(void **state)
 	wharf_policy_free(p);
 }
 
+/* Two-pass manifest reads: on the first pass (WHARF_IMAGE_PENDING) a rule that depends on the image
+ * defers instead of deciding, rules before it still decide, and the second pass decides for real. */
+static void image_rules_defer_until_resolved(void **state)
+{
+	(void)state;
+	struct wharf_policy *p = parse_ok(
+		"{\"version\":1,\"default\":\"deny\",\"rules\":["
+		"{\"name\":\"ops-all\",\"effect\":\"allow\",\"users\":[\"ops\"]},"
+		"{\"name\":\"signed-ok\",\"effect\":\"allow\",\"actions\":[\"pull\"],\"signed\":true},"
+		"{\"name\":\"no-unscanned\",\"effect\":\"deny\",\"scan\":{\"scanned\":false}}]}");
+	assert_int_equal(wharf_policy_image_needs(p), WHARF_IMAGE_NEEDS_SCAN | WHARF_IMAGE_NEEDS_SIGNED);
+	char reason[128];
+	struct wharf_authz_request req = {.user = "bob", .repository = "acme/app", .action = "pull",
+					  .signed_status = -1, .now = MONDAY_1030, .image = WHARF_IMAGE_PENDING};
+	/* without the deferral, the default would deny a pull that the signed-ok rule allows */
+	assert_true(decide(p, &req, reason));
+	assert_string_equal(reason, "policy rule 1 (signed-ok): deferred until the manifest resolves");
+	req.user = "ops"; /* a rule before the image rules still decides on the first pass */
+	assert_true(decide(p, &req, reason));
+	assert_string_equal(reason, "policy rule 0 (ops-all): allow");
+	req.user = "bob";
+	req.image = WHARF_IMAGE_UNKNOWN; /* no image (a blob GET): image rules never match, unknown is not unscanned */
+	assert_false(decide(p, &req, reason));
+	assert_string_equal(reason, "policy default: deny");
+	req.image = WHARF_IMAGE_KNOWN; /* second pass: signed */
+	req.digest = "sha256:00";
+	req.signed_status = 1;
+	assert_true(decide(p, &req, reason));
+	assert_string_equal(reason, "policy rule 1 (signed-ok): allow");
+	req.signed_status = 0; /* unsigned and unscanned: denied by rule 2 */
+	assert_false(decide(p, &req, reason));
+	assert_string_equal(reason, "policy rule 2 (no-unscanned): deny");
+	req.scan_max_severity = "NONE"; /* clean is not unscanned */
+	assert_false(decide(p, &req, reason));
+	assert_string_equal(reason, "policy default: deny");
+	wharf_policy_free(p);
+	p = parse_ok(release_policy);
+	assert_int_equal(wharf_policy_image_needs(p), WHARF_IMAGE_NEEDS_SCAN);
+	wharf_policy_free(p);
+	p = parse_ok("{\"default\":\"allow\",\"rules\":[{\"effect\":\"deny\",\"users\":[\"x\"]}]}");
+	assert_int_equal(wharf_policy_image_needs(p), 0);
+	wharf_policy_free(p);
+}
+
 static void only_release_team_pushes_v_tags(void **state)
 {
 	(void)state;
@@ -166,6 +210,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(critical_findings_block_pull),
+		cmocka_unit_test(image_rules_defer_until_resolved),
 		cmocka_unit_test(only_release_team_pushes_v_tags),
 		cmocka_unit_test(time_windows_labels_users_and_signatures),
 		cmocka_unit_test(errors_name_rule_and_field),
