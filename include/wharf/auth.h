@@ -98,6 +98,15 @@ void wharf_auth_decide_image(struct wharf_auth *a, const struct wharf_access *ac
 /* May the caller with this Authorization header (NULL: anonymous) see repo in the catalog? */
 bool wharf_auth_can_see(struct wharf_auth *a, const char *authorization, const char *repo);
 
+/* Is an audit log configured? Callers skip building event fields when not. NULL-safe. */
+bool wharf_auth_audit_enabled(const struct wharf_auth *a);
+/* Record a completed event (push, delete, sign; docs/auth-extensions.md) in the audit log:
+ * {"type":type,"user":subject,"remote":remote,...fields}. fields (an object, may be NULL) is
+ * stolen. A no-op without an audit log; a write failure is logged, not returned, because the
+ * event already happened. */
+void wharf_auth_audit_event(struct wharf_auth *a, const char *type, const char *subject, const char *remote,
+			    json_t *fields);
+
 struct wharf_http_request;
 /* Serve /token and /api/v1/admin/... when the request is for them; false when it is not. */
 bool wharf_auth_handle(struct wharf_auth *a, struct wharf_http_request *req);

@@ -223,5 +223,7 @@ int wharf_authx_authorize(struct wharf_authx *x, const struct wharf_authz_reques
 unsigned wharf_authx_image_needs(const struct wharf_authx *x);
 /* Append an event (stolen) to the audit log; a no-op (0) without one. */
 int wharf_authx_audit(struct wharf_authx *x, json_t *event, struct wharf_error *err);
+/* Is an audit log open? NULL-safe. */
+bool wharf_authx_audit_enabled(const struct wharf_authx *x);
 
 #endif

@@ -60,6 +60,12 @@ void wharf_http_expect_body(struct wharf_http_request *req, wharf_http_body_fn b
 			    wharf_http_done_fn done, wharf_http_abort_fn abort_fn);
 /* Add a key/value to the access log line (both copied). */
 void wharf_http_log_field(struct wharf_http_request *req, const char *key, const char *value);
+/* The identity the auth stage found for this request ("anonymous" when none), so handlers can
+ * name who did what (the audit log); NULL until set. The string is copied. */
+void wharf_http_set_subject(struct wharf_http_request *req, const char *subject);
+const char *wharf_http_subject(const struct wharf_http_request *req);
+/* The client's IP address as text into out (size n; "-" when unknown). */
+void wharf_http_remote(const struct wharf_http_request *req, char *out, size_t n);
 
 struct wharf_http_response *wharf_http_response_buffer(unsigned status, const void *data, size_t len);
 /* Takes ownership of data (free()d when sent). */

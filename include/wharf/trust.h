@@ -148,6 +148,13 @@ pthread_mutex_t *wharf_trust_gun_lock(struct wharf_trust *t, const char *gun);
 int wharf_trust_changes(struct wharf_trust *t, const char *gun, int64_t after, int64_t n, struct wharf_buf *json,
 			size_t *count, struct wharf_error *err);
 
+/* The audit hook: called after a signature publish, a pending change proposed or signed, or the
+ * trust data deleted, with a record type ("sign", "delete") and its fields (stolen). The registry
+ * wires it to the audit log, so the trust service needs no access-control headers. Unset: no
+ * records and no work to build them. */
+typedef void (*wharf_trust_audit_fn)(void *ctx, struct wharf_http_request *req, const char *type, json_t *fields);
+void wharf_trust_set_audit(struct wharf_trust *t, wharf_trust_audit_fn fn, void *ctx);
+
 /* HTTP: rest is what follows "/v2/<gun>/_trust/" (gun NULL for "/v2/_trust/..."). */
 void wharf_trust_handle(struct wharf_trust *t, struct wharf_http_request *req, const char *gun,
 			const char *rest);

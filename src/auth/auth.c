@@ -291,6 +291,26 @@ void auth_audit(struct wharf_auth *a, json_t *event)
 		wharf_log(WHARF_LOG_ERROR, "audit log: %s", err.message);
 }
 
+bool wharf_auth_audit_enabled(const struct wharf_auth *a)
+{
+	return a && wharf_authx_audit_enabled(a->x);
+}
+
+void wharf_auth_audit_event(struct wharf_auth *a, const char *type, const char *subject, const char *remote,
+			    json_t *fields)
+{
+	if (!wharf_auth_audit_enabled(a)) {
+		json_decref(fields);
+		return;
+	}
+	json_t *ev = json_pack("{s:s,s:s,s:s}", "type", type, "user", subject ? subject : "", "remote",
+			       remote ? remote : "-");
+	if (fields)
+		json_object_update_missing(ev, fields);
+	json_decref(fields);
+	auth_audit(a, ev);
+}
+
 static int ldap_login(struct wharf_auth *a, const struct wharf_ldap_config *ldap, const char *user,
 		      const char *password, struct subject *out, struct wharf_error *err)
 {

@@ -117,6 +117,11 @@ int wharf_authx_audit(struct wharf_authx *x, json_t *event, struct wharf_error *
 	return wharf_audit_append(x->audit, event, err);
 }
 
+bool wharf_authx_audit_enabled(const struct wharf_authx *x)
+{
+	return x && x->audit;
+}
+
 unsigned wharf_authx_image_needs(const struct wharf_authx *x)
 {
 	return x ? wharf_authz_chain_image_needs(x->chain) : 0;

@@ -47,6 +47,7 @@ struct wharf_http_request {
 	void *state;
 	void (*state_free)(void *);
 	struct wharf_buf log_fields;
+	char *subject; /* wharf_http_set_subject */
 };
 
 struct wharf_http_response {
@@ -173,6 +174,30 @@ void wharf_http_log_field(struct wharf_http_request *req, const char *key, const
 	wharf_buf_json_string(&req->log_fields, key);
 	wharf_buf_puts(&req->log_fields, ":");
 	wharf_buf_json_string(&req->log_fields, value);
+}
+
+void wharf_http_set_subject(struct wharf_http_request *req, const char *subject)
+{
+	free(req->subject);
+	req->subject = subject ? wharf_xstrdup(subject) : NULL;
+}
+
+const char *wharf_http_subject(const struct wharf_http_request *req)
+{
+	return req->subject;
+}
+
+void wharf_http_remote(const struct wharf_http_request *req, char *out, size_t n)
+{
+	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	snprintf(out, n, "-");
+	if (!ci || !ci->client_addr)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	if (sa->sa_family == AF_INET)
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)n);
+	else if (sa->sa_family == AF_INET6)
+		inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)n);
 }
 
 static struct wharf_http_response *response_wrap(struct MHD_Response *mhd, unsigned status, uint64_t len)
@@ -386,15 +411,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 
 static void access_log(struct wharf_http_request *req, uint64_t micros, bool completed)
 {
-	const union MHD_ConnectionInfo *ci = MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	char addr[INET6_ADDRSTRLEN] = "-";
-	if (ci && ci->client_addr) {
-		const struct sockaddr *sa = ci->client_addr;
-		if (sa->sa_family == AF_INET)
-			inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, addr, sizeof(addr));
-		else if (sa->sa_family == AF_INET6)
-			inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, addr, sizeof(addr));
-	}
+	char addr[INET6_ADDRSTRLEN];
+	wharf_http_remote(req, addr, sizeof(addr));
 	struct wharf_buf b;
 	wharf_buf_init(&b);
 	wharf_log_begin_line(&b);
@@ -440,6 +458,7 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 	if (req->state_free)
 		req->state_free(req->state);
 	wharf_buf_free(&req->log_fields);
+	free(req->subject);
 	free(req->path);
 	free(req);
 	*con_cls = NULL;

@@ -115,6 +115,7 @@ void reg_blob_delete(struct wharf_registry *reg, struct wharf_http_request *req,
 		reg_error_from(req, &err, "BLOB_UNKNOWN");
 		return;
 	}
+	reg_audit(reg, req, "delete", json_pack("{s:s,s:s,s:s}", "object", "blob", "repository", name, "digest", d.str));
 	struct wharf_http_response *r = wharf_http_response_buffer(202, "", 0);
 	wharf_http_response_header(r, "Docker-Content-Digest", d.str);
 	wharf_http_respond(req, r);

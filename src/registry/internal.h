@@ -75,6 +75,10 @@ void reg_error_from(struct wharf_http_request *req, const struct wharf_error *er
 void reg_respond_json(struct wharf_http_request *req, unsigned status, const char *content_type,
 		      char *body, size_t len);
 
+/* Record a completed event (push, delete) in the audit log with the request's subject and
+ * remote address; fields (may be NULL) is stolen. A no-op without an audit log. */
+void reg_audit(struct wharf_registry *reg, struct wharf_http_request *req, const char *type, json_t *fields);
+
 /* Serialize store + metadata changes of one digest against the collector. */
 void reg_lock_digest(struct wharf_registry *reg, const char *digest);
 void reg_unlock_digest(struct wharf_registry *reg, const char *digest);

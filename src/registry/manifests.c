@@ -120,6 +120,9 @@ static void on_manifest_done(struct wharf_http_request *req)
 		reg_error_from(req, &err, "MANIFEST_UNKNOWN");
 	else {
 		reg_scan_enqueue(m->reg, m->name, got.str, man);
+		reg_audit(m->reg, req, "push",
+			  json_pack("{s:s,s:s*,s:s,s:s,s:I}", "repository", m->name, "tag", by_digest ? NULL : m->ref,
+				    "digest", got.str, "media_type", man->media_type, "size", (json_int_t)m->body.len));
 		respond_manifest_created(req, m, &got, man);
 	}
 	wharf_manifest_free(man);
@@ -251,5 +254,8 @@ void reg_manifest_delete(struct wharf_registry *reg, struct wharf_http_request *
 		reg_error_from(req, &err, "MANIFEST_UNKNOWN");
 		return;
 	}
+	reg_audit(reg, req, "delete",
+		  json_pack("{s:s,s:s,s:s*,s:s*}", "object", is_digest ? "manifest" : "tag", "repository", name, "digest",
+			    is_digest ? d.str : NULL, "tag", is_digest ? NULL : ref));
 	wharf_http_respond(req, wharf_http_response_buffer(202, "", 0));
 }

@@ -6,6 +6,23 @@
 #include "wharf/oci.h"
 #include "internal.h"
 
+void reg_audit(struct wharf_registry *reg, struct wharf_http_request *req, const char *type, json_t *fields)
+{
+	if (!wharf_auth_audit_enabled(reg->auth)) {
+		json_decref(fields);
+		return;
+	}
+	char remote[64];
+	wharf_http_remote(req, remote, sizeof(remote));
+	wharf_auth_audit_event(reg->auth, type, wharf_http_subject(req), remote, fields);
+}
+
+/* The trust service's hook for signatures published (wharf_trust_set_audit). */
+static void trust_audit(void *ctx, struct wharf_http_request *req, const char *type, json_t *fields)
+{
+	reg_audit(ctx, req, type, fields);
+}
+
 int wharf_registry_open(struct wharf_registry **out, const struct wharf_config *cfg,
 			struct wharf_metrics *metrics, struct wharf_error *err)
 {
@@ -44,6 +61,8 @@ int wharf_registry_open(struct wharf_registry **out, const struct wharf_config *
 		r = wharf_trust_open(&reg->trust, reg->meta, cfg->data_dir, err);
 	if (r == 0)
 		wharf_trust_set_store(reg->trust, reg->store);
+	if (r == 0 && wharf_auth_audit_enabled(reg->auth))
+		wharf_trust_set_audit(reg->trust, trust_audit, reg);
 	if (r == 0)
 		r = reg_scan_open(reg, err);
 	if (r < 0) {
@@ -155,7 +174,10 @@ static bool is_manifest_read(struct wharf_http_request *req)
 static bool authorize(struct wharf_registry *reg, struct wharf_http_request *req, const char *repo,
 		      enum wharf_action action)
 {
+	char remote[64];
+	wharf_http_remote(req, remote, sizeof(remote));
 	struct wharf_access access = {
+		.remote = remote,
 		.repository = repo,
 		.action = action,
 		.authorization = wharf_http_header(req, "Authorization"),
@@ -170,6 +192,7 @@ static bool authorize(struct wharf_registry *reg, struct wharf_http_request *req
 	struct wharf_auth_decision d;
 	wharf_auth_decide(reg->auth, &access, &d);
 	wharf_http_log_field(req, "subject", d.subject);
+	wharf_http_set_subject(req, d.subject);
 	if (d.allowed)
 		return true;
 	wharf_http_log_field(req, "auth", d.reason);

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "wharf/trust.h"
+#include "internal.h"
 
 static void trust_error(struct wharf_http_request *req, unsigned status, const char *code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
@@ -152,6 +153,38 @@ static int collect_parts(struct wharf_http_request *req, struct publish_req *pr,
 	return 0;
 }
 
+/* Add the key IDs of a signatures list to keyids, each once. */
+static void add_keyids(json_t *keyids, const json_t *sigs)
+{
+	size_t i, k;
+	json_t *sig, *have;
+	json_array_foreach(sigs, i, sig) {
+		const char *id = json_string_value(json_object_get(sig, "keyid"));
+		if (!id)
+			id = json_string_value(sig); /* a pending change's signed_by lists the IDs themselves */
+		bool seen = !id;
+		json_array_foreach(keyids, k, have)
+			seen = seen || !strcmp(json_string_value(have), id);
+		if (!seen)
+			json_array_append_new(keyids, json_string(id));
+	}
+}
+
+/* The audit record of a publish that was stored: the roles uploaded, their versions, who signed. */
+static json_t *publish_audit_fields(const char *gun, const struct wharf_tuf_upload *files, size_t n)
+{
+	json_t *roles = json_array(), *versions = json_object(), *keyids = json_array();
+	for (size_t i = 0; i < n; i++) {
+		json_t *doc = json_loadb(files[i].data, files[i].len, 0, NULL); /* publish has validated it */
+		json_array_append_new(roles, json_string(files[i].role));
+		json_object_set(versions, files[i].role, json_object_get(json_object_get(doc, "signed"), "version"));
+		add_keyids(keyids, json_object_get(doc, "signatures"));
+		json_decref(doc);
+	}
+	return json_pack("{s:s,s:s,s:o,s:o,s:o}", "action", "publish", "gun", gun, "roles", roles, "versions", versions,
+			 "keyids", keyids);
+}
+
 static void on_publish_done(struct wharf_http_request *req)
 {
 	struct publish_req *pr = wharf_http_state(req);
@@ -166,6 +199,8 @@ static void on_publish_done(struct wharf_http_request *req)
 		error_from(req, &err, "INVALID_UPDATE");
 		return;
 	}
+	if (trust_audit_enabled(pr->t))
+		trust_audit(pr->t, req, "sign", publish_audit_fields(pr->gun, files, n));
 	wharf_http_respond(req, wharf_http_response_buffer(200, "", 0));
 }
 
@@ -211,6 +246,37 @@ struct pending_req {
 	int64_t id; /* 0: a new proposal */
 };
 
+/* The audit record of a pending change proposed or signed, from the change as answered (out)
+ * and, for an approval, the signatures the request added. */
+static json_t *pending_audit_fields(const char *gun, bool approve, const struct wharf_buf *out, const char *body,
+				    size_t len)
+{
+	json_t *change = json_loadb(out->data ? out->data : "", out->len, 0, NULL);
+	json_t *roles = json_array(), *versions = json_object(), *keyids = json_array();
+	size_t i;
+	json_t *f;
+	json_array_foreach(json_object_get(change, "files"), i, f) {
+		const char *role = json_string_value(json_object_get(f, "role"));
+		json_array_append_new(roles, json_string(role ? role : ""));
+		json_object_set(versions, role ? role : "", json_object_get(f, "version"));
+		if (!approve)
+			add_keyids(keyids, json_object_get(f, "signed_by"));
+	}
+	if (approve) {
+		json_t *req_body = json_loadb(body, len, 0, NULL); /* pending_sign has parsed it */
+		const char *role;
+		json_t *sigs;
+		json_object_foreach(json_object_get(req_body, "signatures"), role, sigs)
+			add_keyids(keyids, sigs);
+		json_decref(req_body);
+	}
+	json_t *ev = json_pack("{s:s,s:s,s:O?,s:O?,s:o,s:o,s:o}", "action", approve ? "approve" : "propose", "gun", gun,
+			       "pending_id", json_object_get(change, "id"), "state", json_object_get(change, "state"),
+			       "roles", roles, "versions", versions, "keyids", keyids);
+	json_decref(change);
+	return ev;
+}
+
 static void on_pending_done(struct wharf_http_request *req)
 {
 	struct pending_req *pr = wharf_http_state(req);
@@ -229,6 +295,9 @@ static void on_pending_done(struct wharf_http_request *req)
 		error_from(req, &err, "INVALID_UPDATE");
 		return;
 	}
+	if (trust_audit_enabled(pr->base.t))
+		trust_audit(pr->base.t, req, "sign", pending_audit_fields(pr->base.gun, pr->id != 0, &out, body,
+									   pr->base.body.len));
 	size_t len = out.len;
 	respond_json(req, wharf_buf_steal(&out), len, false);
 }
@@ -368,8 +437,10 @@ void wharf_trust_handle(struct wharf_trust *t, struct wharf_http_request *req, c
 	if (name[0] == '\0') {
 		if (!strcmp(method, "POST"))
 			publish(t, req, gun);
-		else if (!strcmp(method, "DELETE") && wharf_trust_delete(t, gun, &err) == 0)
+		else if (!strcmp(method, "DELETE") && wharf_trust_delete(t, gun, &err) == 0) {
+			trust_audit(t, req, "delete", json_pack("{s:s,s:s}", "object", "trust", "gun", gun));
 			wharf_http_respond(req, wharf_http_response_buffer(200, "", 0));
+		}
 		else if (!strcmp(method, "DELETE"))
 			error_from(req, &err, "INVALID_GUN");
 		else

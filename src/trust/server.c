@@ -49,6 +49,8 @@ struct wharf_trust {
 	pthread_mutex_t gun_locks[GUN_LOCKS];
 	pthread_mutex_t cache_lock;
 	struct cached_key *keys;
+	wharf_trust_audit_fn audit_fn; /* wharf_trust_set_audit; NULL: no audit log */
+	void *audit_ctx;
 };
 
 pthread_mutex_t *wharf_trust_gun_lock(struct wharf_trust *t, const char *gun)
@@ -942,6 +944,25 @@ int wharf_trust_check_signed(struct wharf_trust *t, const char *repo, const char
 struct wharf_meta *wharf_trust_meta(struct wharf_trust *t)
 {
 	return t->meta;
+}
+
+void wharf_trust_set_audit(struct wharf_trust *t, wharf_trust_audit_fn fn, void *ctx)
+{
+	t->audit_fn = fn;
+	t->audit_ctx = ctx;
+}
+
+bool trust_audit_enabled(const struct wharf_trust *t)
+{
+	return t->audit_fn != NULL;
+}
+
+void trust_audit(struct wharf_trust *t, struct wharf_http_request *req, const char *type, json_t *fields)
+{
+	if (t->audit_fn)
+		t->audit_fn(t->audit_ctx, req, type, fields);
+	else
+		json_decref(fields);
 }
 
 void wharf_trust_set_store(struct wharf_trust *t, struct wharf_store *store)
