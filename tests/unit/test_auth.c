@@ -345,6 +345,50 @@ static void model_robot_scopes(void **state)
 	free(secret);
 }
 
+/* Events reach the audit log with the caller's subject and remote, fields cannot override them,
+ * and without a log the call is a no-op that still takes the fields. */
+static void audit_event_records_subject_and_fields(void **state)
+{
+	(void)state;
+	char *dir = test_mkdtemp(); /* test_rmtree frees it */
+	_cleanup_free_ char *log = wharf_xasprintf("%s/audit.log", dir);
+	struct wharf_auth_config cfg;
+	wharf_auth_config_init(&cfg);
+	cfg.enabled = true;
+	cfg.admin_user = wharf_xstrdup("root");
+	cfg.ext.audit_log = wharf_xstrdup(log);
+	setenv("WHARF_ADMIN_PASSWORD", "rootpw", 1);
+	struct wharf_auth *a = NULL;
+	struct wharf_error err = {0};
+	assert_int_equal(wharf_auth_open(&a, &cfg, dir, &err), 0);
+	wharf_auth_config_free(&cfg);
+	assert_true(wharf_auth_audit_enabled(a));
+	wharf_auth_audit_event(a, "push", "alice", "192.0.2.7",
+			       json_pack("{s:s,s:s,s:s}", "repository", "acme/app", "user", "mallory", "type", "x"));
+	wharf_auth_audit_event(a, "delete", NULL, NULL, NULL);
+	wharf_auth_free(a);
+	size_t records = 0;
+	assert_int_equal(wharf_audit_verify(log, &records, &err), 0);
+	assert_int_equal(records, 2);
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	assert_int_equal(wharf_read_file(log, 1 << 20, &text, &len, &err), 0);
+	json_t *first = json_loadb(text, strcspn(text, "\n"), 0, NULL);
+	assert_non_null(first);
+	assert_string_equal(json_string_value(json_object_get(first, "type")), "push");
+	assert_string_equal(json_string_value(json_object_get(first, "user")), "alice");
+	assert_string_equal(json_string_value(json_object_get(first, "remote")), "192.0.2.7");
+	assert_string_equal(json_string_value(json_object_get(first, "repository")), "acme/app");
+	json_decref(first);
+	assert_non_null(strstr(text, "\"type\":\"delete\",\"user\":\"\""));
+	test_rmtree(dir);
+
+	struct wharf_auth *off = wharf_auth_allow_all();
+	assert_false(wharf_auth_audit_enabled(off));
+	wharf_auth_audit_event(off, "push", "alice", "-", json_pack("{s:s}", "repository", "r")); /* ASan: no leak */
+	wharf_auth_free(off);
+}
+
 #define M(f) cmocka_unit_test_setup_teardown(f, model_setup, model_teardown)
 
 int main(void)
@@ -357,6 +401,7 @@ int main(void)
 		cmocka_unit_test(jwt_sign_verify_and_claims),
 		cmocka_unit_test(jwt_refuses_none_and_hmac),
 		cmocka_unit_test(config_object_keys),
+		cmocka_unit_test(audit_event_records_subject_and_fields),
 		M(model_roles_and_decisions),
 		M(model_robot_scopes),
 	};
