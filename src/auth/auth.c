@@ -305,6 +305,10 @@ void wharf_auth_audit_event(struct wharf_auth *a, const char *type, const char *
 	}
 	json_t *ev = json_pack("{s:s,s:s,s:s}", "type", type, "user", subject ? subject : "", "remote",
 			       remote ? remote : "-");
+	if (!ev) {
+		json_decref(fields);
+		return;
+	}
 	if (fields)
 		json_object_update_missing(ev, fields);
 	json_decref(fields);
