@@ -71,6 +71,20 @@ static void run_usage(FILE *out)
 
 #define EXIT_RUN_FAILED 125
 
+/* WHARF_RUN_TRACE=1: the time of each phase of `wharf run` on stderr (docs/benchmarks.md). */
+static uint64_t trace_t0, trace_last;
+static bool trace_on;
+
+static void trace(const char *phase)
+{
+	if (!trace_on)
+		return;
+	uint64_t now = wharf_monotonic_us();
+	fprintf(stderr, "wharf run trace: %-16s %7.2f ms (at %7.2f ms)\n", phase, (double)(now - trace_last) / 1000.0,
+		(double)(now - trace_t0) / 1000.0);
+	trace_last = now;
+}
+
 static int parse_opts(int argc, char **argv, struct run_opts *o)
 {
 	enum { OPT_RM = 256, OPT_NAME, OPT_READ_ONLY, OPT_USERNS, OPT_SECRET, OPT_CAP_ADD, OPT_NETWORK, OPT_RUNTIME,
@@ -515,7 +529,7 @@ static int setup_userns(const char *home, const struct run_opts *o, struct wharf
 	c->uid_size = WHARF_USERNS_SIZE;
 	if (!strcmp(mode, "auto")) {
 		c->pooled = true;
-		return wharf_userns_alloc(home, c->id, &c->uid_base, err);
+		return wharf_userns_alloc(home, c->id, o->rm, &c->uid_base, err);
 	}
 	return wharf_userns_parse_range(mode, &c->uid_base, &c->uid_size, err);
 }
@@ -642,6 +656,9 @@ static int check_tools(const char *runtime_name, char **runtime, struct wharf_er
 
 int wharf_cli_cmd_run(int argc, char **argv)
 {
+	const char *tr = getenv("WHARF_RUN_TRACE");
+	trace_on = tr && *tr && strcmp(tr, "0");
+	trace_t0 = trace_last = wharf_monotonic_us();
 	struct run_opts o = {0};
 	int rc = parse_opts(argc, argv, &o);
 	if (rc >= 0) {
@@ -660,26 +677,33 @@ int wharf_cli_cmd_run(int argc, char **argv)
 	int r = check_tools(o.runtime, &runtime, &err);
 	if (r == 0)
 		r = wharf_cli_home(&home, &err);
+	trace("options, tools");
 	if (r == 0)
 		r = prepare_image(image_arg, &o, home, &im, &err);
+	trace("image");
 	if (r == 0)
 		r = create_container(home, &im, &o, runtime, &c, &err);
 	created = c.dir != NULL;
+	trace("state, userns");
 	if (r == 0)
 		r = wharf_container_mount_rootfs(&c, im.rootfs, &err);
+	trace("mount rootfs");
 	if (r == 0)
 		r = install_secrets(home, &o, &c, &err);
 	if (r == 0)
 		r = write_bundle(&im, &o, &c, cmd_argc, cmd_argv, &err);
+	trace("secrets, bundle");
 	if (r == 0)
 		rc = run_container(home, runtime, &c);
 	else
 		fprintf(stderr, "wharf run: %s: %s\n", image_arg, err.message);
+	trace("runtime");
 	if (r < 0 || (c.auto_remove && !c.detached)) {
 		struct wharf_error e2;
 		if (created && c.id[0] && wharf_container_remove(home, &c, &e2) < 0)
 			fprintf(stderr, "wharf run: removing %s: %s\n", c.id, e2.message);
 	}
+	trace("remove");
 	if (r < 0)
 		rc = EXIT_RUN_FAILED;
 	wharf_container_free(&c);
