@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 
 from harness import check, eq, test
 
@@ -580,9 +581,21 @@ def run_concurrent_first_runs(srv):
         ref = signed_busybox(srv, w, repo="run/concurrent")
         w.run("pull", ref)  # the trust data and blobs once; the unpacking races below
         env = dict(os.environ, WHARF_HOME=w.home, **WPASS)
-        procs = [subprocess.Popen([w.bin, "run", "--rm", ref, "cat", "/proc/self/uid_map"], env=env,
+        # Each container holds its range until all four hold one (a range released by a finished
+        # container may rightly go to a later one): they wait for /v/go, made when the pool
+        # (here the transient file of --rm ranges) lists four.
+        vol = volume_dir()
+        procs = [subprocess.Popen([w.bin, "run", "--rm", "-v", f"{vol}:/v", ref, "sh", "-c",
+                                   "cat /proc/self/uid_map; while [ ! -e /v/go ]; do sleep 0.05; done"], env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        deadline = time.time() + 120
+        while time.time() < deadline and len(pool_entries(w.home).splitlines()) < 4 and \
+                all(p.poll() is None for p in procs):
+            time.sleep(0.05)
+        eq(len(pool_entries(w.home).splitlines()), 4, "four ranges held at once")
+        open(os.path.join(vol, "go"), "w").close()
         outs = [p.communicate(timeout=120) for p in procs]
+        shutil.rmtree(vol, ignore_errors=True)
         for p, (out, errs) in zip(procs, outs):
             eq(p.returncode, 0, f"concurrent run: {errs[-500:]}")
         bases = sorted(int(out.split()[1]) for out, _ in outs)
@@ -592,4 +605,51 @@ def run_concurrent_first_runs(srv):
         eq([r for r in roots if r.startswith(".tmp")], [], "no temporary directory left")
         eq(pool_entries(w.home), "", "all ranges released")
     finally:
+        w.cleanup()
+
+
+@test
+def run_front_alone_for_cached_digest(srv):
+    """The fast front (build/wharf) runs a cached image named by digest without wharf-full, and
+    hands everything else to wharf-full before it changes anything: a copy of the front alone
+    runs the cached digest, and fails cleanly (125, nothing created) for a tag or an uncached one."""
+    w = Wharf()
+    alone = tempfile.mkdtemp(prefix="wharf-front-")
+    try:
+        ref = signed_busybox(srv, w, repo="run/front")
+        digest = json.loads(w.run("pull", "--json", ref).stdout)["digest"]
+        dref = ref.rsplit(":", 1)[0] + "@" + digest
+        # the full path: pull by tag, unpack, run
+        eq(w.run("run", "--rm", ref, "echo", "full").stdout, "full\n", "by tag through wharf-full")
+        front = os.path.join(alone, "wharf")
+        shutil.copy(w.bin, front)
+        env = dict(os.environ, WHARF_HOME=w.home, **WPASS)
+        env.pop("WHARF_TRUST_SERVER", None)
+        lines = subprocess.run(["ldd", front], capture_output=True, text=True).stdout
+        check("libcurl" not in lines and "libarchive" not in lines, f"the front links no libcurl/libarchive: {lines}")
+        p = subprocess.run([front, "run", "--rm", dref, "sh", "-c", "cat /proc/self/uid_map; exit 3"],
+                           env=env, capture_output=True, text=True, timeout=60)
+        eq(p.returncode, 3, f"the front alone runs the cached digest: {p.stderr[-800:]}")
+        check(int(p.stdout.split()[1]) >= 100000, "in a user namespace from the pool")
+        eq(os.listdir(os.path.join(w.home, "containers")), [], "--rm removed it")
+        for what, args in (("a tag", [ref]), ("--secret", ["--secret", "x", dref])):
+            p = subprocess.run([front, "run", "--rm"] + args + ["true"], env=env, capture_output=True, text=True,
+                               timeout=60)
+            eq(p.returncode, 125, f"{what}: the front execs wharf-full, missing here: {p.stderr!r}")
+            check("wharf-full" in p.stderr, f"{what}: names wharf-full: {p.stderr!r}")
+        fresh = tempfile.mkdtemp(prefix="wharf-run-home-")
+        p = subprocess.run([front, "run", "--rm", dref, "true"], env=dict(env, WHARF_HOME=fresh), capture_output=True,
+                           text=True, timeout=60)
+        eq(p.returncode, 125, f"an uncached digest goes to wharf-full: {p.stderr!r}")
+        check(not os.path.exists(os.path.join(fresh, "containers")), "and nothing was created first")
+        shutil.rmtree(fresh, ignore_errors=True)
+        # the real pair: an uncached digest in a fresh home is pulled by wharf-full
+        w2 = Wharf()
+        try:
+            p = w2.run("run", "--rm", "--disable-content-trust", dref, "echo", "pulled")
+            eq(p.stdout, "pulled\n", "wharf (front) -> wharf-full pulls an uncached digest")
+        finally:
+            w2.cleanup()
+    finally:
+        shutil.rmtree(alone, ignore_errors=True)
         w.cleanup()
