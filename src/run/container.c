@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/resource.h>
 #include <linux/magic.h>
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -490,6 +492,9 @@ static void empty_trash_in_background(const char *trash)
 	if (pid == 0) {
 		if (setsid() < 0 || fork() != 0)
 			_exit(0);
+		/* idle priority, CPU and I/O: the next `wharf run` must not wait behind the deletion */
+		(void)!setpriority(PRIO_PROCESS, 0, 19);
+		(void)!syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, 3 << 13 /* IOPRIO_CLASS_IDLE */);
 		int nul = open("/dev/null", O_RDWR);
 		dup2(nul, 0);
 		dup2(nul, 1);
