@@ -492,9 +492,10 @@ static void empty_trash_in_background(const char *trash)
 	if (pid == 0) {
 		if (setsid() < 0 || fork() != 0)
 			_exit(0);
-		/* idle priority, CPU and I/O: the next `wharf run` must not wait behind the deletion */
+		/* the lowest CPU and best-effort I/O priority, so that the next `wharf run` does not wait
+		 * behind the deletion (not the idle I/O class: starved, it could hold trash/'s lock) */
 		(void)!setpriority(PRIO_PROCESS, 0, 19);
-		(void)!syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, 3 << 13 /* IOPRIO_CLASS_IDLE */);
+		(void)!syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, (2 << 13) | 7 /* BE, level 7 */);
 		int nul = open("/dev/null", O_RDWR);
 		dup2(nul, 0);
 		dup2(nul, 1);
