@@ -28,20 +28,44 @@ static int userns_hold(void *arg)
 
 #define USERNS_HOLD_STACK (64 * 1024)
 
+/* A helper that had not exited yet when userns_fd returned (it exits as soon as it is scheduled:
+ * its pipe is closed). Waiting for that costs milliseconds on a loaded machine, so it is reaped,
+ * and its stack freed, by the next call, or it ends after us. Its stack must outlive it. */
+static pid_t pending_pid;
+static char *pending_stack;
+
+static void reap_pending(void)
+{
+	if (pending_pid <= 0)
+		return;
+	while (waitpid(pending_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	free(pending_stack);
+	pending_pid = 0;
+	pending_stack = NULL;
+}
+
 /* A user namespace whose ids 0..size-1 are host base..base+size-1: a child cloned into a new
  * user namespace waits while we write its maps and open its namespace. */
 static int userns_fd(uint32_t base, uint32_t size, struct wharf_error *err)
 {
+	reap_pending();
 	int done[2];
 	if (pipe2(done, O_CLOEXEC) < 0)
 		return wharf_error_sys(err, "pipe");
-	_cleanup_free_ char *stack = wharf_xmalloc(USERNS_HOLD_STACK);
-	pid_t pid = clone(userns_hold, stack + USERNS_HOLD_STACK, CLONE_NEWUSER | CLONE_VM | SIGCHLD, done);
+	/* the helper's argument lives at the bottom of its stack block, which outlives it (our frame
+	 * may not: the helper may first run after we return) */
+	char *stack = wharf_xmalloc(USERNS_HOLD_STACK);
+	int *fds = (int *)(void *)stack;
+	fds[0] = done[0];
+	fds[1] = done[1];
+	pid_t pid = clone(userns_hold, stack + USERNS_HOLD_STACK, CLONE_NEWUSER | CLONE_VM | SIGCHLD, fds);
 	if (pid < 0) {
 		int r = errno == EPERM || errno == EINVAL || errno == ENOSPC || errno == EUSERS
 				? wharf_error_set(err, WHARF_EUNSUPPORTED, "cannot create a user namespace for an idmapped mount: %s",
 						  strerror(errno))
 				: wharf_error_sys(err, "clone");
+		free(stack);
 		close(done[0]);
 		close(done[1]);
 		return r;
@@ -66,9 +90,13 @@ static int userns_fd(uint32_t base, uint32_t size, struct wharf_error *err)
 		if (fd < 0)
 			r = wharf_error_sys(err, "open %s", p);
 	}
-	close(done[1]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	close(done[1]); /* the helper exits */
+	if (waitpid(pid, NULL, WNOHANG) == pid) {
+		free(stack);
+	} else {
+		pending_pid = pid;
+		pending_stack = stack;
+	}
 	return r < 0 ? r : fd;
 }
 
