@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "wharf/run.h"
 
@@ -210,6 +211,10 @@ static int pool_save(struct pool *p, bool transient, struct wharf_error *err)
 	int r = 0;
 	if (!transient) {
 		r = wharf_atomic_write(p->path, data, b.len, 0600, err);
+	} else if (b.len == 0) {
+		/* no --rm container of this home holds a range: no file (homes come and go; the tmpfs stays) */
+		if (unlink(p->tpath) < 0 && errno != ENOENT)
+			r = wharf_error_sys(err, "remove %s", p->tpath);
 	} else {
 		_cleanup_free_ char *tmp = wharf_xasprintf("%s.tmp", p->tpath);
 		_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
