@@ -11,7 +11,9 @@
 # then unmounts, deletes the state and releases the range. The baseline runs the bundle of a
 # container left by `wharf run -d` (rootfs still mounted) with the runtime alone.
 # Two wharf runs are measured: by digest (IMAGE@sha256:..., the manifest already in the content
-# store: no network) and by tag (a content trust update against wharfd on every run).
+# store: no network; the fast front build/wharf runs it alone) and by tag (a content trust update
+# against wharfd on every run, by build/wharf-full, which the front execs). WHARF_RUN_TRACE=1 on
+# any wharf run prints its phase timings.
 # Target: overhead (median of wharf run minus median of the bare runtime) <= 10 ms.
 # Needs root, hyperfine, busybox-static, runc or crun.
 set -euo pipefail
@@ -21,7 +23,7 @@ while [ $# -gt 0 ]; do
     --runs) runs=$2; shift 2;;
     --runtime) runtime=$2; shift 2;;
     --wharfd) wharfd=$2; shift 2;;
-    -h|--help) sed -n '2,15p' "$0"; exit 0;;
+    -h|--help) sed -n '2,17p' "$0"; exit 0;;
     *) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2;;
   esac
 done

@@ -76,9 +76,11 @@ int wharf_user_resolve(const char *rootfs, const char *spec, uint32_t *uid, uint
  * [base, base + count * 65536) with base $WHARF_USERNS_BASE (default 1,000,000,000) and count
  * $WHARF_USERNS_COUNT (default 1024), minus every range that overlaps any entry of /etc/subuid
  * or /etc/subgid. State: home/userns/pool (lines "BASE CONTAINER-ID"), changed under an flock of
- * home/userns/lock and written atomically. */
-int wharf_userns_alloc(const char *home, const char *owner, uint32_t *base, struct wharf_error *err);
-/* Release the range held by owner (nothing when it holds none). */
+ * home/userns/lock and written atomically (fsync). A transient range (a --rm container's, which
+ * no reboot can outlive) is recorded instead in a file of the same format on the run directory's
+ * tmpfs, without fsync; every allocation checks both files. */
+int wharf_userns_alloc(const char *home, const char *owner, bool transient, uint32_t *base, struct wharf_error *err);
+/* Release the range held by owner, durable or transient (nothing when it holds none). */
 int wharf_userns_release(const char *home, const char *owner, struct wharf_error *err);
 /* Parse --userns "HOSTBASE" or "HOSTBASE:SIZE" (1 <= SIZE <= 65536, default 65536; HOSTBASE > 0). */
 int wharf_userns_parse_range(const char *s, uint32_t *base, uint32_t *size, struct wharf_error *err);

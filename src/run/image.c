@@ -9,6 +9,16 @@
 
 #include "wharf/run.h"
 
+/* Here rather than in unpack.c: the run path of a cached image needs it, and not libarchive. */
+void wharf_chain_id(const struct wharf_digest *diff_ids, size_t n, struct wharf_digest *out)
+{
+	*out = diff_ids[0];
+	for (size_t i = 1; i < n; i++) {
+		_cleanup_free_ char *s = wharf_xasprintf("%s %s", out->str, diff_ids[i].str);
+		wharf_digest_buffer(WHARF_SHA256, s, strlen(s), out);
+	}
+}
+
 static int str_array(const json_t *v, const char *field, struct wharf_strv *out, struct wharf_error *err)
 {
 	if (!v || json_is_null(v))

@@ -14,53 +14,89 @@
 
 #include "wharf/run.h"
 
-/* A user namespace whose ids 0..size-1 are host base..base+size-1: a child that unshares and
- * waits while we write its maps and open its namespace. */
+/* The helper of userns_fd: born in its own user namespace, it holds it until the pipe closes.
+ * It shares our memory (CLONE_VM: no copy of our page tables, which a fork of this process with
+ * its fifty libraries pays for), so it makes raw system calls only. */
+static int userns_hold(void *arg)
+{
+	const int *fds = arg;
+	char c;
+	syscall(SYS_close, fds[1]); /* our copy of the write end; the parent's closes the pipe */
+	syscall(SYS_read, fds[0], &c, 1);
+	return 0;
+}
+
+#define USERNS_HOLD_STACK (64 * 1024)
+
+/* A helper that had not exited yet when userns_fd returned (it exits as soon as it is scheduled:
+ * its pipe is closed). Waiting for that costs milliseconds on a loaded machine, so it is reaped,
+ * and its stack freed, by the next call, or it ends after us. Its stack must outlive it. */
+static pid_t pending_pid;
+static char *pending_stack;
+
+static void reap_pending(void)
+{
+	if (pending_pid <= 0)
+		return;
+	while (waitpid(pending_pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	free(pending_stack);
+	pending_pid = 0;
+	pending_stack = NULL;
+}
+
+/* A user namespace whose ids 0..size-1 are host base..base+size-1: a child cloned into a new
+ * user namespace waits while we write its maps and open its namespace. */
 static int userns_fd(uint32_t base, uint32_t size, struct wharf_error *err)
 {
-	int ready[2], done[2];
-	if (pipe2(ready, O_CLOEXEC) < 0 || pipe2(done, O_CLOEXEC) < 0)
+	reap_pending();
+	int done[2];
+	if (pipe2(done, O_CLOEXEC) < 0)
 		return wharf_error_sys(err, "pipe");
-	pid_t pid = fork();
-	if (pid < 0)
-		return wharf_error_sys(err, "fork");
-	if (pid == 0) {
+	/* the helper's argument lives at the bottom of its stack block, which outlives it (our frame
+	 * may not: the helper may first run after we return) */
+	char *stack = wharf_xmalloc(USERNS_HOLD_STACK);
+	int *fds = (int *)(void *)stack;
+	fds[0] = done[0];
+	fds[1] = done[1];
+	pid_t pid = clone(userns_hold, stack + USERNS_HOLD_STACK, CLONE_NEWUSER | CLONE_VM | SIGCHLD, fds);
+	if (pid < 0) {
+		int r = errno == EPERM || errno == EINVAL || errno == ENOSPC || errno == EUSERS
+				? wharf_error_set(err, WHARF_EUNSUPPORTED, "cannot create a user namespace for an idmapped mount: %s",
+						  strerror(errno))
+				: wharf_error_sys(err, "clone");
+		free(stack);
+		close(done[0]);
 		close(done[1]);
-		close(ready[0]);
-		char c = unshare(CLONE_NEWUSER) == 0 ? 'y' : 'n';
-		if (write(ready[1], &c, 1) != 1)
-			_exit(1);
-		(void)!read(done[0], &c, 1);
-		_exit(0);
+		return r;
 	}
-	close(ready[1]);
 	close(done[0]);
-	char c = 'n';
 	int fd = -1;
 	int r = 0;
-	if (read(ready[0], &c, 1) != 1 || c != 'y') {
-		r = wharf_error_set(err, WHARF_EUNSUPPORTED, "cannot create a user namespace for an idmapped mount");
-	} else {
-		char map[64];
-		snprintf(map, sizeof(map), "0 %u %u\n", base, size);
-		const char *files[] = {"uid_map", "gid_map"};
-		for (size_t i = 0; i < 2 && r == 0; i++) {
-			_cleanup_free_ char *p = wharf_xasprintf("/proc/%d/%s", (int)pid, files[i]);
-			_cleanup_close_ int m = open(p, O_WRONLY | O_CLOEXEC);
-			if (m < 0 || write(m, map, strlen(map)) != (ssize_t)strlen(map))
-				r = wharf_error_sys(err, "write %s", p);
-		}
-		if (r == 0) {
-			_cleanup_free_ char *p = wharf_xasprintf("/proc/%d/ns/user", (int)pid);
-			fd = open(p, O_RDONLY | O_CLOEXEC);
-			if (fd < 0)
-				r = wharf_error_sys(err, "open %s", p);
-		}
+	char map[64];
+	snprintf(map, sizeof(map), "0 %u %u\n", base, size);
+	const char *files[] = {"uid_map", "gid_map"};
+	for (size_t i = 0; i < 2 && r == 0; i++) {
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/%d/%s", (int)pid, files[i]);
+		_cleanup_close_ int m = open(p, O_WRONLY | O_CLOEXEC);
+		if (m < 0 || write(m, map, strlen(map)) != (ssize_t)strlen(map))
+			r = wharf_error_sys(err, "write %s", p);
 	}
-	close(done[1]);
-	close(ready[0]);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	if (r == 0) {
+		char p[64];
+		snprintf(p, sizeof(p), "/proc/%d/ns/user", (int)pid);
+		fd = open(p, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			r = wharf_error_sys(err, "open %s", p);
+	}
+	close(done[1]); /* the helper exits */
+	if (waitpid(pid, NULL, WNOHANG) == pid) {
+		free(stack);
+	} else {
+		pending_pid = pid;
+		pending_stack = stack;
+	}
 	return r < 0 ? r : fd;
 }
 

@@ -42,15 +42,6 @@ int wharf_layer_compression(const char *mt, enum wharf_layer_compression *out, s
 			       "layer media type %s is not supported (only tar and tar+gzip layers)", mt);
 }
 
-void wharf_chain_id(const struct wharf_digest *diff_ids, size_t n, struct wharf_digest *out)
-{
-	*out = diff_ids[0];
-	for (size_t i = 1; i < n; i++) {
-		_cleanup_free_ char *s = wharf_xasprintf("%s %s", out->str, diff_ids[i].str);
-		wharf_digest_buffer(WHARF_SHA256, s, strlen(s), out);
-	}
-}
-
 /* ---- the byte source: fd or memory, optionally gunzipped, hashed, limited ---- */
 
 struct source {
@@ -200,35 +191,6 @@ static int clean_path(const char *in, const char *what, char **out, struct wharf
 			p++;
 	}
 	*out = b.data ? wharf_buf_steal(&b) : wharf_xstrdup("");
-	return 0;
-}
-
-int wharf_remove_tree_at(int parentfd, const char *name, struct wharf_error *err)
-{
-	if (unlinkat(parentfd, name, 0) == 0 || errno == ENOENT)
-		return 0;
-	if (errno != EISDIR && errno != EPERM)
-		return wharf_error_sys(err, "remove %s", name);
-	int fd = openat(parentfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return wharf_error_sys(err, "open %s", name);
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return wharf_error_sys(err, "opendir %s", name);
-	}
-	struct dirent *de;
-	int r = 0;
-	while (r == 0 && (de = readdir(d))) {
-		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
-			continue;
-		r = wharf_remove_tree_at(dirfd(d), de->d_name, err);
-	}
-	closedir(d);
-	if (r < 0)
-		return r;
-	if (unlinkat(parentfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		return wharf_error_sys(err, "remove directory %s", name);
 	return 0;
 }
 

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "wharf/run.h"
 
@@ -105,11 +107,16 @@ static int pool_chunks(uint64_t **out, size_t *n, struct wharf_error *err)
 	return 0;
 }
 
+/* Two files, changed under one flock of home/userns/lock: home/userns/pool holds the ranges of
+ * containers that outlive a reboot (written with fsync); a file on the run directory's tmpfs
+ * holds those of --rm containers (no fsync: a reboot ends them, and their ranges with them). An
+ * allocation checks both. */
 struct pool {
-	char *dir, *path;
+	char *dir, *path, *tpath;
 	int lockfd;
-	struct wharf_strv owners; /* parallel to bases */
+	struct wharf_strv owners; /* parallel to bases and transient */
 	uint64_t *bases;
+	bool *transient;
 	size_t n;
 };
 
@@ -119,8 +126,54 @@ static void pool_close(struct pool *p)
 		close(p->lockfd); /* releases the flock */
 	free(p->dir);
 	free(p->path);
+	free(p->tpath);
 	wharf_strv_free(&p->owners);
 	free(p->bases);
+	free(p->transient);
+}
+
+static void pool_add(struct pool *p, uint64_t base, const char *owner, bool transient)
+{
+	p->bases = wharf_xrealloc(p->bases, (p->n + 1) * sizeof(*p->bases));
+	p->transient = wharf_xrealloc(p->transient, (p->n + 1) * sizeof(*p->transient));
+	p->bases[p->n] = base;
+	p->transient[p->n++] = transient;
+	wharf_strv_push(&p->owners, owner);
+}
+
+static int pool_load(struct pool *p, const char *path, bool transient, struct wharf_error *err)
+{
+	_cleanup_free_ char *data = NULL;
+	size_t len;
+	int r = wharf_read_file(path, POOL_MAX, &data, &len, err);
+	if (r == -WHARF_ENOTFOUND)
+		return 0;
+	if (r < 0)
+		return r;
+	for (char *save = NULL, *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long b;
+		char owner[128];
+		if (sscanf(line, "%llu %127s", &b, owner) != 2)
+			return wharf_error_set(err, WHARF_EINVAL, "%s: bad line '%s' (want 'BASE OWNER')", path, line);
+		pool_add(p, b, owner, transient);
+	}
+	return 0;
+}
+
+/* The transient file: on the run directory's tmpfs (a transient allocation prepares it before
+ * taking the lock), named after the device and inode of home/userns (one per home, as the
+ * durable pool). */
+static char *transient_path(const char *dir, struct wharf_error *err)
+{
+	struct stat st;
+	if (stat(dir, &st) < 0) {
+		wharf_error_sys(err, "stat %s", dir);
+		return NULL;
+	}
+	char name[64];
+	snprintf(name, sizeof(name), "userns-pool.%llx.%llx", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	return wharf_container_run_dir(name);
 }
 
 static int pool_open(struct pool *p, const char *home, struct wharf_error *err)
@@ -132,48 +185,55 @@ static int pool_open(struct pool *p, const char *home, struct wharf_error *err)
 	int r = wharf_mkdir_p(p->dir, 0700, err);
 	if (r < 0)
 		return r;
+	p->tpath = transient_path(p->dir, err);
+	if (!p->tpath)
+		return -err->code;
 	_cleanup_free_ char *lock = wharf_xasprintf("%s/lock", p->dir);
 	p->lockfd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (p->lockfd < 0 || flock(p->lockfd, LOCK_EX) < 0)
 		return wharf_error_sys(err, "lock %s", lock);
-	_cleanup_free_ char *data = NULL;
-	size_t len;
-	r = wharf_read_file(p->path, POOL_MAX, &data, &len, err);
-	if (r == -WHARF_ENOTFOUND)
-		return 0;
-	if (r < 0)
-		return r;
-	for (char *save = NULL, *line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		unsigned long long b;
-		char owner[128];
-		if (sscanf(line, "%llu %127s", &b, owner) != 2)
-			return wharf_error_set(err, WHARF_EINVAL, "%s: bad line '%s' (want 'BASE OWNER')", p->path, line);
-		p->bases = wharf_xrealloc(p->bases, (p->n + 1) * sizeof(*p->bases));
-		p->bases[p->n++] = b;
-		wharf_strv_push(&p->owners, owner);
-	}
-	return 0;
+	r = pool_load(p, p->path, false, err);
+	if (r == 0)
+		r = pool_load(p, p->tpath, true, err);
+	return r;
 }
 
-static int pool_save(struct pool *p, struct wharf_error *err)
+/* Write the durable or the transient entries: the durable file atomically with fsync; the
+ * transient one, on a tmpfs, through a temporary file and a rename. */
+static int pool_save(struct pool *p, bool transient, struct wharf_error *err)
 {
 	struct wharf_buf b;
 	wharf_buf_init(&b);
 	for (size_t i = 0; i < p->n; i++)
-		if (p->owners.v[i])
+		if (p->owners.v[i] && p->transient[i] == transient)
 			wharf_buf_printf(&b, "%llu %s\n", (unsigned long long)p->bases[i], p->owners.v[i]);
-	int r = wharf_atomic_write(p->path, b.data ? b.data : "", b.len, 0600, err);
+	const char *data = b.data ? b.data : "";
+	int r = 0;
+	if (!transient) {
+		r = wharf_atomic_write(p->path, data, b.len, 0600, err);
+	} else if (b.len == 0) {
+		/* no --rm container of this home holds a range: no file (homes come and go; the tmpfs stays) */
+		if (unlink(p->tpath) < 0 && errno != ENOENT)
+			r = wharf_error_sys(err, "remove %s", p->tpath);
+	} else {
+		_cleanup_free_ char *tmp = wharf_xasprintf("%s.tmp", p->tpath);
+		_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 || wharf_write_all(fd, data, b.len) < 0 || rename(tmp, p->tpath) < 0)
+			r = wharf_error_sys(err, "write %s", p->tpath);
+	}
 	wharf_buf_free(&b);
 	return r;
 }
 
-int wharf_userns_alloc(const char *home, const char *owner, uint32_t *base, struct wharf_error *err)
+int wharf_userns_alloc(const char *home, const char *owner, bool transient, uint32_t *base, struct wharf_error *err)
 {
 	if (strchr(owner, ' ') || strchr(owner, '\n') || !*owner)
 		return wharf_error_set(err, WHARF_EINVAL, "userns owner '%s' has spaces", owner);
 	struct pool p;
 	_cleanup_free_ uint64_t *chunks = NULL;
 	size_t nchunks;
+	if (transient && wharf_run_dir_prepare(err) < 0)
+		return -err->code;
 	int r = pool_open(&p, home, err);
 	if (r == 0)
 		r = pool_chunks(&chunks, &nchunks, err);
@@ -195,10 +255,8 @@ int wharf_userns_alloc(const char *home, const char *owner, uint32_t *base, stru
 		r = wharf_error_set(err, WHARF_EBUSY, "every one of the %zu user-namespace ranges is in use (wharf rm frees them)",
 				    nchunks);
 	if (r == 0) {
-		p.bases = wharf_xrealloc(p.bases, (p.n + 1) * sizeof(*p.bases));
-		p.bases[p.n++] = chunks[pick];
-		wharf_strv_push(&p.owners, owner);
-		r = pool_save(&p, err);
+		pool_add(&p, chunks[pick], owner, transient);
+		r = pool_save(&p, transient, err);
 		*base = (uint32_t)chunks[pick];
 	}
 	pool_close(&p);
@@ -209,15 +267,16 @@ int wharf_userns_release(const char *home, const char *owner, struct wharf_error
 {
 	struct pool p;
 	int r = pool_open(&p, home, err);
-	bool changed = false;
+	bool changed[2] = {false, false};
 	for (size_t i = 0; r == 0 && i < p.n; i++)
 		if (p.owners.v[i] && !strcmp(p.owners.v[i], owner)) {
 			free(p.owners.v[i]);
 			p.owners.v[i] = NULL;
-			changed = true;
+			changed[p.transient[i]] = true;
 		}
-	if (r == 0 && changed)
-		r = pool_save(&p, err);
+	for (int t = 0; t < 2; t++)
+		if (r == 0 && changed[t])
+			r = pool_save(&p, t, err);
 	pool_close(&p);
 	return r;
 }

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "cli.h"
+#include "front.h"
 #include "wharf/client.h"
 #include "wharf/oci.h"
 #include "wharf/run.h"
@@ -70,6 +71,20 @@ static void run_usage(FILE *out)
 }
 
 #define EXIT_RUN_FAILED 125
+
+/* WHARF_RUN_TRACE=1: the time of each phase of `wharf run` on stderr (docs/benchmarks.md). */
+static uint64_t trace_t0, trace_last;
+static bool trace_on;
+
+static void trace(const char *phase)
+{
+	if (!trace_on)
+		return;
+	uint64_t now = wharf_monotonic_us();
+	fprintf(stderr, "wharf run trace: %-16s %7.2f ms (at %7.2f ms)\n", phase, (double)(now - trace_last) / 1000.0,
+		(double)(now - trace_t0) / 1000.0);
+	trace_last = now;
+}
 
 static int parse_opts(int argc, char **argv, struct run_opts *o)
 {
@@ -180,13 +195,47 @@ struct image {
 	char *rootfs; /* home/rootfs/<chain hex> */
 };
 
+#ifdef WHARF_RUN_FRONT
+/* The front only reads blobs from the content store, at ROOT/blobs/ALG/HEX, the layout of
+ * src/client/content_store.c; linking that module would link the puller and libcurl. A store
+ * that does not exist yet has no blob: the full CLI then pulls. */
+struct wharf_content_store {
+	char *root;
+};
+
+static int store_open(struct wharf_content_store **out, const char *root, struct wharf_error *err)
+{
+	(void)err;
+	*out = wharf_xcalloc(1, sizeof(**out));
+	(*out)->root = wharf_xstrdup(root);
+	return 0;
+}
+
+static char *store_blob_path(const struct wharf_content_store *cs, const struct wharf_digest *d)
+{
+	return wharf_xasprintf("%s/blobs/%s/%s", cs->root, wharf_digest_alg_name(d->alg), wharf_digest_hex(d));
+}
+
+static void store_free(struct wharf_content_store *cs)
+{
+	if (cs)
+		free(cs->root);
+	free(cs);
+}
+#else
+#define store_open wharf_content_store_open
+#define store_blob_path wharf_content_store_blob_path
+#define store_free wharf_content_store_free
+#endif
+
 static int read_blob(struct wharf_content_store *cs, const struct wharf_descriptor *d, char **out, size_t *len,
 		     struct wharf_error *err)
 {
-	_cleanup_free_ char *p = wharf_content_store_blob_path(cs, &d->digest);
+	_cleanup_free_ char *p = store_blob_path(cs, &d->digest);
 	return wharf_read_file(p, WHARF_IMAGE_CONFIG_MAX, out, len, err);
 }
 
+#ifndef WHARF_RUN_FRONT
 /* Unpack every layer into a fresh directory, checking each diff ID, then rename it into place. */
 static int unpack_image(struct wharf_content_store *cs, struct image *im, const char *home, bool keep_suid,
 			struct wharf_error *err)
@@ -209,7 +258,7 @@ static int unpack_image(struct wharf_content_store *cs, struct image *im, const 
 		r = wharf_layer_compression(l->media_type, &comp, err);
 		if (r < 0)
 			break;
-		_cleanup_free_ char *p = wharf_content_store_blob_path(cs, &l->digest);
+		_cleanup_free_ char *p = store_blob_path(cs, &l->digest);
 		_cleanup_close_ int fd = open(p, O_RDONLY | O_CLOEXEC);
 		if (fd < 0) {
 			r = wharf_error_sys(err, "open layer %s", p);
@@ -234,6 +283,8 @@ static int unpack_image(struct wharf_content_store *cs, struct image *im, const 
 	return r;
 }
 
+#endif
+
 /* An image named by digest whose manifest is already in the store is taken from there: the
  * manifest bytes are hashed again, and the store keeps a manifest only after all its blobs
  * (src/client/pull.c). 1 when found, 0 when the network is needed. */
@@ -243,7 +294,7 @@ static int local_image(struct wharf_content_store *cs, const char *arg, struct i
 	if (wharf_oci_ref_parse(&ref, arg, err) < 0)
 		return 0; /* the pull path reports it */
 	int found = 0;
-	_cleanup_free_ char *p = ref.has_digest ? wharf_content_store_blob_path(cs, &ref.digest) : NULL;
+	_cleanup_free_ char *p = ref.has_digest ? store_blob_path(cs, &ref.digest) : NULL;
 	_cleanup_free_ char *data = NULL;
 	size_t len;
 	struct wharf_error e2;
@@ -273,13 +324,14 @@ static int local_image(struct wharf_content_store *cs, const char *arg, struct i
 	return found;
 }
 
+#ifndef WHARF_RUN_FRONT
 static int scan_gate(struct wharf_content_store *cs, const struct image *im, const char *home, int fail_on,
 		     struct wharf_error *err)
 {
 	size_t n = im->pull.n_layers;
 	struct wharf_run_layer *l = wharf_xcalloc(n, sizeof(*l));
 	for (size_t i = 0; i < n; i++) {
-		l[i].path = wharf_content_store_blob_path(cs, &im->pull.layers[i].digest);
+		l[i].path = store_blob_path(cs, &im->pull.layers[i].digest);
 		l[i].digest = im->pull.layers[i].digest.str;
 		l[i].diffid = im->config.diff_ids[i].str;
 		l[i].size = im->pull.layers[i].size;
@@ -291,14 +343,24 @@ static int scan_gate(struct wharf_content_store *cs, const struct image *im, con
 	return r;
 }
 
+#endif
+
 static int prepare_image(const char *arg, const struct run_opts *o, const char *home, struct image *im,
 			 struct wharf_error *err)
 {
 	struct wharf_content_store *cs = NULL;
 	_cleanup_free_ char *root = wharf_xasprintf("%s/content", home);
-	int r = wharf_content_store_open(&cs, root, err);
+	int r = store_open(&cs, root, err);
+#ifdef WHARF_RUN_FRONT
+	(void)o; /* its pull, scan and unpack options are the full CLI's */
+#endif
+#ifdef WHARF_RUN_FRONT
+	if (r == 0 && !local_image(cs, arg, im, err))
+		r = WHARF_FRONT_NEED_FULL;
+#else
 	if (r == 0 && !local_image(cs, arg, im, err))
 		r = wharf_cli_pull_image(arg, o->no_trust, o->registry, cs, &im->pull, &im->name, err);
+#endif
 	if (r == 0)
 		r = wharf_run_policy_check(home, &im->pull.manifest, err);
 	_cleanup_free_ char *cfg = NULL;
@@ -310,23 +372,39 @@ static int prepare_image(const char *arg, const struct run_opts *o, const char *
 	if (r == 0 && (im->config.n_diff_ids != im->pull.n_layers || im->pull.n_layers == 0))
 		r = wharf_error_set(err, WHARF_EINVAL, "the image has %zu layers but its config lists %zu diff IDs%s",
 				    im->pull.n_layers, im->config.n_diff_ids, im->pull.n_layers ? "" : " (no layers: nothing to run)");
+#ifndef WHARF_RUN_FRONT
 	if (r == 0 && o->fail_on >= 0)
 		r = scan_gate(cs, im, home, o->fail_on, err);
+#endif
 	if (r == 0) {
 		wharf_chain_id(im->config.diff_ids, im->config.n_diff_ids, &im->chain_id);
 		im->rootfs = wharf_xasprintf("%s/rootfs/%s", home, wharf_digest_hex(&im->chain_id));
+#ifdef WHARF_RUN_FRONT
+		if (access(im->rootfs, F_OK) < 0)
+			r = WHARF_FRONT_NEED_FULL;
+#else
 		if (access(im->rootfs, F_OK) < 0)
 			r = unpack_image(cs, im, home, o->keep_suid, err);
+#endif
 	}
-	wharf_content_store_free(cs);
+	store_free(cs);
 	return r;
 }
 
 static void image_free(struct image *im)
 {
 	free(im->name);
+#ifdef WHARF_RUN_FRONT
+	/* the fields of wharf_pull_result_free, without linking the puller (and libcurl) */
+	free(im->pull.media_type);
+	free(im->pull.config.media_type);
+	for (size_t i = 0; i < im->pull.n_layers; i++)
+		free(im->pull.layers[i].media_type);
+	free(im->pull.layers);
+#else
 	if (im->pull.layers)
 		wharf_pull_result_free(&im->pull);
+#endif
 	wharf_image_config_free(&im->config);
 	free(im->rootfs);
 }
@@ -409,6 +487,7 @@ static int parse_volumes(const struct run_opts *o, struct wharf_run_spec *s, str
 }
 
 /* ---- secrets ---- */
+#ifndef WHARF_RUN_FRONT
 
 struct secret_spec {
 	char *name, *target;
@@ -491,6 +570,8 @@ static int install_secrets(const char *home, const struct run_opts *o, struct wh
 	return r;
 }
 
+#endif
+
 /* ---- the container ---- */
 
 static int check_name_free(const char *home, const char *name, struct wharf_error *err)
@@ -515,7 +596,7 @@ static int setup_userns(const char *home, const struct run_opts *o, struct wharf
 	c->uid_size = WHARF_USERNS_SIZE;
 	if (!strcmp(mode, "auto")) {
 		c->pooled = true;
-		return wharf_userns_alloc(home, c->id, &c->uid_base, err);
+		return wharf_userns_alloc(home, c->id, o->rm, &c->uid_base, err);
 	}
 	return wharf_userns_parse_range(mode, &c->uid_base, &c->uid_size, err);
 }
@@ -642,6 +723,9 @@ static int check_tools(const char *runtime_name, char **runtime, struct wharf_er
 
 int wharf_cli_cmd_run(int argc, char **argv)
 {
+	const char *tr = getenv("WHARF_RUN_TRACE");
+	trace_on = tr && *tr && strcmp(tr, "0");
+	trace_t0 = trace_last = wharf_monotonic_us();
 	struct run_opts o = {0};
 	int rc = parse_opts(argc, argv, &o);
 	if (rc >= 0) {
@@ -660,26 +744,45 @@ int wharf_cli_cmd_run(int argc, char **argv)
 	int r = check_tools(o.runtime, &runtime, &err);
 	if (r == 0)
 		r = wharf_cli_home(&home, &err);
+	trace("options, tools");
+#ifdef WHARF_RUN_FRONT
+	/* The fast front (src/wharf/front.c) runs a cached image by itself; for anything that needs
+	 * the network, the unpacker, the scanner or the secret store, the full CLI takes over. */
+	if (r == 0 && (o.secrets.n > 0 || o.fail_on >= 0))
+		wharf_front_exec_full();
+#endif
 	if (r == 0)
 		r = prepare_image(image_arg, &o, home, &im, &err);
+#ifdef WHARF_RUN_FRONT
+	if (r == WHARF_FRONT_NEED_FULL)
+		wharf_front_exec_full();
+#endif
+	trace("image");
 	if (r == 0)
 		r = create_container(home, &im, &o, runtime, &c, &err);
 	created = c.dir != NULL;
+	trace("state, userns");
 	if (r == 0)
 		r = wharf_container_mount_rootfs(&c, im.rootfs, &err);
+	trace("mount rootfs");
+#ifndef WHARF_RUN_FRONT
 	if (r == 0)
 		r = install_secrets(home, &o, &c, &err);
+#endif
 	if (r == 0)
 		r = write_bundle(&im, &o, &c, cmd_argc, cmd_argv, &err);
+	trace("secrets, bundle");
 	if (r == 0)
 		rc = run_container(home, runtime, &c);
 	else
 		fprintf(stderr, "wharf run: %s: %s\n", image_arg, err.message);
+	trace("runtime");
 	if (r < 0 || (c.auto_remove && !c.detached)) {
 		struct wharf_error e2;
 		if (created && c.id[0] && wharf_container_remove(home, &c, &e2) < 0)
 			fprintf(stderr, "wharf run: removing %s: %s\n", c.id, e2.message);
 	}
+	trace("remove");
 	if (r < 0)
 		rc = EXIT_RUN_FAILED;
 	wharf_container_free(&c);

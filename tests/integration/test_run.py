@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import tarfile
 import tempfile
+import time
 
 from harness import check, eq, test
 
@@ -141,10 +142,25 @@ def run_basic_userns_caps_exit_code(srv):
             while time.time() < deadline and os.listdir(trash):
                 time.sleep(0.02)
             eq(os.listdir(trash), [], f"{rt}: the background deletion empties $WHARF_HOME/trash")
-            with open(os.path.join(w.home, "userns", "pool")) as f:
-                eq(f.read(), "", f"{rt}: --rm releases the id range")
+            eq(pool_entries(w.home), "", f"{rt}: --rm releases the id range")
     finally:
         w.cleanup()
+
+
+def pool_entries(home):
+    """The id ranges held in the pool: the durable file home/userns/pool and the transient one of
+    --rm containers, on the run directory's tmpfs (userns-pool.DEV.INO of home/userns)."""
+    d = os.path.join(home, "userns")
+    if not os.path.isdir(d):
+        return ""
+    st = os.stat(d)
+    rundir = os.environ.get("WHARF_RUN_DIR") or "/run/wharf"
+    text = ""
+    for path in (os.path.join(d, "pool"), os.path.join(rundir, f"userns-pool.{st.st_dev:x}.{st.st_ino:x}")):
+        if os.path.exists(path):
+            with open(path) as f:
+                text += f.read()
+    return text
 
 
 def volume_dir():
@@ -408,8 +424,7 @@ def run_userns_modes_network_and_volumes(srv):
         # --userns BASE:SIZE: a fixed map, not from the pool
         p = w.run("run", "--rm", "--userns", "3000000000:65536", ref, "cat", "/proc/self/uid_map")
         eq(p.stdout.split(), ["0", "3000000000", "65536"], "--userns BASE:SIZE maps 0 to BASE")
-        pool = os.path.join(w.home, "userns", "pool")
-        check(not os.path.exists(pool) or open(pool).read() == "", "a fixed range is not taken from the pool")
+        eq(pool_entries(w.home), "", "a fixed range is not taken from the pool")
         # --userns host: only on request; container root is host root
         p = w.run("run", "--rm", "--userns", "host", "-v", f"{vol}:/data", ref, "sh", "-c",
                   "cat /proc/self/uid_map; touch /data/host-root")
@@ -566,9 +581,21 @@ def run_concurrent_first_runs(srv):
         ref = signed_busybox(srv, w, repo="run/concurrent")
         w.run("pull", ref)  # the trust data and blobs once; the unpacking races below
         env = dict(os.environ, WHARF_HOME=w.home, **WPASS)
-        procs = [subprocess.Popen([w.bin, "run", "--rm", ref, "cat", "/proc/self/uid_map"], env=env,
+        # Each container holds its range until all four hold one (a range released by a finished
+        # container may rightly go to a later one): they wait for /v/go, made when the pool
+        # (here the transient file of --rm ranges) lists four.
+        vol = volume_dir()
+        procs = [subprocess.Popen([w.bin, "run", "--rm", "-v", f"{vol}:/v", ref, "sh", "-c",
+                                   "cat /proc/self/uid_map; while [ ! -e /v/go ]; do sleep 0.05; done"], env=env,
                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+        deadline = time.time() + 120
+        while time.time() < deadline and len(pool_entries(w.home).splitlines()) < 4 and \
+                all(p.poll() is None for p in procs):
+            time.sleep(0.05)
+        eq(len(pool_entries(w.home).splitlines()), 4, "four ranges held at once")
+        open(os.path.join(vol, "go"), "w").close()
         outs = [p.communicate(timeout=120) for p in procs]
+        shutil.rmtree(vol, ignore_errors=True)
         for p, (out, errs) in zip(procs, outs):
             eq(p.returncode, 0, f"concurrent run: {errs[-500:]}")
         bases = sorted(int(out.split()[1]) for out, _ in outs)
@@ -576,7 +603,53 @@ def run_concurrent_first_runs(srv):
         roots = os.listdir(os.path.join(w.home, "rootfs"))
         eq(len([r for r in roots if not r.startswith(".tmp")]), 1, f"one cached rootfs: {roots}")
         eq([r for r in roots if r.startswith(".tmp")], [], "no temporary directory left")
-        with open(os.path.join(w.home, "userns", "pool")) as f:
-            eq(f.read(), "", "all ranges released")
+        eq(pool_entries(w.home), "", "all ranges released")
     finally:
+        w.cleanup()
+
+
+@test
+def run_front_alone_for_cached_digest(srv):
+    """The fast front (build/wharf) runs a cached image named by digest without wharf-full, and
+    hands everything else to wharf-full before it changes anything: a copy of the front alone
+    runs the cached digest, and fails cleanly (125, nothing created) for a tag or an uncached one."""
+    w = Wharf()
+    alone = tempfile.mkdtemp(prefix="wharf-front-")
+    try:
+        ref = signed_busybox(srv, w, repo="run/front")
+        digest = json.loads(w.run("pull", "--json", ref).stdout)["digest"]
+        dref = ref.rsplit(":", 1)[0] + "@" + digest
+        # the full path: pull by tag, unpack, run
+        eq(w.run("run", "--rm", ref, "echo", "full").stdout, "full\n", "by tag through wharf-full")
+        front = os.path.join(alone, "wharf")
+        shutil.copy(w.bin, front)
+        env = dict(os.environ, WHARF_HOME=w.home, **WPASS)
+        env.pop("WHARF_TRUST_SERVER", None)
+        lines = subprocess.run(["ldd", front], capture_output=True, text=True).stdout
+        check("libcurl" not in lines and "libarchive" not in lines, f"the front links no libcurl/libarchive: {lines}")
+        p = subprocess.run([front, "run", "--rm", dref, "sh", "-c", "cat /proc/self/uid_map; exit 3"],
+                           env=env, capture_output=True, text=True, timeout=60)
+        eq(p.returncode, 3, f"the front alone runs the cached digest: {p.stderr[-800:]}")
+        check(int(p.stdout.split()[1]) >= 100000, "in a user namespace from the pool")
+        eq(os.listdir(os.path.join(w.home, "containers")), [], "--rm removed it")
+        for what, args in (("a tag", [ref]), ("--secret", ["--secret", "x", dref])):
+            p = subprocess.run([front, "run", "--rm"] + args + ["true"], env=env, capture_output=True, text=True,
+                               timeout=60)
+            eq(p.returncode, 125, f"{what}: the front execs wharf-full, missing here: {p.stderr!r}")
+            check("wharf-full" in p.stderr, f"{what}: names wharf-full: {p.stderr!r}")
+        fresh = tempfile.mkdtemp(prefix="wharf-run-home-")
+        p = subprocess.run([front, "run", "--rm", dref, "true"], env=dict(env, WHARF_HOME=fresh), capture_output=True,
+                           text=True, timeout=60)
+        eq(p.returncode, 125, f"an uncached digest goes to wharf-full: {p.stderr!r}")
+        check(not os.path.exists(os.path.join(fresh, "containers")), "and nothing was created first")
+        shutil.rmtree(fresh, ignore_errors=True)
+        # the real pair: an uncached digest in a fresh home is pulled by wharf-full
+        w2 = Wharf()
+        try:
+            p = w2.run("run", "--rm", "--disable-content-trust", dref, "echo", "pulled")
+            eq(p.stdout, "pulled\n", "wharf (front) -> wharf-full pulls an uncached digest")
+        finally:
+            w2.cleanup()
+    finally:
+        shutil.rmtree(alone, ignore_errors=True)
         w.cleanup()

@@ -2,6 +2,7 @@
  * pool and the bundle config. Layers are built in memory with libarchive's writer. */
 #include <archive.h>
 #include <archive_entry.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <sys/sysmacros.h>
@@ -370,19 +371,51 @@ static void test_userns_pool(void **s)
 {
 	(void)s;
 	char *home = wharf_xasprintf("%s/home", tmp);
+	/* the transient file goes to the run directory: a tmpfs, so nothing is mounted here */
+	char rundir[] = "/dev/shm/wharf-test-run-XXXXXX";
+	assert_non_null(mkdtemp(rundir));
+	setenv("WHARF_RUN_DIR", rundir, 1);
 	setenv("WHARF_USERNS_BASE", "2000000000", 1);
-	setenv("WHARF_USERNS_COUNT", "2", 1);
+	setenv("WHARF_USERNS_COUNT", "3", 1);
 	struct wharf_error err;
-	uint32_t a, b, again, c;
-	assert_wharf_ok(wharf_userns_alloc(home, "ca", &a, &err), err);
-	assert_wharf_ok(wharf_userns_alloc(home, "cb", &b, &err), err);
+	uint32_t a, b, t, again, c;
+	assert_wharf_ok(wharf_userns_alloc(home, "ca", false, &a, &err), err);
+	assert_wharf_ok(wharf_userns_alloc(home, "cb", false, &b, &err), err);
 	assert_true(a != b);
 	assert_true(a + WHARF_USERNS_SIZE <= b || b + WHARF_USERNS_SIZE <= a);
-	assert_wharf_ok(wharf_userns_alloc(home, "ca", &again, &err), err);
+	assert_wharf_ok(wharf_userns_alloc(home, "ca", false, &again, &err), err);
 	assert_int_equal(again, a);
-	assert_wharf_err(wharf_userns_alloc(home, "cc", &c, &err), err, WHARF_EBUSY);
+	/* a transient range: distinct from the durable ones, recorded only in the run directory */
+	assert_wharf_ok(wharf_userns_alloc(home, "ct", true, &t, &err), err);
+	assert_true(t != a && t != b);
+	char *pool = wharf_xasprintf("%s/userns/pool", home), *data = NULL;
+	size_t len;
+	assert_wharf_ok(wharf_read_file(pool, 4096, &data, &len, &err), err);
+	assert_null(strstr(data, " ct\n"));
+	assert_non_null(strstr(data, " ca\n"));
+	free(data);
+	DIR *d = opendir(rundir);
+	struct dirent *de;
+	char *tfile = NULL;
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, "userns-pool.", 12) && !strstr(de->d_name, ".tmp"))
+			tfile = wharf_xasprintf("%s/%s", rundir, de->d_name);
+	closedir(d);
+	assert_non_null(tfile);
+	assert_wharf_ok(wharf_read_file(tfile, 4096, &data, &len, &err), err);
+	char want[64];
+	snprintf(want, sizeof(want), "%u ct\n", t);
+	assert_string_equal(data, want);
+	free(data);
+	/* every range is taken, durable or transient */
+	assert_wharf_err(wharf_userns_alloc(home, "cc", false, &c, &err), err, WHARF_EBUSY);
+	assert_wharf_err(wharf_userns_alloc(home, "cc", true, &c, &err), err, WHARF_EBUSY);
+	assert_wharf_ok(wharf_userns_release(home, "ct", &err), err);
+	assert_int_equal(access(tfile, F_OK), -1); /* empty: removed */
+	assert_wharf_ok(wharf_userns_alloc(home, "cc", false, &c, &err), err);
+	assert_int_equal(c, t);
 	assert_wharf_ok(wharf_userns_release(home, "ca", &err), err);
-	assert_wharf_ok(wharf_userns_alloc(home, "cc", &c, &err), err);
+	assert_wharf_ok(wharf_userns_alloc(home, "cd", true, &c, &err), err);
 	assert_int_equal(c, a);
 	uint32_t base, size;
 	assert_wharf_ok(wharf_userns_parse_range("300000:1000", &base, &size, &err), err);
@@ -392,6 +425,11 @@ static void test_userns_pool(void **s)
 	assert_wharf_err(wharf_userns_parse_range("5:70000", &base, &size, &err), err, WHARF_EINVAL);
 	unsetenv("WHARF_USERNS_BASE");
 	unsetenv("WHARF_USERNS_COUNT");
+	unsetenv("WHARF_RUN_DIR");
+	unlink(tfile);
+	free(tfile);
+	free(pool);
+	rmdir(rundir);
 	free(home);
 }
 
