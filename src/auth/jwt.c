@@ -12,6 +12,8 @@
 #include <openssl/pem.h>
 
 #include "wharf/auth.h"
+#include "wharf/keys.h"
+#include "wharf/json.h"
 
 #define JWT_MAX 8192 /* a token longer than this is refused unparsed */
 
@@ -20,30 +22,6 @@ struct wharf_jwt_key {
 	bool has_private;
 	char kid[65];
 };
-
-static const char b64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-char *wharf_b64url_encode(const unsigned char *data, size_t len)
-{
-	char *out = wharf_xmalloc(len / 3 * 4 + 5);
-	size_t o = 0, i = 0;
-	for (; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 | data[i + 2];
-		out[o++] = b64url_alphabet[v >> 18 & 63];
-		out[o++] = b64url_alphabet[v >> 12 & 63];
-		out[o++] = b64url_alphabet[v >> 6 & 63];
-		out[o++] = b64url_alphabet[v & 63];
-	}
-	if (i < len) {
-		uint32_t v = (uint32_t)data[i] << 16 | (i + 1 < len ? (uint32_t)data[i + 1] << 8 : 0);
-		out[o++] = b64url_alphabet[v >> 18 & 63];
-		out[o++] = b64url_alphabet[v >> 12 & 63];
-		if (i + 1 < len)
-			out[o++] = b64url_alphabet[v >> 6 & 63];
-	}
-	out[o] = 0;
-	return out;
-}
 
 static int b64_value(char c, bool url)
 {
@@ -348,10 +326,7 @@ static bool aud_matches(const json_t *aud, const char *want)
 {
 	if (json_is_string(aud))
 		return strcmp(json_string_value(aud), want) == 0;
-	size_t i;
-	json_t *v;
-	json_array_foreach(aud, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), want)) return true;
-	return false;
+	return wharf_json_array_has_string(aud, want);
 }
 
 int wharf_jwt_check_claims(const json_t *claims, const char *iss, const char *aud, int64_t now, int64_t leeway,

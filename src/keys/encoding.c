@@ -8,10 +8,11 @@
 #include "keys-internal.h"
 
 static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-char *wharf_base64_encode(const void *data, size_t len)
+/* Encode len bytes with alphabet; pad the last group with '=' when pad is set. */
+static char *b64_encode(const unsigned char *in, size_t len, const char *alphabet, bool pad)
 {
-	const unsigned char *in = data;
 	char *out = wharf_xmalloc((len + 2) / 3 * 4 + 1);
 	size_t o = 0;
 	for (size_t i = 0; i < len; i += 3) {
@@ -20,13 +21,25 @@ char *wharf_base64_encode(const void *data, size_t len)
 			v |= (unsigned)in[i + 1] << 8;
 		if (i + 2 < len)
 			v |= in[i + 2];
-		out[o++] = b64_alphabet[(v >> 18) & 63];
-		out[o++] = b64_alphabet[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? b64_alphabet[v & 63] : '=';
+		out[o++] = alphabet[(v >> 18) & 63];
+		out[o++] = alphabet[(v >> 12) & 63];
+		if (i + 1 < len || pad)
+			out[o++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
+		if (i + 2 < len || pad)
+			out[o++] = i + 2 < len ? alphabet[v & 63] : '=';
 	}
 	out[o] = '\0';
 	return out;
+}
+
+char *wharf_base64_encode(const void *data, size_t len)
+{
+	return b64_encode(data, len, b64_alphabet, true);
+}
+
+char *wharf_b64url_encode(const unsigned char *data, size_t len)
+{
+	return b64_encode(data, len, b64url_alphabet, false);
 }
 
 static int b64_value(unsigned char c)
@@ -112,7 +125,7 @@ char *wharf_hex_encode(const void *data, size_t len)
 	return out;
 }
 
-static int hex_value(unsigned char c)
+int wharf_hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -131,14 +144,14 @@ int wharf_hex_decode(const char *s, struct wharf_buf *out, struct wharf_error *e
 	if (len / 2 > INT_MAX)
 		return wharf_error_set(err, WHARF_ETOOBIG, "hex: %zu characters is too long", len);
 	for (size_t i = 0; i < len; i++)
-		if (hex_value((unsigned char)s[i]) < 0)
+		if (wharf_hex_value((unsigned char)s[i]) < 0)
 			return wharf_error_set(err, WHARF_EINVAL,
 					       "hex: character %zu (0x%02x) is not a hex digit", i,
 					       (unsigned char)s[i]);
 	size_t start = out->len;
 	for (size_t i = 0; i < len; i += 2) {
-		unsigned char b = (unsigned char)(hex_value((unsigned char)s[i]) << 4 |
-						  hex_value((unsigned char)s[i + 1]));
+		unsigned char b = (unsigned char)(wharf_hex_value((unsigned char)s[i]) << 4 |
+						  wharf_hex_value((unsigned char)s[i + 1]));
 		wharf_buf_append(out, &b, 1);
 	}
 	return (int)(out->len - start);
