@@ -13,7 +13,9 @@ import os
 import subprocess
 
 from harness import check, eq, test
+from test_trust import multipart
 from test_trust_client import Notary, Wharf, get, have
+from trustkit import canonical, ecdsa_sign, ls, no_terminal
 
 OWNER = {"WHARF_ROOT_PASSPHRASE": "thr-root-pass", "WHARF_TARGETS_PASSPHRASE": "thr-targets-pass",
          "WHARF_SNAPSHOT_PASSPHRASE": "thr-snapshot-pass"}
@@ -40,14 +42,6 @@ def signed(s, gun, role):
 
 def pending(w, s, gun):
     return json.loads(w.run("trust", "pending", "--server", s.url, "--json", gun).stdout)["pending"]
-
-
-def ls(s, gun):
-    fresh = Wharf()
-    try:
-        return {t["name"]: t for t in json.loads(fresh.run("trust", "ls", "--server", s.url, "--json", gun).stdout)["targets"]}
-    finally:
-        fresh.cleanup()
 
 
 def sign_tag(w, s, gun, tag, digest, size=10, env=None, ok=True):
@@ -298,34 +292,6 @@ def trust_threshold_root_two_of_three(s):
         c.cleanup()
 
 
-def multipart(files):
-    boundary = "thrboundary"
-    body = b""
-    for role, data in files:
-        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{role}\"\r\n"
-                 f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + b"\r\n"
-    body += f"--{boundary}--\r\n".encode()
-    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-
-
-def ecdsa_sign(key_file, passphrase, data):
-    """Notary's raw r||s ECDSA P-256 signature over data, made with openssl."""
-    der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key_file, "-passin", f"pass:{passphrase}"],
-                         input=data, capture_output=True, check=True).stdout
-    # DER SEQUENCE { INTEGER r, INTEGER s }
-    i = 2 + (1 if der[1] & 0x80 else 0)
-    out = b""
-    for _ in range(2):
-        n = der[i + 1]
-        out += int.from_bytes(der[i + 2:i + 2 + n], "big").to_bytes(32, "big")
-        i += 2 + n
-    return base64.b64encode(out).decode()
-
-
-def canonical(obj):
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 @test(slow=True)
 def trust_threshold_root_compromise_drill(s):
     """Root 2-of-3 (A, B, C); A is compromised. Rotate root to new keys D, E, F (2 of 3) under the
@@ -490,15 +456,6 @@ def trust_threshold_revoke_compromised_delegate_key(s):
     finally:
         owner.cleanup()
         ci.cleanup()
-
-
-def no_terminal(w, *args, env=None):
-    """wharf as a CI runner starts it: a new session (no controlling terminal), stdin from
-    /dev/null, only WHARF_HOME and the given variables."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("WHARF_") or k == "WHARF_TEST_BIN"}
-    e.update(WHARF_HOME=w.home, **(env or {}))
-    return subprocess.run([w.bin] + list(args), env=e, capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 @test(slow=True)
