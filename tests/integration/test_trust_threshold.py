@@ -214,12 +214,8 @@ def trust_threshold_server_refuses_duplicates_and_outsiders(s):
         eq(s.request("GET", f"/v2/{gun}/_trust/pending/{change['id']}").json()["files"][0]["signed_by"], [own["keyid"]],
            "nothing was added to the change")
         # Publishing the 1-of-2 targets directly is refused too (k-1 signatures).
-        body = json.dumps(meta).encode()
-        boundary = "thrboundary"
-        mp = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"targets\"\r\n"
-              f"Content-Type: application/octet-stream\r\n\r\n").encode() + body + f"\r\n--{boundary}--\r\n".encode()
-        r = s.request("POST", f"/v2/{gun}/_trust/tuf/", body=mp,
-                      headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        mp, headers = multipart([("targets", json.dumps(meta).encode())])
+        r = s.request("POST", f"/v2/{gun}/_trust/tuf/", body=mp, headers=headers)
         eq(r.status, 400, "a direct publish with 1 of 2 signatures")
         check(b"1 valid signature" in r.body and b"2 required" in r.body, f"message: {r.body[:300]}")
         check("v1" not in ls(s, gun), "not published")
