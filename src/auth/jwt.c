@@ -23,21 +23,6 @@ struct wharf_jwt_key {
 	char kid[65];
 };
 
-static int b64_value(char c, bool url)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == (url ? '-' : '+'))
-		return 62;
-	if (c == (url ? '_' : '/'))
-		return 63;
-	return -1;
-}
-
 static int b64_decode(const char *s, size_t len, bool url, unsigned char **out, size_t *out_len)
 {
 	if (!url)
@@ -50,7 +35,7 @@ static int b64_decode(const char *s, size_t len, bool url, unsigned char **out, 
 	uint32_t acc = 0;
 	int bits = 0;
 	for (size_t i = 0; i < len; i++) {
-		int v = b64_value(s[i], url);
+		int v = wharf_base64_value((unsigned char)s[i], url);
 		if (v < 0) {
 			free(buf);
 			return -WHARF_EINVAL;

@@ -42,7 +42,7 @@ char *wharf_b64url_encode(const unsigned char *data, size_t len)
 	return b64_encode(data, len, b64url_alphabet, false);
 }
 
-static int b64_value(unsigned char c)
+int wharf_base64_value(unsigned char c, bool url)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -50,9 +50,9 @@ static int b64_value(unsigned char c)
 		return c - 'a' + 26;
 	if (c >= '0' && c <= '9')
 		return c - '0' + 52;
-	if (c == '+')
+	if (c == (url ? '-' : '+'))
 		return 62;
-	if (c == '/')
+	if (c == (url ? '_' : '/'))
 		return 63;
 	return -1;
 }
@@ -71,20 +71,20 @@ static int b64_decode(const char *s, size_t len, struct wharf_buf *out, struct w
 	if (len >= 2 && s[len - 2] == '=')
 		pad++;
 	for (size_t i = 0; i < len - pad; i++)
-		if (b64_value((unsigned char)s[i]) < 0)
+		if (wharf_base64_value((unsigned char)s[i], false) < 0)
 			return wharf_error_set(err, WHARF_EINVAL,
 					       "base64: character %zu (0x%02x) is not in the alphabet",
 					       i, (unsigned char)s[i]);
 	/* The bits a padded group does not use must be zero: one spelling per byte string. */
-	if (pad == 1 && (b64_value((unsigned char)s[len - 2]) & 3))
+	if (pad == 1 && (wharf_base64_value((unsigned char)s[len - 2], false) & 3))
 		return wharf_error_set(err, WHARF_EINVAL, "base64: non-zero bits before the padding");
-	if (pad == 2 && (b64_value((unsigned char)s[len - 3]) & 15))
+	if (pad == 2 && (wharf_base64_value((unsigned char)s[len - 3], false) & 15))
 		return wharf_error_set(err, WHARF_EINVAL, "base64: non-zero bits before the padding");
 	size_t start = out->len;
 	for (size_t i = 0; i < len; i += 4) {
 		unsigned v = 0;
 		for (size_t j = 0; j < 4; j++) {
-			int d = b64_value((unsigned char)s[i + j]);
+			int d = wharf_base64_value((unsigned char)s[i + j], false);
 			v = (v << 6) | (unsigned)(d < 0 ? 0 : d);
 		}
 		unsigned char b[3] = {(unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
