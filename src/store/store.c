@@ -84,8 +84,8 @@ int wharf_store_blob_read(struct wharf_store *s, const struct wharf_digest *d, s
 		return r;
 	if (size > limit) {
 		close(fd);
-		return wharf_error_set(err, WHARF_ETOOBIG, "blob %s of %llu bytes is over the limit of %zu bytes", d->str,
-				       (unsigned long long)size, limit);
+		return wharf_error_set(err, WHARF_ETOOBIG, "blob %s of %llu bytes is over the limit of %zu bytes",
+				       d->str, (unsigned long long)size, limit);
 	}
 	char *buf = wharf_xmalloc(size + 1);
 	size_t got = 0;
