@@ -148,8 +148,8 @@ int wharf_jwt_check_claims(const json_t *claims, const char *iss, const char *au
 /* The actions the "access" claim grants on (type, name). */
 unsigned wharf_jwt_access_actions(const json_t *claims, const char *type, const char *name);
 
-/* Base64url without padding (RFC 7515). Decode fails on bad characters. */
-char *wharf_b64url_encode(const unsigned char *data, size_t len);
+/* Decode base64url without padding (RFC 7515; wharf_b64url_encode is in wharf/keys.h). Fails on
+ * bad characters. */
 int wharf_b64url_decode(const char *s, size_t len, unsigned char **out, size_t *out_len);
 /* The first value of key in an application/x-www-form-urlencoded body (NUL-terminated, the
  * caller bounds its size), %-decoded and with '+' as space; NULL when absent. Caller frees. */

@@ -31,4 +31,7 @@ int wharf_json_canonical(const json_t *v, enum wharf_canon_dialect dialect, stru
  * bytes) and anything jansson refuses are WHARF_EINVAL. */
 int wharf_json_parse(json_t **out, const char *data, size_t len, size_t limit, struct wharf_error *err);
 
+/* Whether the JSON array a (anything else counts as empty) holds the string s. */
+bool wharf_json_array_has_string(const json_t *a, const char *s);
+
 #endif

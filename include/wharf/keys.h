@@ -87,5 +87,11 @@ char *wharf_base64_encode(const void *data, size_t len);
 int wharf_base64_decode(const char *s, struct wharf_buf *out, struct wharf_error *err);
 char *wharf_hex_encode(const void *data, size_t len);
 int wharf_hex_decode(const char *s, struct wharf_buf *out, struct wharf_error *err);
+/* The value of one hex digit (either case), -1 for any other character. */
+int wharf_hex_value(unsigned char c);
+/* The value of one base64 character (url: the base64url alphabet), -1 for any other. */
+int wharf_base64_value(unsigned char c, bool url);
+/* Base64url without padding (RFC 7515); wharf_b64url_decode is in wharf/auth.h. */
+char *wharf_b64url_encode(const unsigned char *data, size_t len);
 
 #endif

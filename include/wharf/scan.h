@@ -134,4 +134,10 @@ struct wharf_scan_opts {
 int wharf_scan_image(const char *ref, const struct wharf_scan_opts *o, struct wharf_scan_result *r,
 		     struct wharf_error *err);
 
+struct json_t;
+/* Add to r->secrets what the secrets detector finds in an image config (the parsed config
+ * blob) read as text: Env one KEY=VALUE a line ("config:Env"), Cmd and Entrypoint as command
+ * lines, Labels as key=value lines (see wharf/lang.h). */
+void wharf_scan_config_secrets(struct json_t *config, struct wharf_scan_result *r);
+
 #endif

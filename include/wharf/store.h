@@ -14,6 +14,10 @@ void wharf_store_close(struct wharf_store *s);
 /* Open a finished blob for reading; WHARF_ENOTFOUND if it is not there. */
 int wharf_store_blob_open(struct wharf_store *s, const struct wharf_digest *d, int *fd, uint64_t *size,
 			  struct wharf_error *err);
+/* Read a small finished blob (a manifest, a config) whole into *out (NUL-terminated, free()),
+ * *len its size; WHARF_ETOOBIG if it is over limit bytes, WHARF_ENOTFOUND if it is not there. */
+int wharf_store_blob_read(struct wharf_store *s, const struct wharf_digest *d, size_t limit, char **out, size_t *len,
+			  struct wharf_error *err);
 bool wharf_store_blob_exists(struct wharf_store *s, const struct wharf_digest *d);
 int wharf_store_blob_remove(struct wharf_store *s, const struct wharf_digest *d, struct wharf_error *err);
 /* Store small content (a manifest) whose digest the caller computed: temp, fsync, rename. */

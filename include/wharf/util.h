@@ -89,6 +89,21 @@ void wharf_buf_json_string(struct wharf_buf *b, const char *s);
 /* Hand the data to the caller, who frees it; the buffer is left empty. */
 char *wharf_buf_steal(struct wharf_buf *b);
 
+/* Bodies received into buffers: a libcurl CURLOPT_WRITEFUNCTION whose data is a struct wharf_buf
+ * (appends all), and a reset callback (wharf_auth_reset_fn: a refused answer, before the retry
+ * with credentials) that empties it. */
+size_t wharf_buf_write_cb(char *data, size_t size, size_t n, void *buf);
+void wharf_buf_reset_cb(void *buf);
+/* The same with a cap: past limit bytes in *out the write callback sets too_big and returns 0,
+ * which stops the transfer; the reset callback empties *out and clears too_big. */
+struct wharf_buf_sink {
+	struct wharf_buf *out;
+	size_t limit;
+	bool too_big;
+};
+size_t wharf_buf_sink_write_cb(char *data, size_t size, size_t n, void *sink);
+void wharf_buf_sink_reset_cb(void *sink);
+
 /* A growable list of owned strings. */
 struct wharf_strv {
 	char **v;

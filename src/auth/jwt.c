@@ -12,6 +12,8 @@
 #include <openssl/pem.h>
 
 #include "wharf/auth.h"
+#include "wharf/keys.h"
+#include "wharf/json.h"
 
 #define JWT_MAX 8192 /* a token longer than this is refused unparsed */
 
@@ -20,45 +22,6 @@ struct wharf_jwt_key {
 	bool has_private;
 	char kid[65];
 };
-
-static const char b64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-char *wharf_b64url_encode(const unsigned char *data, size_t len)
-{
-	char *out = wharf_xmalloc(len / 3 * 4 + 5);
-	size_t o = 0, i = 0;
-	for (; i + 2 < len; i += 3) {
-		uint32_t v = (uint32_t)data[i] << 16 | (uint32_t)data[i + 1] << 8 | data[i + 2];
-		out[o++] = b64url_alphabet[v >> 18 & 63];
-		out[o++] = b64url_alphabet[v >> 12 & 63];
-		out[o++] = b64url_alphabet[v >> 6 & 63];
-		out[o++] = b64url_alphabet[v & 63];
-	}
-	if (i < len) {
-		uint32_t v = (uint32_t)data[i] << 16 | (i + 1 < len ? (uint32_t)data[i + 1] << 8 : 0);
-		out[o++] = b64url_alphabet[v >> 18 & 63];
-		out[o++] = b64url_alphabet[v >> 12 & 63];
-		if (i + 1 < len)
-			out[o++] = b64url_alphabet[v >> 6 & 63];
-	}
-	out[o] = 0;
-	return out;
-}
-
-static int b64_value(char c, bool url)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == (url ? '-' : '+'))
-		return 62;
-	if (c == (url ? '_' : '/'))
-		return 63;
-	return -1;
-}
 
 static int b64_decode(const char *s, size_t len, bool url, unsigned char **out, size_t *out_len)
 {
@@ -72,7 +35,7 @@ static int b64_decode(const char *s, size_t len, bool url, unsigned char **out, 
 	uint32_t acc = 0;
 	int bits = 0;
 	for (size_t i = 0; i < len; i++) {
-		int v = b64_value(s[i], url);
+		int v = wharf_base64_value((unsigned char)s[i], url);
 		if (v < 0) {
 			free(buf);
 			return -WHARF_EINVAL;
@@ -348,10 +311,7 @@ static bool aud_matches(const json_t *aud, const char *want)
 {
 	if (json_is_string(aud))
 		return strcmp(json_string_value(aud), want) == 0;
-	size_t i;
-	json_t *v;
-	json_array_foreach(aud, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), want)) return true;
-	return false;
+	return wharf_json_array_has_string(aud, want);
 }
 
 int wharf_jwt_check_claims(const json_t *claims, const char *iss, const char *aud, int64_t now, int64_t leeway,

@@ -18,22 +18,6 @@ struct wharf_authz_chain {
 	long timeout_ms;
 };
 
-struct capped_body {
-	struct wharf_buf buf;
-	bool too_big;
-};
-
-static size_t collect(char *data, size_t size, size_t n, void *ctx)
-{
-	struct capped_body *b = ctx;
-	if (b->buf.len + size * n > WHARF_AUTHZ_MAX_RESPONSE) {
-		b->too_big = true;
-		return 0;
-	}
-	wharf_buf_append(&b->buf, data, size * n);
-	return size * n;
-}
-
 /* POST body to http://plugin<path> over the unix socket; the answer lands in out. */
 static int plugin_post(const char *socket, long timeout_ms, const char *path, const char *body, struct wharf_buf *out,
 		       struct wharf_error *err)
@@ -42,8 +26,9 @@ static int plugin_post(const char *socket, long timeout_ms, const char *path, co
 	if (!curl)
 		return wharf_error_set(err, WHARF_EINTERNAL, "curl_easy_init failed");
 	_cleanup_free_ char *url = wharf_xasprintf("http://plugin%s", path);
-	struct capped_body resp = {0};
-	wharf_buf_init(&resp.buf);
+	struct wharf_buf answer;
+	wharf_buf_init(&answer);
+	struct wharf_buf_sink resp = {.out = &answer, .limit = WHARF_AUTHZ_MAX_RESPONSE};
 	struct curl_slist *headers = curl_slist_append(NULL, PLUGIN_CONTENT_TYPE);
 	headers = curl_slist_append(headers, "Accept: application/vnd.docker.plugins.v1.2+json");
 	curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, socket);
@@ -52,7 +37,7 @@ static int plugin_post(const char *socket, long timeout_ms, const char *path, co
 	curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, wharf_buf_sink_write_cb);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
 	CURLcode cc = curl_easy_perform(curl);
 	long status = 0;
@@ -67,9 +52,9 @@ static int plugin_post(const char *socket, long timeout_ms, const char *path, co
 	else if (status != 200)
 		r = wharf_error_set(err, WHARF_EIO, "%s answered HTTP %ld", path, status);
 	if (r == 0)
-		*out = resp.buf;
+		*out = answer;
 	else
-		wharf_buf_free(&resp.buf);
+		wharf_buf_free(&answer);
 	return r;
 }
 

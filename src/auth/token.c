@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "wharf/http.h"
+#include "wharf/keys.h"
 #include "internal.h"
 
 #define FORM_MAX 16384
@@ -177,17 +178,6 @@ static void token_get(struct wharf_auth *a, struct wharf_http_request *req)
 	respond_token(a, req, &who, scopes, offline && !strcmp(offline, "true"), false);
 }
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *wharf_form_value(const char *body, const char *key)
 {
 	size_t klen = strlen(key);
@@ -201,9 +191,13 @@ char *wharf_form_value(const char *body, const char *key)
 				char c = p[i];
 				if (c == '+')
 					c = ' ';
-				else if (c == '%' && i + 2 < len && hex_digit(p[i + 1]) >= 0 && hex_digit(p[i + 2]) >= 0) {
-					c = (char)(hex_digit(p[i + 1]) << 4 | hex_digit(p[i + 2]));
-					i += 2;
+				else if (c == '%' && i + 2 < len) {
+					int hi = wharf_hex_value((unsigned char)p[i + 1]);
+					int lo = wharf_hex_value((unsigned char)p[i + 2]);
+					if (hi >= 0 && lo >= 0) {
+						c = (char)(hi << 4 | lo);
+						i += 2;
+					}
 				}
 				v[o++] = c;
 			}

@@ -196,15 +196,6 @@ static void cache_put(const char *host, const char *scope, const char *authoriza
 
 /* ---- getting a token ---- */
 
-static size_t collect(char *data, size_t size, size_t n, void *ctx)
-{
-	struct wharf_buf *b = ctx;
-	if (b->len + size * n > TOKEN_REPLY_MAX)
-		return 0;
-	wharf_buf_append(b, data, size * n);
-	return size * n;
-}
-
 /* realm?service=..&scope=..&scope=.. (Docker sends one scope parameter per scope). */
 static char *token_url(const struct wharf_auth_challenge *c)
 {
@@ -295,6 +286,7 @@ static int fetch_token(const char *registry_url, const char *host, const struct 
 		return wharf_error_set(err, WHARF_EINTERNAL, "cannot initialise libcurl");
 	struct wharf_buf b;
 	wharf_buf_init(&b);
+	struct wharf_buf_sink sink = {.out = &b, .limit = TOKEN_REPLY_MAX};
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
@@ -303,8 +295,8 @@ static int fetch_token(const char *registry_url, const char *host, const struct 
 #endif
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 15L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 60L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, wharf_buf_sink_write_cb);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "wharf");
 	if (cred && cred->user) {
 		curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);

@@ -56,9 +56,7 @@ static int transfer_error(CURLcode cc, long status, const char *url, const char 
 /* ---- manifests ---- */
 
 struct mem_sink {
-	struct wharf_buf *out;
-	size_t limit;
-	bool too_big;
+	struct wharf_buf_sink sink; /* the body, capped */
 	char *content_type;
 	size_t start; /* out->len before the transfer */
 };
@@ -67,24 +65,12 @@ struct mem_sink {
 static void mem_reset(void *ctx)
 {
 	struct mem_sink *s = ctx;
-	s->out->len = s->start;
-	if (s->out->data)
-		s->out->data[s->start] = '\0';
-	s->too_big = false;
+	s->sink.out->len = s->start;
+	if (s->sink.out->data)
+		s->sink.out->data[s->start] = '\0';
+	s->sink.too_big = false;
 	free(s->content_type);
 	s->content_type = NULL;
-}
-
-static size_t mem_write(char *data, size_t size, size_t n, void *ctx)
-{
-	struct mem_sink *s = ctx;
-	size_t len = size * n;
-	if (s->out->len + len > s->limit) {
-		s->too_big = true;
-		return 0;
-	}
-	wharf_buf_append(s->out, data, len);
-	return len;
 }
 
 static size_t mem_header(char *data, size_t size, size_t n, void *ctx)
@@ -116,11 +102,11 @@ int wharf_registry_get_manifest(const char *base, const char *repo, const char *
 	if (!curl)
 		return wharf_error_set(err, WHARF_EINTERNAL, "cannot initialise libcurl");
 	struct curl_slist *h = curl_slist_append(NULL, "Accept: " WHARF_MANIFEST_ACCEPT);
-	struct mem_sink s = {.out = body, .limit = limit, .start = body->len};
+	struct mem_sink s = {.sink = {.out = body, .limit = limit}, .start = body->len};
 	size_t start = body->len;
 	common_options(curl, url);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, mem_write);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, wharf_buf_sink_write_cb);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &s.sink);
 	curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, mem_header);
 	curl_easy_setopt(curl, CURLOPT_HEADERDATA, &s);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
@@ -130,7 +116,7 @@ int wharf_registry_get_manifest(const char *base, const char *repo, const char *
 	int r = wharf_auth_perform(curl, url, h, scope, mem_reset, &s, &cc, &status, err);
 	curl_easy_cleanup(curl);
 	curl_slist_free_all(h);
-	if (r == 0 && s.too_big && status == 200)
+	if (r == 0 && s.sink.too_big && status == 200)
 		r = wharf_error_set(err, WHARF_ETOOBIG, "%s: manifest is longer than %zu bytes, the limit", url, limit);
 	else if (r == 0 && (cc != CURLE_OK || status != 200))
 		r = transfer_error(cc, status, url, "manifest", err);

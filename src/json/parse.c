@@ -4,6 +4,16 @@
 
 #include "wharf/json.h"
 
+bool wharf_json_array_has_string(const json_t *a, const char *s)
+{
+	size_t i;
+	json_t *v;
+	json_array_foreach(a, i, v)
+		if (json_is_string(v) && !strcmp(json_string_value(v), s))
+			return true;
+	return false;
+}
+
 #define PARSE_MAX_DEPTH 64 /* the canonical encoder's limit: what we accept we can also sign */
 
 /* Offset of the first bracket that opens level PARSE_MAX_DEPTH + 1, or len when there is none.

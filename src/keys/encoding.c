@@ -8,10 +8,11 @@
 #include "keys-internal.h"
 
 static const char b64_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char b64url_alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-char *wharf_base64_encode(const void *data, size_t len)
+/* Encode len bytes with alphabet; pad the last group with '=' when pad is set. */
+static char *b64_encode(const unsigned char *in, size_t len, const char *alphabet, bool pad)
 {
-	const unsigned char *in = data;
 	char *out = wharf_xmalloc((len + 2) / 3 * 4 + 1);
 	size_t o = 0;
 	for (size_t i = 0; i < len; i += 3) {
@@ -20,16 +21,28 @@ char *wharf_base64_encode(const void *data, size_t len)
 			v |= (unsigned)in[i + 1] << 8;
 		if (i + 2 < len)
 			v |= in[i + 2];
-		out[o++] = b64_alphabet[(v >> 18) & 63];
-		out[o++] = b64_alphabet[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? b64_alphabet[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? b64_alphabet[v & 63] : '=';
+		out[o++] = alphabet[(v >> 18) & 63];
+		out[o++] = alphabet[(v >> 12) & 63];
+		if (i + 1 < len || pad)
+			out[o++] = i + 1 < len ? alphabet[(v >> 6) & 63] : '=';
+		if (i + 2 < len || pad)
+			out[o++] = i + 2 < len ? alphabet[v & 63] : '=';
 	}
 	out[o] = '\0';
 	return out;
 }
 
-static int b64_value(unsigned char c)
+char *wharf_base64_encode(const void *data, size_t len)
+{
+	return b64_encode(data, len, b64_alphabet, true);
+}
+
+char *wharf_b64url_encode(const unsigned char *data, size_t len)
+{
+	return b64_encode(data, len, b64url_alphabet, false);
+}
+
+int wharf_base64_value(unsigned char c, bool url)
 {
 	if (c >= 'A' && c <= 'Z')
 		return c - 'A';
@@ -37,9 +50,9 @@ static int b64_value(unsigned char c)
 		return c - 'a' + 26;
 	if (c >= '0' && c <= '9')
 		return c - '0' + 52;
-	if (c == '+')
+	if (c == (url ? '-' : '+'))
 		return 62;
-	if (c == '/')
+	if (c == (url ? '_' : '/'))
 		return 63;
 	return -1;
 }
@@ -58,20 +71,20 @@ static int b64_decode(const char *s, size_t len, struct wharf_buf *out, struct w
 	if (len >= 2 && s[len - 2] == '=')
 		pad++;
 	for (size_t i = 0; i < len - pad; i++)
-		if (b64_value((unsigned char)s[i]) < 0)
+		if (wharf_base64_value((unsigned char)s[i], false) < 0)
 			return wharf_error_set(err, WHARF_EINVAL,
 					       "base64: character %zu (0x%02x) is not in the alphabet",
 					       i, (unsigned char)s[i]);
 	/* The bits a padded group does not use must be zero: one spelling per byte string. */
-	if (pad == 1 && (b64_value((unsigned char)s[len - 2]) & 3))
+	if (pad == 1 && (wharf_base64_value((unsigned char)s[len - 2], false) & 3))
 		return wharf_error_set(err, WHARF_EINVAL, "base64: non-zero bits before the padding");
-	if (pad == 2 && (b64_value((unsigned char)s[len - 3]) & 15))
+	if (pad == 2 && (wharf_base64_value((unsigned char)s[len - 3], false) & 15))
 		return wharf_error_set(err, WHARF_EINVAL, "base64: non-zero bits before the padding");
 	size_t start = out->len;
 	for (size_t i = 0; i < len; i += 4) {
 		unsigned v = 0;
 		for (size_t j = 0; j < 4; j++) {
-			int d = b64_value((unsigned char)s[i + j]);
+			int d = wharf_base64_value((unsigned char)s[i + j], false);
 			v = (v << 6) | (unsigned)(d < 0 ? 0 : d);
 		}
 		unsigned char b[3] = {(unsigned char)(v >> 16), (unsigned char)(v >> 8), (unsigned char)v};
@@ -112,7 +125,7 @@ char *wharf_hex_encode(const void *data, size_t len)
 	return out;
 }
 
-static int hex_value(unsigned char c)
+int wharf_hex_value(unsigned char c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -131,14 +144,14 @@ int wharf_hex_decode(const char *s, struct wharf_buf *out, struct wharf_error *e
 	if (len / 2 > INT_MAX)
 		return wharf_error_set(err, WHARF_ETOOBIG, "hex: %zu characters is too long", len);
 	for (size_t i = 0; i < len; i++)
-		if (hex_value((unsigned char)s[i]) < 0)
+		if (wharf_hex_value((unsigned char)s[i]) < 0)
 			return wharf_error_set(err, WHARF_EINVAL,
 					       "hex: character %zu (0x%02x) is not a hex digit", i,
 					       (unsigned char)s[i]);
 	size_t start = out->len;
 	for (size_t i = 0; i < len; i += 2) {
-		unsigned char b = (unsigned char)(hex_value((unsigned char)s[i]) << 4 |
-						  hex_value((unsigned char)s[i + 1]));
+		unsigned char b = (unsigned char)(wharf_hex_value((unsigned char)s[i]) << 4 |
+						  wharf_hex_value((unsigned char)s[i + 1]));
 		wharf_buf_append(out, &b, 1);
 	}
 	return (int)(out->len - start);

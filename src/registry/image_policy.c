@@ -17,39 +17,6 @@
 
 #define CONFIG_LABELS_MAX (4u << 20) /* image configs larger than this give no labels */
 
-/* A stored blob whole (NUL-terminated), at most limit bytes. */
-static int read_small_blob(struct wharf_registry *reg, const struct wharf_digest *d, size_t limit, char **out,
-			   size_t *len, struct wharf_error *err)
-{
-	int fd = -1;
-	uint64_t size = 0;
-	int r = wharf_store_blob_open(reg->store, d, &fd, &size, err);
-	if (r < 0)
-		return r;
-	if (size > limit) {
-		close(fd);
-		return wharf_error_set(err, WHARF_ETOOBIG, "blob %s of %llu bytes is over %zu bytes", d->str,
-				       (unsigned long long)size, limit);
-	}
-	char *buf = wharf_xmalloc(size + 1);
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = read(fd, buf + got, size - got);
-		if (n <= 0) {
-			close(fd);
-			free(buf);
-			return n < 0 ? wharf_error_sys(err, "read blob %s", d->str)
-				     : wharf_error_set(err, WHARF_EIO, "blob %s is shorter than its size", d->str);
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	buf[size] = 0;
-	*out = buf;
-	*len = size;
-	return 0;
-}
-
 /* The highest severity of one image manifest's stored scan result: 0..4 (enum wharf_severity,
  * UNKNOWN 0 also standing for clean) with *scanned set, or *scanned false when it has none
  * (queued, failed, never queued: "not scanned" is never "clean"). */
@@ -82,7 +49,7 @@ static int index_max_severity(struct wharf_registry *reg, const struct wharf_met
 	int max = -1;
 	*scanned = false;
 	if (wharf_digest_parse(&md, mm->digest, &err) < 0 ||
-	    read_small_blob(reg, &md, WHARF_MANIFEST_MAX, &raw, &len, &err) < 0 ||
+	    wharf_store_blob_read(reg->store, &md, WHARF_MANIFEST_MAX, &raw, &len, &err) < 0 ||
 	    wharf_manifest_parse(&man, mm->media_type, raw, len, &err) < 0) {
 		wharf_log(WHARF_LOG_ERROR, "policy: scan result of index %s: %s", mm->digest, err.message);
 		return -1;
@@ -161,9 +128,9 @@ static json_t *image_labels(struct wharf_registry *reg, const struct wharf_meta_
 	struct wharf_manifest *man = NULL;
 	json_t *labels = NULL, *doc = NULL, *ann = NULL;
 	if (wharf_digest_parse(&md, mm->digest, &err) < 0 ||
-	    read_small_blob(reg, &md, WHARF_MANIFEST_MAX, &raw, &len, &err) < 0 ||
+	    wharf_store_blob_read(reg->store, &md, WHARF_MANIFEST_MAX, &raw, &len, &err) < 0 ||
 	    wharf_manifest_parse(&man, mm->media_type, raw, len, &err) < 0 || man->n_refs < 1 ||
-	    read_small_blob(reg, &man->refs[0].digest, CONFIG_LABELS_MAX, &cfg, &cfg_len, &err) < 0 ||
+	    wharf_store_blob_read(reg->store, &man->refs[0].digest, CONFIG_LABELS_MAX, &cfg, &cfg_len, &err) < 0 ||
 	    wharf_json_parse(&doc, cfg, cfg_len, CONFIG_LABELS_MAX, &err) < 0) {
 		wharf_log(WHARF_LOG_ERROR, "policy: labels of %s: %s", mm->digest, err.code ? err.message : "the manifest names no config");
 		wharf_manifest_free(man);

@@ -63,16 +63,14 @@ static void fill_layers(const struct image_source *s, const struct config_info *
 static void scan_config_text(const char *path, struct wharf_buf *b, struct wharf_scan_result *r)
 {
 	struct wharf_error e = {0};
-	if (b->len)
-		wharf_secrets_scan_buffer(path, (const unsigned char *)b->data, b->len, -1, &r->secrets, &e);
+	if (b->len && wharf_secrets_scan_buffer(path, (const unsigned char *)b->data, b->len, -1, &r->secrets, &e) < 0)
+		wharf_log(WHARF_LOG_WARN, "secrets in %s: %s", path, e.message);
 	b->len = 0;
-	if (b->data)
-		b->data[0] = 0;
 }
 
-static void config_secrets(const struct config_info *c, struct wharf_scan_result *r)
+void wharf_scan_config_secrets(struct json_t *config, struct wharf_scan_result *r)
 {
-	json_t *cfg = json_object_get(c->root, "config");
+	json_t *cfg = json_object_get(config, "config");
 	struct wharf_buf b;
 	wharf_buf_init(&b);
 	static const char *const arrays[][2] = {{"Env", "config:Env"}, {"Cmd", "config:Cmd"},
@@ -199,7 +197,7 @@ int wharf_scan_image(const char *ref, const struct wharf_scan_opts *o, struct wh
 		rc = wharf_scan_merge(st.an, st.src.nlayers, r, err);
 	}
 	if (rc == 0)
-		config_secrets(&st.cfg, r);
+		wharf_scan_config_secrets(st.cfg.root, r);
 	state_free(&st);
 	return rc;
 }

@@ -19,35 +19,9 @@ static int read_blob(struct wharf_scand *q, const char *digest, size_t limit, ch
 		     struct wharf_error *err)
 {
 	struct wharf_digest d;
-	int fd = -1;
-	uint64_t size;
 	if (wharf_digest_parse(&d, digest, err) < 0)
 		return -WHARF_EINVAL;
-	int r = wharf_store_blob_open(q->store, &d, &fd, &size, err);
-	if (r < 0)
-		return r;
-	if (size > limit) {
-		close(fd);
-		return wharf_error_set(err, WHARF_ETOOBIG, "blob %s of %llu bytes is over the limit of %zu bytes", digest,
-				       (unsigned long long)size, limit);
-	}
-	char *buf = wharf_xmalloc(size + 1);
-	size_t got = 0;
-	while (got < size) {
-		ssize_t n = read(fd, buf + got, size - got);
-		if (n <= 0) {
-			close(fd);
-			free(buf);
-			return n < 0 ? wharf_error_sys(err, "read blob %s", digest)
-				     : wharf_error_set(err, WHARF_EIO, "blob %s is shorter than its size", digest);
-		}
-		got += (size_t)n;
-	}
-	close(fd);
-	buf[size] = 0;
-	*out = buf;
-	*len = size;
-	return 0;
+	return wharf_store_blob_read(q->store, &d, limit, out, len, err);
 }
 
 static ssize_t fd_read(void *ctx, void *buf, size_t len, struct wharf_error *err)
@@ -147,42 +121,6 @@ static int scan_layers(struct wharf_scand *q, struct wharf_scan_result *r, struc
 	return rc;
 }
 
-static void scan_config_text(const char *path, struct wharf_buf *b, struct wharf_scan_result *r)
-{
-	struct wharf_error e = {0};
-	if (b->len && wharf_secrets_scan_buffer(path, (const unsigned char *)b->data, b->len, -1, &r->secrets, &e) < 0)
-		wharf_log(WHARF_LOG_WARN, "secrets in %s: %s", path, e.message);
-	b->len = 0;
-}
-
-/* The image config as the secrets detector reads it (wharf/lang.h): Env one KEY=VALUE a line,
- * Cmd and Entrypoint as command lines, Labels as key=value lines. */
-static void config_secrets(json_t *config, struct wharf_scan_result *r)
-{
-	json_t *cfg = json_object_get(config, "config");
-	struct wharf_buf b;
-	wharf_buf_init(&b);
-	static const char *const arrays[][2] = {{"Env", "config:Env"}, {"Cmd", "config:Cmd"},
-						{"Entrypoint", "config:Entrypoint"}};
-	for (size_t k = 0; k < 3; k++) {
-		size_t i;
-		json_t *v;
-		json_array_foreach(json_object_get(cfg, arrays[k][0]), i, v) {
-			if (json_is_string(v))
-				wharf_buf_printf(&b, "%s%s", json_string_value(v), k == 0 ? "\n" : " ");
-		}
-		scan_config_text(arrays[k][1], &b, r);
-	}
-	const char *key;
-	json_t *v;
-	json_object_foreach(json_object_get(cfg, "Labels"), key, v) {
-		if (json_is_string(v))
-			wharf_buf_printf(&b, "%s=%s\n", key, json_string_value(v));
-	}
-	scan_config_text("config:Labels", &b, r);
-	wharf_buf_free(&b);
-}
-
 static int parse_config(struct wharf_scand *q, const struct wharf_manifest *m, json_t **config,
 			struct wharf_error *err)
 {
@@ -223,7 +161,7 @@ int scand_scan_image(struct wharf_scand *q, const char *digest, const char *repo
 	if (rc == 0)
 		rc = scan_layers(q, r, err);
 	if (rc == 0)
-		config_secrets(config, r);
+		wharf_scan_config_secrets(config, r);
 	json_decref(config);
 	wharf_manifest_free(m);
 	return rc;

@@ -101,23 +101,24 @@ static int write_secret(struct wharf_secrets *s, const struct wharf_secret_info 
 	return wharf_atomic_write(path, file, hlen + info->size + SECRET_TAG_LEN, 0600, err);
 }
 
-static int check_value(const char *name, size_t len, struct wharf_error *err)
+/* Before a change: check the name and the new value's size (0 when none is written), then take
+ * the store's lock into *lock. */
+static int begin_change(struct wharf_secrets *s, const char *name, size_t len, int *lock, struct wharf_error *err)
 {
+	int r = wharf_secret_name_check(name, err);
+	if (r < 0)
+		return r;
 	if (len > WHARF_SECRET_MAX_SIZE)
 		return wharf_error_set(err, WHARF_ETOOBIG, "secret \"%s\": value of %zu bytes is over the %u-byte limit",
 				       name, len, WHARF_SECRET_MAX_SIZE);
-	return 0;
+	return secrets_lock(s, lock, err);
 }
 
 int wharf_secrets_create(struct wharf_secrets *s, const char *name, const unsigned char *data, size_t len,
 			 struct wharf_secret_info *info, struct wharf_error *err)
 {
-	int r = wharf_secret_name_check(name, err);
-	if (r == 0)
-		r = check_value(name, len, err);
 	_cleanup_close_ int lock = -1;
-	if (r == 0)
-		r = secrets_lock(s, &lock, err);
+	int r = begin_change(s, name, len, &lock, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *fn = file_name(name);
@@ -139,12 +140,8 @@ int wharf_secrets_create(struct wharf_secrets *s, const char *name, const unsign
 int wharf_secrets_rotate(struct wharf_secrets *s, const char *name, const unsigned char *data, size_t len,
 			 struct wharf_secret_info *info, struct wharf_error *err)
 {
-	int r = wharf_secret_name_check(name, err);
-	if (r == 0)
-		r = check_value(name, len, err);
 	_cleanup_close_ int lock = -1;
-	if (r == 0)
-		r = secrets_lock(s, &lock, err);
+	int r = begin_change(s, name, len, &lock, err);
 	struct wharf_secret_info cur;
 	if (r == 0)
 		r = open_secret(s, name, &cur, NULL, err); /* authenticate what we replace */
@@ -165,10 +162,8 @@ int wharf_secrets_rotate(struct wharf_secrets *s, const char *name, const unsign
 
 int wharf_secrets_remove(struct wharf_secrets *s, const char *name, struct wharf_error *err)
 {
-	int r = wharf_secret_name_check(name, err);
 	_cleanup_close_ int lock = -1;
-	if (r == 0)
-		r = secrets_lock(s, &lock, err);
+	int r = begin_change(s, name, 0, &lock, err);
 	if (r < 0)
 		return r;
 	_cleanup_free_ char *fn = file_name(name);

@@ -74,6 +74,38 @@ int wharf_store_blob_open(struct wharf_store *s, const struct wharf_digest *d, i
 	return 0;
 }
 
+int wharf_store_blob_read(struct wharf_store *s, const struct wharf_digest *d, size_t limit, char **out, size_t *len,
+			  struct wharf_error *err)
+{
+	int fd = -1;
+	uint64_t size = 0;
+	int r = wharf_store_blob_open(s, d, &fd, &size, err);
+	if (r < 0)
+		return r;
+	if (size > limit) {
+		close(fd);
+		return wharf_error_set(err, WHARF_ETOOBIG, "blob %s of %llu bytes is over the limit of %zu bytes",
+				       d->str, (unsigned long long)size, limit);
+	}
+	char *buf = wharf_xmalloc(size + 1);
+	size_t got = 0;
+	while (got < size) {
+		ssize_t n = read(fd, buf + got, size - got);
+		if (n <= 0) {
+			close(fd);
+			free(buf);
+			return n < 0 ? wharf_error_sys(err, "read blob %s", d->str)
+				     : wharf_error_set(err, WHARF_EIO, "blob %s is shorter than its size", d->str);
+		}
+		got += (size_t)n;
+	}
+	close(fd);
+	buf[size] = 0;
+	*out = buf;
+	*len = size;
+	return 0;
+}
+
 bool wharf_store_blob_exists(struct wharf_store *s, const struct wharf_digest *d)
 {
 	char path[PATH_MAX];

@@ -59,16 +59,6 @@ json_t *wharf_trust_deleg_find(const json_t *signed_obj, const char *role)
 	return NULL;
 }
 
-static bool array_has(const json_t *a, const char *s)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(a, i, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), s))
-			return true;
-	return false;
-}
-
 int wharf_trust_deleg_add_keys(json_t *signed_obj, const char *role, struct wharf_key *const *keys, size_t n,
 			       const json_t *paths, int64_t threshold, struct wharf_error *err)
 {
@@ -89,7 +79,7 @@ int wharf_trust_deleg_add_keys(json_t *signed_obj, const char *role, struct whar
 		char id[65];
 		wharf_key_id(keys[i], WHARF_DIALECT_NOTARY, id);
 		json_object_set_new(json_object_get(dels, "keys"), id, wharf_key_to_json(keys[i], WHARF_DIALECT_NOTARY));
-		if (!array_has(ids, id))
+		if (!wharf_json_array_has_string(ids, id))
 			json_array_append_new(ids, json_string(id));
 	}
 	if (paths)
@@ -116,7 +106,7 @@ static void prune_keys(json_t *dels)
 		size_t i;
 		json_t *d;
 		json_array_foreach(roles, i, d)
-			used = used || array_has(json_object_get(d, "keyids"), id);
+			used = used || wharf_json_array_has_string(json_object_get(d, "keyids"), id);
 		if (!used)
 			json_object_del(keys, id);
 	}
@@ -171,7 +161,7 @@ static int key_listed(const json_t *keyids, const struct wharf_key *key, const c
 {
 	char id[65];
 	wharf_key_id(key, WHARF_DIALECT_NOTARY, id);
-	if (!array_has(keyids, id))
+	if (!wharf_json_array_has_string(keyids, id))
 		return wharf_error_set(err, WHARF_EINVAL, "key %.16s is not a key of %s (its keys: %zu; threshold %lld)", id,
 				       role, json_array_size(keyids), (long long)threshold);
 	return 0; /* with a threshold k > 1 this is the first of k signatures (a staged change) */

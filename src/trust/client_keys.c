@@ -10,31 +10,18 @@
 
 #define KEY_REPLY_MAX (64u * 1024)
 
-static size_t collect(char *data, size_t size, size_t n, void *ctx)
-{
-	struct wharf_buf *b = ctx;
-	if (b->len + size * n > KEY_REPLY_MAX)
-		return 0;
-	wharf_buf_append(b, data, size * n);
-	return size * n;
-}
-
-static void reset(void *ctx)
-{
-	((struct wharf_buf *)ctx)->len = 0;
-}
-
 static int post(const char *url, const char *gun, struct wharf_buf *body, long *status, struct wharf_error *err)
 {
 	CURL *curl = curl_easy_init();
 	if (!curl)
 		return wharf_error_set(err, WHARF_EINTERNAL, "cannot initialise libcurl");
+	struct wharf_buf_sink sink = {.out = body, .limit = KEY_REPLY_MAX};
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_POST, 1L);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, 0L);
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, body);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, wharf_buf_sink_write_cb);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 15L);
@@ -42,7 +29,7 @@ static int post(const char *url, const char *gun, struct wharf_buf *body, long *
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "wharf-trust");
 	CURLcode cc;
 	_cleanup_free_ char *scope = wharf_xasprintf("repository:%s:pull,push", gun);
-	int r = wharf_auth_perform(curl, url, NULL, scope, reset, body, &cc, status, err);
+	int r = wharf_auth_perform(curl, url, NULL, scope, wharf_buf_sink_reset_cb, &sink, &cc, status, err);
 	curl_easy_cleanup(curl);
 	if (r < 0)
 		return r;

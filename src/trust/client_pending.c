@@ -23,16 +23,6 @@ int wharf_trust_signature_of(const json_t *signed_obj, struct wharf_key *key, js
 	return r;
 }
 
-static bool array_has_string(const json_t *a, const char *s)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(a, i, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), s))
-			return true;
-	return false;
-}
-
 /* Names in object a not in b (or, with both, whose values differ) appended to out. */
 static void object_diff(const json_t *a, const json_t *b, bool changed, json_t *out)
 {
@@ -64,7 +54,7 @@ static json_t *keyids_diff(const json_t *old_ids, const json_t *new_ids, bool ad
 	size_t i;
 	json_t *v;
 	json_array_foreach(added ? new_ids : old_ids, i, v)
-		if (json_is_string(v) && !array_has_string(added ? old_ids : new_ids, json_string_value(v)))
+		if (json_is_string(v) && !wharf_json_array_has_string(added ? old_ids : new_ids, json_string_value(v)))
 			json_array_append(out, v);
 	return out;
 }
@@ -124,7 +114,7 @@ static void add_root_key(json_t *keys, json_t *entry, const struct wharf_key *k)
 	wharf_key_id(k, WHARF_DIALECT_NOTARY, id);
 	json_object_set_new(keys, id, wharf_key_to_json(k, WHARF_DIALECT_NOTARY));
 	json_t *ids = json_object_get(entry, "keyids");
-	if (!array_has_string(ids, id))
+	if (!wharf_json_array_has_string(ids, id))
 		json_array_append_new(ids, json_string(id));
 }
 
@@ -159,7 +149,7 @@ static void prune_root_keys(json_t *s)
 		const char *name;
 		json_t *entry;
 		json_object_foreach(roles, name, entry)
-			used = used || array_has_string(json_object_get(entry, "keyids"), id);
+			used = used || wharf_json_array_has_string(json_object_get(entry, "keyids"), id);
 		if (!used)
 			json_object_del(keys, id);
 	}

@@ -113,11 +113,8 @@ static int check_key_of(const struct wharf_trust_role_info *ri, const struct wha
 {
 	char id[65];
 	wharf_key_id(key, WHARF_DIALECT_NOTARY, id);
-	size_t i;
-	json_t *v;
-	json_array_foreach(ri->keyids, i, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), id))
-			return 0;
+	if (wharf_json_array_has_string(ri->keyids, id))
+		return 0;
 	return wharf_error_set(err, WHARF_EINVAL, "key %.16s is not a key of %s (its keys: %zu; threshold %lld)", id,
 			       ri->name, json_array_size(ri->keyids), (long long)ri->threshold);
 }

@@ -213,23 +213,13 @@ int wharf_tufspec_parse(struct wharf_tufspec_meta *out, const char *type, const 
 	return 0;
 }
 
-static bool listed(const json_t *keyids, const char *id)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(keyids, i, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), id))
-			return true;
-	return false;
-}
-
 /* 0 when the signature s is valid and made by a key of the role; *pub is that key's public value. */
 static int check_signature(const json_t *s, const char *role, const json_t *keys, const json_t *keyids,
 			   const struct wharf_buf *canon, const char **pub, struct wharf_error *err)
 {
 	const char *keyid = json_string_value(json_object_get(s, "keyid"));
 	const char *sighex = json_string_value(json_object_get(s, "sig"));
-	if (!listed(keyids, keyid))
+	if (!wharf_json_array_has_string(keyids, keyid))
 		return wharf_error_set(err, WHARF_EINVAL, "%s: key %.16s is not a key of the role", role, keyid);
 	json_t *kj = json_object_get(keys, keyid);
 	if (!kj)

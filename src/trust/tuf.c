@@ -107,16 +107,6 @@ int wharf_tuf_parse(struct wharf_tuf_meta *out, const char *role, const char *da
 	return 0;
 }
 
-static bool keyid_listed(const json_t *keyids, const char *id)
-{
-	size_t i;
-	json_t *v;
-	json_array_foreach(keyids, i, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), id))
-			return true;
-	return false;
-}
-
 /* One signature: 0 when it is valid and made by a key of the role; fpr gets the public key's
  * fingerprint. */
 static int check_signature(const json_t *s, const char *role, const json_t *keys, const json_t *keyids,
@@ -127,7 +117,7 @@ static int check_signature(const json_t *s, const char *role, const json_t *keys
 	const char *sig64 = json_string_value(json_object_get(s, "sig"));
 	if (!keyid || !method || !sig64)
 		return wharf_error_set(err, WHARF_EINVAL, "%s: a signature lacks keyid, method or sig", role);
-	if (!keyid_listed(keyids, keyid))
+	if (!wharf_json_array_has_string(keyids, keyid))
 		return wharf_error_set(err, WHARF_EINVAL, "%s: key %.16s is not a key of the role", role, keyid);
 	struct wharf_key *k = NULL;
 	int r = wharf_key_from_json(&k, json_object_get(keys, keyid), WHARF_DIALECT_NOTARY, err);

@@ -131,6 +131,38 @@ void wharf_buf_json_string(struct wharf_buf *b, const char *s)
 	wharf_buf_append(b, "\"", 1);
 }
 
+size_t wharf_buf_write_cb(char *data, size_t size, size_t n, void *buf)
+{
+	wharf_buf_append(buf, data, size * n);
+	return size * n;
+}
+
+void wharf_buf_reset_cb(void *buf)
+{
+	struct wharf_buf *b = buf;
+	b->len = 0;
+	if (b->data)
+		b->data[0] = 0;
+}
+
+size_t wharf_buf_sink_write_cb(char *data, size_t size, size_t n, void *sink)
+{
+	struct wharf_buf_sink *s = sink;
+	if (s->out->len + size * n > s->limit) {
+		s->too_big = true;
+		return 0;
+	}
+	wharf_buf_append(s->out, data, size * n);
+	return size * n;
+}
+
+void wharf_buf_sink_reset_cb(void *sink)
+{
+	struct wharf_buf_sink *s = sink;
+	wharf_buf_reset_cb(s->out);
+	s->too_big = false;
+}
+
 char *wharf_buf_steal(struct wharf_buf *b)
 {
 	if (!b->data)

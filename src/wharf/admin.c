@@ -72,12 +72,6 @@ static int gc_offline(struct wharf_config *cfg, bool dry_run, bool json)
 	return rc;
 }
 
-static size_t collect_body(char *data, size_t size, size_t n, void *ctx)
-{
-	wharf_buf_append(ctx, data, size * n);
-	return size * n;
-}
-
 static int gc_online(const char *server, bool dry_run, bool json)
 {
 	_cleanup_free_ char *url = wharf_xasprintf("%s/_wharf/admin/gc%s", server, dry_run ? "?dry-run=1" : "");
@@ -91,7 +85,7 @@ static int gc_online(const char *server, bool dry_run, bool json)
 		curl_easy_setopt(curl, CURLOPT_USERNAME, getenv("WHARF_USER"));
 		curl_easy_setopt(curl, CURLOPT_PASSWORD, getenv("WHARF_PASSWORD"));
 	}
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, wharf_buf_write_cb);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
 	CURLcode cc = curl_easy_perform(curl);
 	long status = 0;

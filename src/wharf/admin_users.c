@@ -96,12 +96,6 @@ static int parse(int argc, char **argv, struct admin_opts *o)
 	return -1;
 }
 
-static size_t collect(char *data, size_t size, size_t n, void *ctx)
-{
-	wharf_buf_append(ctx, data, size * n);
-	return size * n;
-}
-
 /* One admin API call; *out gets the parsed JSON answer on success. */
 static int call(const struct admin_opts *o, const char *method, const char *path, json_t *body, json_t **out)
 {
@@ -125,7 +119,7 @@ static int call(const struct admin_opts *o, const char *method, const char *path
 	curl_easy_setopt(curl, CURLOPT_USERNAME, o->user);
 	curl_easy_setopt(curl, CURLOPT_PASSWORD, password);
 	curl_easy_setopt(curl, CURLOPT_POSTFIELDS, data ? data : "");
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, wharf_buf_write_cb);
 	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &resp);
 	CURLcode cc = curl_easy_perform(curl);
 	long status = 0;

@@ -127,26 +127,7 @@ static int parse_remote_args(int argc, char **argv, struct remote_cli *c)
 struct http_reply {
 	long status;
 	struct wharf_buf body;
-	bool too_big;
 };
-
-static size_t reply_write(char *data, size_t size, size_t n, void *ctx)
-{
-	struct http_reply *r = ctx;
-	if (r->body.len + size * n > WHARF_SCAND_REPORT_MAX) {
-		r->too_big = true;
-		return 0;
-	}
-	wharf_buf_append(&r->body, data, size * n);
-	return size * n;
-}
-
-static void reply_reset(void *ctx) /* a refused answer, before the retry with credentials */
-{
-	struct http_reply *r = ctx;
-	r->body.len = 0;
-	r->too_big = false;
-}
 
 static int http_get(const char *url, struct http_reply *out, struct wharf_error *err)
 {
@@ -154,20 +135,21 @@ static int http_get(const char *url, struct http_reply *out, struct wharf_error 
 	if (!curl)
 		return wharf_error_set(err, WHARF_EINTERNAL, "cannot start an HTTP transfer");
 	wharf_buf_init(&out->body);
+	struct wharf_buf_sink sink = {.out = &out->body, .limit = WHARF_SCAND_REPORT_MAX};
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, 15L);
 	curl_easy_setopt(curl, CURLOPT_TIMEOUT, 300L);
 	curl_easy_setopt(curl, CURLOPT_USERAGENT, "wharf-scan");
-	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, reply_write);
-	curl_easy_setopt(curl, CURLOPT_WRITEDATA, out);
+	curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, wharf_buf_sink_write_cb);
+	curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
 	CURLcode cc;
-	int r = wharf_auth_perform(curl, url, NULL, NULL, reply_reset, out, &cc, &out->status, err);
+	int r = wharf_auth_perform(curl, url, NULL, NULL, wharf_buf_sink_reset_cb, &sink, &cc, &out->status, err);
 	curl_easy_cleanup(curl);
 	if (r < 0)
 		return r;
-	if (out->too_big)
+	if (sink.too_big)
 		return wharf_error_set(err, WHARF_ETOOBIG, "%s: the report is over %u bytes", url, WHARF_SCAND_REPORT_MAX);
 	if (cc != CURLE_OK)
 		return wharf_error_set(err, WHARF_EIO, "%s: %s", url, curl_easy_strerror(cc));

@@ -304,13 +304,9 @@ static int check_existing(struct file_check *f, struct wharf_error *err)
 
 static bool in_authorities(const struct authority *a, size_t na, const char *id)
 {
-	for (size_t k = 0; k < na; k++) {
-		size_t i;
-		json_t *v;
-		json_array_foreach(a[k].keyids, i, v)
-			if (json_is_string(v) && !strcmp(json_string_value(v), id))
-				return true;
-	}
+	for (size_t k = 0; k < na; k++)
+		if (wharf_json_array_has_string(a[k].keyids, id))
+			return true;
 	return false;
 }
 

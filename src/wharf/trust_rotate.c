@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "wharf/json.h"
 #include "wharf/trust.h"
 
 #define DEFAULT_SERVER "http://127.0.0.1:5000"
@@ -85,12 +86,7 @@ static bool lists_key(const struct wharf_trust_repo *repo, const char *role, con
 	wharf_trust_repo_role(repo, (size_t)wharf_trust_repo_find(repo, role), &ri);
 	char id[65];
 	wharf_key_id(k, WHARF_DIALECT_NOTARY, id);
-	size_t i;
-	json_t *v;
-	json_array_foreach(ri.keyids, i, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), id))
-			return true;
-	return false;
+	return wharf_json_array_has_string(ri.keyids, id);
 }
 
 struct rotation {

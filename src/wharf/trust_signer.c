@@ -341,15 +341,14 @@ static const char *resolve_keyid(const json_t *d, const char *id, struct wharf_e
 /* Is key id listed by a delegation of targets other than role and releases? */
 static bool used_elsewhere(const json_t *targets_obj, const char *role, const char *id)
 {
-	size_t i, j;
-	json_t *d, *v;
+	size_t i;
+	json_t *d;
 	json_array_foreach(json_object_get(json_object_get(targets_obj, "delegations"), "roles"), i, d) {
 		const char *n = json_string_value(json_object_get(d, "name"));
 		if (!n || !strcmp(n, role) || !strcmp(n, RELEASES))
 			continue;
-		json_array_foreach(json_object_get(d, "keyids"), j, v)
-			if (json_is_string(v) && !strcmp(json_string_value(v), id))
-				return true;
+		if (wharf_json_array_has_string(json_object_get(d, "keyids"), id))
+			return true;
 	}
 	return false;
 }
@@ -568,12 +567,7 @@ static bool listed(const json_t *d, const struct wharf_key *k)
 {
 	char id[65];
 	wharf_key_id(k, WHARF_DIALECT_NOTARY, id);
-	size_t i;
-	json_t *v;
-	json_array_foreach(json_object_get(d, "keyids"), i, v)
-		if (json_is_string(v) && !strcmp(json_string_value(v), id))
-			return true;
-	return false;
+	return wharf_json_array_has_string(json_object_get(d, "keyids"), id);
 }
 
 /* The private key in file, as the key role lists: the bare key, or it inside one of the

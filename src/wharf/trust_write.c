@@ -538,13 +538,9 @@ int wharf_cli_trust_snapshot_key(const char *home, const char *gun, const struct
 	wharf_trust_repo_role(repo, (size_t)wharf_trust_repo_find(repo, "snapshot"), &ri);
 	char id[65];
 	wharf_key_id(k, WHARF_DIALECT_NOTARY, id);
-	size_t i;
-	json_t *v;
-	json_array_foreach(ri.keyids, i, v) {
-		if (json_is_string(v) && !strcmp(json_string_value(v), id)) {
-			*out = k;
-			return 0;
-		}
+	if (wharf_json_array_has_string(ri.keyids, id)) {
+		*out = k;
+		return 0;
 	}
 	wharf_key_free(k); /* rotated to the server since */
 	return 0;

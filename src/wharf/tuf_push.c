@@ -31,12 +31,6 @@ static void usage(FILE *out)
 	      out);
 }
 
-static size_t collect(char *data, size_t size, size_t n, void *ctx)
-{
-	wharf_buf_append(ctx, data, size * n);
-	return size * n;
-}
-
 /* Add every valid metadata file name in dir as a part named "files". */
 static int add_files(curl_mime *mime, const char *dir, size_t *count, struct wharf_error *err)
 {
@@ -60,11 +54,6 @@ static int add_files(curl_mime *mime, const char *dir, size_t *count, struct wha
 	return 0;
 }
 
-static void reset_body(void *ctx) /* a refused answer, before the retry with credentials */
-{
-	((struct wharf_buf *)ctx)->len = 0;
-}
-
 static int push(const char *server, const char *dir, const char *gun, struct wharf_error *err)
 {
 	_cleanup_free_ char *mdir = wharf_xasprintf("%s/metadata", dir);
@@ -78,12 +67,12 @@ static int push(const char *server, const char *dir, const char *gun, struct wha
 	if (r == 0) {
 		curl_easy_setopt(curl, CURLOPT_URL, url);
 		curl_easy_setopt(curl, CURLOPT_MIMEPOST, mime);
-		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect);
+		curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, wharf_buf_write_cb);
 		curl_easy_setopt(curl, CURLOPT_WRITEDATA, &body);
 		CURLcode cc;
 		long status = 0;
 		_cleanup_free_ char *scope = wharf_xasprintf("repository:%s:pull,push", gun);
-		r = wharf_auth_perform(curl, url, NULL, scope, reset_body, &body, &cc, &status, err);
+		r = wharf_auth_perform(curl, url, NULL, scope, wharf_buf_reset_cb, &body, &cc, &status, err);
 		if (r == 0 && cc != CURLE_OK)
 			r = wharf_error_set(err, WHARF_EIO, "%s: %s", url, curl_easy_strerror(cc));
 		else if (r == 0 && status != 200)

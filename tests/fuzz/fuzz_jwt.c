@@ -6,6 +6,7 @@
 #include <openssl/pem.h>
 
 #include "wharf/auth.h"
+#include "wharf/keys.h"
 
 #include "fuzz.h"
 

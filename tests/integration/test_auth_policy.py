@@ -6,14 +6,13 @@ image whose scan (a tracker JSON written from the image's own packages) has a CR
 `wharf trust` signs a tag; a deny plugin process refuses a skopeo push with its message."""
 import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 
 from harness import check, eq, sha256, test
 from test_auth import ADMIN_PW, OCI_MANIFEST, PW, admin_ok, basic, push_image, start_auth
 from test_auth_ext import audit_records, audit_verify
+from test_authz_plugin import PLUGIN_SERVE, Plugin, authz
 from test_clients import TAG, Containers, Layout, image_layout
 from test_client_auth import Client
 from test_scan_server import db_import, image_packages, pick_sources, tracker, wait_report
@@ -276,7 +275,6 @@ def policy_labels_from_config_and_annotations(s):
 def admin_authz_check_image_states(s):
     """`wharf admin authz check --image` runs wharfd's two passes offline: unknown (no image, as on a
     blob request) is not unscanned, pending defers to the second pass, known decides."""
-    from test_authz_plugin import authz
     policy = write_json(os.path.join(s.tmp, "policy-states.json"), {"default": "allow", "rules": [
         {"name": "no-critical", "effect": "deny", "actions": ["pull"], "scan": {"severity_at_least": "CRITICAL"}},
         {"name": "no-unscanned", "effect": "deny", "actions": ["pull"], "scan": {"scanned": False}}]})
@@ -294,9 +292,10 @@ def admin_authz_check_image_states(s):
     eq(got, 2, f"bad --image: {err}")
 
 
-PLUGIN = r'''
+# A plugin that refuses pushes while the file frozen exists.
+FREEZE_PLUGIN = r'''
 import http.server, json, os, socketserver, sys
-sock, log, frozen = sys.argv[1], sys.argv[2], sys.argv[3]
+sock, frozen, log = sys.argv[1], sys.argv[2], sys.argv[3]
 
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
@@ -310,22 +309,10 @@ class H(http.server.BaseHTTPRequestHandler):
             out = {"Allow": False, "Msg": "acme is frozen for the release"}
         else:
             out = {"Allow": True}
-        data = json.dumps(out).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.docker.plugins.v1.2+json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply(self, out)
     def log_message(self, *a):
         pass
-
-class S(socketserver.UnixStreamServer):
-    def get_request(self):
-        req, _ = super().get_request()
-        return req, ("local", 0)
-
-S(sock, H).serve_forever()
-'''
+''' + PLUGIN_SERVE
 
 
 @test(slow=True, shared=False)
@@ -334,18 +321,10 @@ def deny_plugin_blocks_skopeo_push(s):
     with the plugin's message; pulls still work, and the plugin sees a manifest read twice, first
     pending, then resolved with its digest and scan status."""
     d = tempfile.mkdtemp(prefix="wharf-freeze-", dir=s.tmp)
-    sock, log, frozen = (os.path.join(d, n) for n in ("plugin.sock", "requests.log", "frozen"))
-    script = os.path.join(d, "plugin.py")
-    with open(script, "w") as f:
-        f.write(PLUGIN)
-    proc = subprocess.Popen([sys.executable, script, sock, log, frozen])
+    frozen = os.path.join(d, "frozen")
+    plugin = Plugin(frozen, script=FREEZE_PLUGIN)
     try:
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
-        check(os.path.exists(sock), "the plugin did not create its socket")
-        start_auth(s, "--authz-plugin", sock)
+        start_auth(s, "--authz-plugin", plugin.sock)
         setup_users(s, ["acme/app"])
         layout = Layout(image_layout(), TAG)
         with Containers(os.path.join(d, "containers")) as tools:
@@ -362,8 +341,7 @@ def deny_plugin_blocks_skopeo_push(s):
             out = os.path.join(d, "pulled")
             tools.skopeo("copy", "--src-tls-verify=false", "--src-creds", f"reader:{PW}", dest, f"oci:{out}:{TAG}")
             check(os.path.exists(os.path.join(out, "index.json")), "pulls still work")
-        with open(log) as f:
-            reqs = [json.loads(line) for line in f]
+        reqs = plugin.requests()
         reads = [q["body"]["RequestHeaders"] for q in reqs if q["path"] == "/AuthZPlugin.AuthZReq"
                  and q["body"].get("RequestMethod") in ("GET", "HEAD") and "/manifests/" in q["body"]["RequestURI"]
                  and q["body"].get("User") == "reader"]
@@ -374,5 +352,4 @@ def deny_plugin_blocks_skopeo_push(s):
               f"second pass with the digest {layout.digest}: {resolved[:2]}")
         check(all("X-Wharf-Scan-Max-Severity" not in h for h in resolved), "no scan result: no severity header")
     finally:
-        proc.kill()
-        proc.wait()
+        plugin.close()

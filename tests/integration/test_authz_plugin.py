@@ -11,6 +11,27 @@ import time
 
 from harness import check, eq, test
 
+# The end of a plugin script (sys.argv: the socket, one argument, the request log): reply(handler,
+# answer) sends a JSON answer; the handler class H is served on the unix socket.
+PLUGIN_SERVE = r'''
+def reply(h, out):
+    data = json.dumps(out).encode()
+    h.send_response(200)
+    h.send_header("Content-Type", "application/vnd.docker.plugins.v1.2+json")
+    h.send_header("Content-Length", str(len(data)))
+    h.end_headers()
+    h.wfile.write(data)
+
+class S(socketserver.UnixStreamServer):
+    def get_request(self):
+        req, _ = super().get_request()
+        return req, ("local", 0)
+
+if os.path.exists(sock):
+    os.unlink(sock)
+S(sock, H).serve_forever()
+'''
+
 PLUGIN = r'''
 import http.server, json, os, socketserver, sys
 sock, mode, log = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -38,24 +59,10 @@ class H(http.server.BaseHTTPRequestHandler):
             os._exit(3)  # dies mid-request, after a successful activation
         elif mode == "reqonly":
             out = {"Allow": self.path.endswith("AuthZReq")}
-        data = json.dumps(out).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/vnd.docker.plugins.v1.2+json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply(self, out)
     def log_message(self, *a):
         pass
-
-class S(socketserver.UnixStreamServer):
-    def get_request(self):
-        req, _ = super().get_request()
-        return req, ("local", 0)
-
-if os.path.exists(sock):
-    os.unlink(sock)
-S(sock, H).serve_forever()
-'''
+''' + PLUGIN_SERVE
 
 
 def wharf_cli():
@@ -63,14 +70,16 @@ def wharf_cli():
 
 
 class Plugin:
-    def __init__(self, mode):
+    """A plugin process: script (PLUGIN, or another ending in PLUGIN_SERVE) run with its socket,
+    arg and its request log, in a temporary folder of its own."""
+    def __init__(self, arg, script=PLUGIN):
         self.dir = tempfile.mkdtemp(prefix="wharf-authz-")
         self.sock = os.path.join(self.dir, "plugin.sock")
         self.log = os.path.join(self.dir, "requests.log")
-        script = os.path.join(self.dir, "plugin.py")
-        with open(script, "w") as f:
-            f.write(PLUGIN)
-        self.proc = subprocess.Popen([sys.executable, script, self.sock, mode, self.log])
+        path = os.path.join(self.dir, "plugin.py")
+        with open(path, "w") as f:
+            f.write(script)
+        self.proc = subprocess.Popen([sys.executable, path, self.sock, arg, self.log])
         for _ in range(100):
             if os.path.exists(self.sock):
                 break
@@ -91,9 +100,12 @@ class Plugin:
     def __enter__(self):
         return self
 
-    def __exit__(self, *a):
+    def close(self):
         self.stop()
         subprocess.run(["rm", "-rf", self.dir])
+
+    def __exit__(self, *a):
+        self.close()
 
 
 def authz(*args):

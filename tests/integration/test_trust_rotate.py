@@ -5,7 +5,6 @@ wharf client and the real `notary` client that trusted the first root must follo
 roots; the old root key alone must not be able to move the repository on, neither through the
 server nor through a malicious server in front of it.
 """
-import base64
 import json
 import os
 import shutil
@@ -14,6 +13,7 @@ import subprocess
 from harness import check, eq, test
 from test_trust import multipart
 from test_trust_client import HEX_A, HEX_C, PASS, WPASS, Evil, Notary, Wharf, fresh_notary_sees, get, have, refused
+from trustkit import canonical, ecdsa_sign
 
 
 def root_version(s, gun):
@@ -35,22 +35,6 @@ def rotate(w, s, gun, role, *extra):
     return ids[0]
 
 
-def canonical(obj):
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
-
-
-def sign_raw(key_file, passphrase, data):
-    """ECDSA P-256 SHA-256 over data with an encrypted PKCS#8 key, as Notary's raw r||s."""
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature
-    pem = subprocess.run(["openssl", "pkey", "-in", key_file, "-passin", f"pass:{passphrase}"], check=True,
-                         capture_output=True).stdout
-    key = serialization.load_pem_private_key(pem, None)
-    r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
-    return base64.b64encode(r.to_bytes(32, "big") + s.to_bytes(32, "big")).decode()
-
-
 def old_key_root(s, gun, old_key_file, old_root_id, old_root_key):
     """The next root version, naming the old root key as root and signed by it alone."""
     doc = json.loads(get(s, gun, "root.json"))
@@ -59,7 +43,7 @@ def old_key_root(s, gun, old_key_file, old_root_id, old_root_key):
     signed["keys"][old_root_id] = old_root_key
     del signed["keys"][signed["roles"]["root"]["keyids"][0]]
     signed["roles"]["root"] = {"keyids": [old_root_id], "threshold": 1}
-    sig = sign_raw(old_key_file, WPASS["WHARF_ROOT_PASSPHRASE"], canonical(signed))
+    sig = ecdsa_sign(old_key_file, WPASS["WHARF_ROOT_PASSPHRASE"], canonical(signed))
     return json.dumps({"signed": signed, "signatures": [{"keyid": old_root_id, "method": "ecdsa", "sig": sig}]},
                       separators=(",", ":")).encode()
 

@@ -13,6 +13,7 @@ import subprocess
 
 from harness import check, eq, sha256, test
 from test_trust_client import Notary, Wharf, get, have
+from trustkit import ls, no_terminal
 
 OWNER = {"WHARF_ROOT_PASSPHRASE": "sig-root-pass", "WHARF_TARGETS_PASSPHRASE": "sig-targets-pass",
          "WHARF_SNAPSHOT_PASSPHRASE": "sig-snapshot-pass"}
@@ -42,25 +43,9 @@ def delegation(s, gun, role):
     return None
 
 
-def ls(s, gun):
-    fresh = Wharf()
-    try:
-        return {t["name"]: t for t in json.loads(fresh.run("trust", "ls", "--server", s.url, "--json", gun).stdout)["targets"]}
-    finally:
-        fresh.cleanup()
-
-
 def ci_sign(ci, s, gun, role, key, tag, digest, size, ok=True):
     return ci.run("trust", "sign", "--server", s.url, "--role", role, "--key", key, "--digest", digest, "--size",
                   str(size), f"{gun}:{tag}", env=CI, ok=ok)
-
-
-def no_terminal(ci, *args, env=None):
-    """wharf as a CI runner starts it: no controlling terminal, stdin closed, only WHARF_HOME and env."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("WHARF_") or k == "WHARF_TEST_BIN"}
-    e.update(WHARF_HOME=ci.home, **(env or {}))
-    return subprocess.run([ci.bin] + list(args), env=e, capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 @test

@@ -13,7 +13,9 @@ import os
 import subprocess
 
 from harness import check, eq, test
+from test_trust import multipart
 from test_trust_client import Notary, Wharf, get, have
+from trustkit import canonical, ecdsa_sign, ls, no_terminal
 
 OWNER = {"WHARF_ROOT_PASSPHRASE": "thr-root-pass", "WHARF_TARGETS_PASSPHRASE": "thr-targets-pass",
          "WHARF_SNAPSHOT_PASSPHRASE": "thr-snapshot-pass"}
@@ -40,14 +42,6 @@ def signed(s, gun, role):
 
 def pending(w, s, gun):
     return json.loads(w.run("trust", "pending", "--server", s.url, "--json", gun).stdout)["pending"]
-
-
-def ls(s, gun):
-    fresh = Wharf()
-    try:
-        return {t["name"]: t for t in json.loads(fresh.run("trust", "ls", "--server", s.url, "--json", gun).stdout)["targets"]}
-    finally:
-        fresh.cleanup()
 
 
 def sign_tag(w, s, gun, tag, digest, size=10, env=None, ok=True):
@@ -220,12 +214,8 @@ def trust_threshold_server_refuses_duplicates_and_outsiders(s):
         eq(s.request("GET", f"/v2/{gun}/_trust/pending/{change['id']}").json()["files"][0]["signed_by"], [own["keyid"]],
            "nothing was added to the change")
         # Publishing the 1-of-2 targets directly is refused too (k-1 signatures).
-        body = json.dumps(meta).encode()
-        boundary = "thrboundary"
-        mp = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"targets\"\r\n"
-              f"Content-Type: application/octet-stream\r\n\r\n").encode() + body + f"\r\n--{boundary}--\r\n".encode()
-        r = s.request("POST", f"/v2/{gun}/_trust/tuf/", body=mp,
-                      headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        mp, headers = multipart([("targets", json.dumps(meta).encode())])
+        r = s.request("POST", f"/v2/{gun}/_trust/tuf/", body=mp, headers=headers)
         eq(r.status, 400, "a direct publish with 1 of 2 signatures")
         check(b"1 valid signature" in r.body and b"2 required" in r.body, f"message: {r.body[:300]}")
         check("v1" not in ls(s, gun), "not published")
@@ -296,34 +286,6 @@ def trust_threshold_root_two_of_three(s):
         owner.cleanup()
         b.cleanup()
         c.cleanup()
-
-
-def multipart(files):
-    boundary = "thrboundary"
-    body = b""
-    for role, data in files:
-        body += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"files\"; filename=\"{role}\"\r\n"
-                 f"Content-Type: application/octet-stream\r\n\r\n").encode() + data + b"\r\n"
-    body += f"--{boundary}--\r\n".encode()
-    return body, {"Content-Type": f"multipart/form-data; boundary={boundary}"}
-
-
-def ecdsa_sign(key_file, passphrase, data):
-    """Notary's raw r||s ECDSA P-256 signature over data, made with openssl."""
-    der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key_file, "-passin", f"pass:{passphrase}"],
-                         input=data, capture_output=True, check=True).stdout
-    # DER SEQUENCE { INTEGER r, INTEGER s }
-    i = 2 + (1 if der[1] & 0x80 else 0)
-    out = b""
-    for _ in range(2):
-        n = der[i + 1]
-        out += int.from_bytes(der[i + 2:i + 2 + n], "big").to_bytes(32, "big")
-        i += 2 + n
-    return base64.b64encode(out).decode()
-
-
-def canonical(obj):
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 @test(slow=True)
@@ -490,15 +452,6 @@ def trust_threshold_revoke_compromised_delegate_key(s):
     finally:
         owner.cleanup()
         ci.cleanup()
-
-
-def no_terminal(w, *args, env=None):
-    """wharf as a CI runner starts it: a new session (no controlling terminal), stdin from
-    /dev/null, only WHARF_HOME and the given variables."""
-    e = {k: v for k, v in os.environ.items() if not k.startswith("WHARF_") or k == "WHARF_TEST_BIN"}
-    e.update(WHARF_HOME=w.home, **(env or {}))
-    return subprocess.run([w.bin] + list(args), env=e, capture_output=True, text=True, timeout=60,
-                          stdin=subprocess.DEVNULL, start_new_session=True)
 
 
 @test(slow=True)

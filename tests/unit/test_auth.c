@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 
 #include "wharf/auth.h"
+#include "wharf/keys.h"
 #include "../../src/auth/internal.h"
 
 static void b64url_round_trip(void **state)

@@ -49,6 +49,31 @@ static void buf_printf_formats_like_snprintf(void **state)
 	wharf_buf_free(&b);
 }
 
+static void buf_sink_caps_and_resets(void **state)
+{
+	(void)state;
+	struct wharf_buf b;
+	wharf_buf_init(&b);
+	struct wharf_buf_sink sink = {.out = &b, .limit = 10};
+	char data[] = "0123456789abc";
+	assert_int_equal(wharf_buf_sink_write_cb(data, 1, 6, &sink), 6);
+	assert_int_equal(wharf_buf_sink_write_cb(data + 6, 2, 2, &sink), 4); /* exactly the limit */
+	assert_false(sink.too_big);
+	assert_string_equal(b.data, "0123456789");
+	assert_int_equal(wharf_buf_sink_write_cb(data + 10, 1, 1, &sink), 0); /* one byte over: stop */
+	assert_true(sink.too_big);
+	assert_int_equal(b.len, 10);
+	wharf_buf_sink_reset_cb(&sink);
+	assert_false(sink.too_big);
+	assert_int_equal(b.len, 0);
+	assert_string_equal(b.data, "");
+	assert_int_equal(wharf_buf_write_cb(data, 1, 13, &b), 13); /* uncapped */
+	assert_string_equal(b.data, data);
+	wharf_buf_reset_cb(&b);
+	assert_int_equal(b.len, 0);
+	wharf_buf_free(&b);
+}
+
 static void buf_steal_hands_over_and_empties(void **state)
 {
 	(void)state;
@@ -577,6 +602,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(buf_append_keeps_bytes_and_terminates),
 		cmocka_unit_test(buf_printf_formats_like_snprintf),
+		cmocka_unit_test(buf_sink_caps_and_resets),
 		cmocka_unit_test(buf_steal_hands_over_and_empties),
 		cmocka_unit_test(buf_json_string_escapes_quotes_and_controls),
 		cmocka_unit_test(strv_push_copies_and_owns),
