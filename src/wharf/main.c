@@ -13,7 +13,7 @@ static void usage(FILE *out)
 	      "containers) lives under $WHARF_HOME, by default ~/.wharf.\n"
 	      "\n"
 	      "Commands:\n"
-	      "  admin gc     collect unreferenced blobs and abandoned uploads of a registry\n"
+	      "  admin        gc, users, organizations, teams, robots, audit log, LDAP and policy checks, certificates\n"
 	      "  db           the vulnerability database: import advisories (OSV, Debian, Alpine, NVD), status\n"
 	      "  home         print the client state directory\n"
 	      "  login        check and store credentials for a registry; logout: remove them\n"
@@ -21,7 +21,6 @@ static void usage(FILE *out)
 	      "  pull         pull an image, its tag verified through content trust, into $WHARF_HOME/content\n"
 	      "  rm           remove containers; logs, stop: their output, stop them\n"
 	      "  run          run a verified image in a user namespace through runc or crun\n"
-	      "  secret       encrypted secrets for containers: create, ls, inspect, rotate, rm\n"
 	      "  scan         packages, vulnerabilities and secrets of an image, layer by layer\n"
 	      "  secret       encrypted secrets for containers: create, ls, inspect, rotate, rm\n"
 	      "  trust        content trust: init, sign, revoke, ls, inspect, lookup (Notary v1, TUF)\n"
@@ -74,8 +73,6 @@ int main(int argc, char **argv)
 		return wharf_cli_cmd_secret(argc - 1, argv + 1);
 	if (!strcmp(cmd, "scan"))
 		return wharf_cli_cmd_scan(argc - 1, argv + 1);
-	if (!strcmp(cmd, "secret"))
-		return wharf_cli_cmd_secret(argc - 1, argv + 1);
 	if (!strcmp(cmd, "trust"))
 		return wharf_cli_cmd_trust(argc - 1, argv + 1);
 	if (!strcmp(cmd, "tuf"))
