@@ -23,7 +23,7 @@ static void usage(FILE *out)
 	      "  run          run a verified image in a user namespace through runc or crun\n"
 	      "  scan         packages, vulnerabilities and secrets of an image, layer by layer\n"
 	      "  secret       encrypted secrets for containers: create, ls, inspect, rotate, rm\n"
-	      "  trust        content trust: init, sign, revoke, ls, inspect, lookup (Notary v1, TUF)\n"
+	      "  trust        content trust (Notary v1, TUF): init, sign, ls, signers, thresholds, pending, approve, hsm\n"
 	      "  tuf          generic TUF client (init, refresh, download) for specification-format repositories\n"
 	      "  version      print the version\n"
 	      "\n"
