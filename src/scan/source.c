@@ -221,7 +221,7 @@ static char *normalized_entry(struct archive_entry *e)
 /* The bytes of entry path in the archive (at most limit). */
 static int archive_slurp(const char *file, const char *path, size_t limit, char **out, size_t *len, struct wharf_error *err)
 {
-	struct archive *a;
+	struct archive *a = NULL;
 	if (archive_open(file, &a, err) < 0)
 		return -err->code;
 	struct archive_entry *e;
@@ -332,7 +332,7 @@ static ssize_t archive_entry_read(void *ctx, void *buf, size_t len, struct wharf
 
 int image_source_archive_layers(struct image_source *s, struct layer_job *jobs, size_t njobs, struct wharf_error *err)
 {
-	struct archive *a;
+	struct archive *a = NULL;
 	if (archive_open(s->dir, &a, err) < 0)
 		return -err->code;
 	struct archive_reader ar = {.a = a, .file = s->dir};

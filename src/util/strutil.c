@@ -58,7 +58,7 @@ static int parse_scaled(const char *what, const char *s, const char *units,
 int wharf_parse_duration(const char *s, int64_t *out, struct wharf_error *err)
 {
 	static const uint64_t scales[] = {1, 60, 3600, 86400};
-	uint64_t v;
+	uint64_t v = 0;
 	int r = parse_scaled("duration", s, "smhd", scales, &v, err);
 	if (r < 0)
 		return r;

@@ -81,7 +81,8 @@ static void make_result(struct wharf_scan_result *r)
 	s->layer_diffid = wharf_xstrdup(r->layers[1].diffid);
 }
 
-static char *render(const struct wharf_scan_result *r, const char *format, const struct wharf_report_options *opt)
+/* Not inlined: GCC's -O3 dangling-pointer analysis mistakes the memstream's buffer for a local. */
+__attribute__((noinline)) static char *render(const struct wharf_scan_result *r, const char *format, const struct wharf_report_options *opt)
 {
 	char *buf = NULL;
 	size_t len = 0;
